@@ -1,0 +1,1 @@
+"""The ``aic`` command: the composition root. Each subcommand imports its stage lazily."""

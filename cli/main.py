@@ -1,0 +1,24 @@
+"""Entry point of the ``aic`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import db, demo, fleet
+
+app = typer.Typer(
+    help="AIC fleet care: telemetry and predictive maintenance for AIC cooking robots.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(fleet.app, name="fleet")
+app.command(name="demo")(demo.demo)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Shared foundation: settings, database pool, migrations, fleet registry."""

@@ -1,0 +1,127 @@
+"""Shared fixtures: a real PostgreSQL (local or embedded) and a real MQTT broker.
+
+On this machine PostgreSQL (127.0.0.1:5432) and Mosquitto (127.0.0.1:1883) are
+running; elsewhere the embedded ones are started. Under ``CI=true`` a service
+that cannot be had is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from core.embedded import EmbeddedBroker, EmbeddedPostgres, port_open
+from core.errors import ServiceUnavailableError
+from core.migrate import migrate
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def unavailable(message: str) -> None:
+    """Fail under CI, skip elsewhere: a missing service must never pass silently in CI."""
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a maintenance database on a real server (local if reachable, else embedded)."""
+    url = os.environ.get("AIC_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        yield url
+        return
+    except psycopg.OperationalError:
+        pass
+    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("pg"), database="postgres")
+    try:
+        url = embedded.start()
+    except ServiceUnavailableError as exc:
+        unavailable(f"no PostgreSQL: {exc}")
+    yield url
+    embedded.stop()
+
+
+def create_database(admin_url: str, prefix: str) -> str:
+    """Create a fresh database and return its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    info = psycopg.conninfo.conninfo_to_dict(admin_url)
+    info["dbname"] = name
+    return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    name = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(str(name)))
+        )
+
+
+@pytest.fixture
+def empty_database_url(pg_admin_url: str) -> Iterator[str]:
+    """A new, empty database for this test only."""
+    url = create_database(pg_admin_url, "aic_empty")
+    yield url
+    drop_database(pg_admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_admin_url: str) -> Iterator[str]:
+    """A fresh, migrated database for the whole test session (dropped at the end)."""
+    url = create_database(pg_admin_url, "aic_test")
+    with psycopg.connect(url, autocommit=True) as conn:
+        migrate(conn)
+    yield url
+    drop_database(pg_admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def pool(database_url: str) -> Iterator[ConnectionPool]:
+    with ConnectionPool(database_url, min_size=1, max_size=6, open=True) as p:
+        p.wait(timeout=10)
+        yield p
+
+
+@pytest.fixture
+def conn(pool: ConnectionPool) -> Iterator[psycopg.Connection[object]]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with pool.connection() as c:
+        tx = c.transaction(force_rollback=True)
+        with tx:
+            yield c
+
+
+@pytest.fixture(scope="session")
+def fleet_file() -> Path:
+    return REPO / "examples" / "fleet.yaml"
+
+
+@pytest.fixture(scope="session")
+def mqtt_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a real MQTT broker: the local Mosquitto if reachable, else an embedded one."""
+    if os.environ.get("AIC_TEST_MQTT_URL"):
+        yield os.environ["AIC_TEST_MQTT_URL"]
+        return
+    if port_open("127.0.0.1", 1883):
+        yield "mqtt://127.0.0.1:1883"
+        return
+    broker = EmbeddedBroker(tmp_path_factory.mktemp("broker"))
+    try:
+        url = broker.start()
+    except ServiceUnavailableError as exc:
+        unavailable(f"no MQTT broker: {exc}")
+    yield url
+    broker.stop()
