@@ -31,7 +31,8 @@ def demo(
             console.print(f"schema: {len(applied)} migrations applied")
             counts = upsert_fleet(conn, fleet=fleet)
             conn.commit()
-            console.print(f"fleet: {counts.sites} sites, {counts.robots} robots in "
-                          f"{counts.regions} regions")
+            console.print(
+                f"fleet: {counts.sites} sites, {counts.robots} robots in {counts.regions} regions"
+            )
             for r in region_summaries(conn):
                 console.print(f"  {r.name_zh} {r.name_en}: lead {r.lead}, {r.robots} robots")

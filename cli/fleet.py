@@ -13,7 +13,9 @@ app = typer.Typer(help="Fleet registry: regions, staff, sites, robots.", no_args
 
 
 @app.command()
-def load(path: Path = typer.Argument(..., help="fleet YAML file, e.g. examples/fleet.yaml")) -> None:
+def load(
+    path: Path = typer.Argument(..., help="fleet YAML file, e.g. examples/fleet.yaml"),
+) -> None:
     """Validate a fleet file and load it in one transaction (nothing is loaded on error)."""
     from core.errors import FleetFileError
     from core.fleet import load_fleet_file
@@ -43,7 +45,11 @@ def show() -> None:
         table.add_column(col)
     for r in rows:
         table.add_row(
-            f"{r.name_en} {r.name_zh}", r.lead or "-", str(r.technicians), str(r.sites), str(r.robots)
+            f"{r.name_en} {r.name_zh}",
+            r.lead or "-",
+            str(r.technicians),
+            str(r.sites),
+            str(r.robots),
         )
     console.print(table)
     if not rows:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import psycopg
+from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from core.errors import ConfigError, ServiceUnavailableError
@@ -68,3 +69,7 @@ def open_pool(
         ) from exc
     logger.info("database pool %s open (%d..%d connections)", name, min_size, max_size)
     return pool
+
+
+Conn = psycopg.Connection[TupleRow]
+"""The connection type every repository takes (tuple rows unless a cursor says otherwise)."""

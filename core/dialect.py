@@ -13,12 +13,14 @@ from typing import Literal
 
 import psycopg
 
+from core.db import Conn
+
 logger = logging.getLogger(__name__)
 
 Dialect = Literal["plain", "timescale"]
 
 
-def detect(conn: psycopg.Connection[object], *, prefer: str = "auto") -> Dialect:
+def detect(conn: Conn, *, prefer: str = "auto") -> Dialect:
     """Return ``timescale`` when the extension is installed or can be created, else ``plain``.
 
     ``prefer`` is ``auto`` (default), ``timescale`` (required) or ``plain`` (never use it).
@@ -45,7 +47,7 @@ def detect(conn: psycopg.Connection[object], *, prefer: str = "auto") -> Dialect
     return "timescale"
 
 
-def current(conn: psycopg.Connection[object]) -> Dialect:
+def current(conn: Conn) -> Dialect:
     """Return the dialect the schema was built with (recorded by the migration runner)."""
     row = conn.execute(
         "SELECT dialect FROM schema_migrations ORDER BY version DESC LIMIT 1"

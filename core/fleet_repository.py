@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import psycopg
 from psycopg.rows import class_row
 
+from core.db import Conn
 from core.fleet import WEEKDAYS, Fleet, warranty_end
 
 
@@ -21,7 +21,7 @@ class LoadCounts:
     robots: int
 
 
-def upsert_fleet(conn: psycopg.Connection[object], *, fleet: Fleet) -> LoadCounts:
+def upsert_fleet(conn: Conn, *, fleet: Fleet) -> LoadCounts:
     """Insert or update every entry of a validated fleet document."""
     with conn.cursor() as cur:
         cur.executemany(
@@ -64,8 +64,17 @@ def upsert_fleet(conn: psycopg.Connection[object], *, fleet: Fleet) -> LoadCount
                    address = EXCLUDED.address, contact = EXCLUDED.contact,
                    phone = EXCLUDED.phone, timezone = EXCLUDED.timezone""",
             [
-                (s.id, s.customer, s.region, s.name, s.city, s.address, s.contact, s.phone,
-                 s.timezone)
+                (
+                    s.id,
+                    s.customer,
+                    s.region,
+                    s.name,
+                    s.city,
+                    s.address,
+                    s.contact,
+                    s.phone,
+                    s.timezone,
+                )
                 for s in fleet.sites
             ],
         )
@@ -91,8 +100,17 @@ def upsert_fleet(conn: psycopg.Connection[object], *, fleet: Fleet) -> LoadCount
                    warranty_end = EXCLUDED.warranty_end, firmware = EXCLUDED.firmware,
                    commissioning = EXCLUDED.commissioning""",
             [
-                (r.id, r.serial, r.model, site.id, r.purchase_date, r.install_date,
-                 warranty_end(r, models[r.model]), r.firmware, r.commissioning)
+                (
+                    r.id,
+                    r.serial,
+                    r.model,
+                    site.id,
+                    r.purchase_date,
+                    r.install_date,
+                    warranty_end(r, models[r.model]),
+                    r.firmware,
+                    r.commissioning,
+                )
                 for site, r in fleet.robots()
             ],
         )
@@ -117,7 +135,7 @@ class RegionSummary:
     robots: int
 
 
-def region_summaries(conn: psycopg.Connection[object]) -> list[RegionSummary]:
+def region_summaries(conn: Conn) -> list[RegionSummary]:
     """Return one row per region: its lead, technician, site and robot counts."""
     with conn.cursor(row_factory=class_row(RegionSummary)) as cur:
         return cur.execute(
@@ -144,7 +162,7 @@ class RobotRecord:
     firmware: str
 
 
-def list_robots(conn: psycopg.Connection[object], *, region: str | None = None) -> list[RobotRecord]:
+def list_robots(conn: Conn, *, region: str | None = None) -> list[RobotRecord]:
     """Return the active robots, optionally of one region."""
     with conn.cursor(row_factory=class_row(RobotRecord)) as cur:
         return cur.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-import psycopg
+from core.db import Conn
 
 
 @dataclass(frozen=True)
@@ -15,20 +15,20 @@ class MaintenanceReport:
     minutes_refreshed: int
 
 
-def ensure_partitions(conn: psycopg.Connection[object], *, start: object, end: object) -> int:
+def ensure_partitions(conn: Conn, *, start: object, end: object) -> int:
     """Make sure telemetry can take rows with ``start <= ts <= end``; return partitions created."""
     row = conn.execute("SELECT aic_ensure_partitions(%s, %s)", (start, end)).fetchone()
-    return int(row[0]) if row else 0  # type: ignore[index]
+    return int(row[0]) if row else 0
 
 
-def refresh_rollups(conn: psycopg.Connection[object], *, lag: timedelta) -> int:
+def refresh_rollups(conn: Conn, *, lag: timedelta) -> int:
     """Refresh the 1-minute and 1-hour rollups for rows received up to ``now() - lag``."""
     row = conn.execute("SELECT aic_refresh_rollups(%s)", (lag,)).fetchone()
-    return int(row[0]) if row else 0  # type: ignore[index]
+    return int(row[0]) if row else 0
 
 
 def run_maintenance(
-    conn: psycopg.Connection[object],
+    conn: Conn,
     *,
     retention_days: int,
     ahead_days: int,
@@ -36,11 +36,13 @@ def run_maintenance(
 ) -> MaintenanceReport:
     """Create partitions ahead, refresh rollups and drop expired partitions, in one transaction."""
     with conn.transaction():
-        now = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+        row = conn.execute("SELECT now()").fetchone()
+        assert row is not None
+        now = row[0]
         created = ensure_partitions(conn, start=now, end=now + timedelta(days=ahead_days))
         minutes = refresh_rollups(conn, lag=rollup_lag)
         row = conn.execute(
             "SELECT aic_drop_partitions_before(%s)", (now - timedelta(days=retention_days),)
         ).fetchone()
-        dropped = int(row[0]) if row else 0  # type: ignore[index]
+        dropped = int(row[0]) if row else 0
     return MaintenanceReport(created, dropped, minutes)

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 
-import psycopg
-
 from core import dialect as dialects
+from core.db import Conn
 
 logger = logging.getLogger(__name__)
 
-_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)(?:\.(?P<dialect>plain|timescale))?\.sql$")
+_NAME = re.compile(
+    r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)(?:\.(?P<dialect>plain|timescale))?\.sql$"
+)
 _LOCK_KEY = 0x41494331  # "AIC1"
 
 
@@ -60,7 +61,7 @@ def available(dialect: dialects.Dialect) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def _ensure_table(conn: psycopg.Connection[object]) -> None:
+def _ensure_table(conn: Conn) -> None:
     conn.execute(
         """CREATE TABLE IF NOT EXISTS schema_migrations (
                version    integer PRIMARY KEY,
@@ -71,12 +72,12 @@ def _ensure_table(conn: psycopg.Connection[object]) -> None:
     )
 
 
-def _applied(conn: psycopg.Connection[object]) -> dict[int, tuple[str, datetime]]:
+def _applied(conn: Conn) -> dict[int, tuple[str, datetime]]:
     rows = conn.execute("SELECT version, checksum, applied_at FROM schema_migrations").fetchall()
-    return {int(v): (str(c), a) for v, c, a in rows}  # type: ignore[misc]
+    return {int(r[0]): (str(r[1]), r[2]) for r in rows}
 
 
-def migrate(conn: psycopg.Connection[object], *, prefer_dialect: str = "auto") -> list[Migration]:
+def migrate(conn: Conn, *, prefer_dialect: str = "auto") -> list[Migration]:
     """Apply pending migrations; return those applied (empty when up to date).
 
     ``conn`` must be in autocommit mode: each migration gets its own transaction.
@@ -88,7 +89,9 @@ def migrate(conn: psycopg.Connection[object], *, prefer_dialect: str = "auto") -
         with conn.transaction():
             _ensure_table(conn)
         applied_rows = _applied(conn)
-        dialect = dialects.current(conn) if applied_rows else dialects.detect(conn, prefer=prefer_dialect)
+        dialect = (
+            dialects.current(conn) if applied_rows else dialects.detect(conn, prefer=prefer_dialect)
+        )
         done: list[Migration] = []
         for mig in available(dialect):
             if mig.version in applied_rows:
@@ -113,7 +116,7 @@ def migrate(conn: psycopg.Connection[object], *, prefer_dialect: str = "auto") -
         conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
 
 
-def status(conn: psycopg.Connection[object]) -> tuple[str | None, list[MigrationStatus]]:
+def status(conn: Conn) -> tuple[str | None, list[MigrationStatus]]:
     """Return the schema's dialect (None before the first migration) and each migration's state."""
     exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
     applied_rows = _applied(conn) if exists and exists[0] else {}

@@ -17,6 +17,7 @@ import pytest
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from core.db import Conn
 from core.embedded import EmbeddedBroker, EmbeddedPostgres, port_open
 from core.errors import ServiceUnavailableError
 from core.migrate import migrate
@@ -57,9 +58,15 @@ def create_database(admin_url: str, prefix: str) -> str:
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    info = psycopg.conninfo.conninfo_to_dict(admin_url)
-    info["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+    return with_dbname(admin_url, name)
+
+
+def with_dbname(url: str, name: str) -> str:
+    """Return the libpq URL with another database name."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def drop_database(admin_url: str, url: str) -> None:
@@ -96,7 +103,7 @@ def pool(database_url: str) -> Iterator[ConnectionPool]:
 
 
 @pytest.fixture
-def conn(pool: ConnectionPool) -> Iterator[psycopg.Connection[object]]:
+def conn(pool: ConnectionPool) -> Iterator[Conn]:
     """A connection inside a transaction that is rolled back after the test."""
     with pool.connection() as c:
         tx = c.transaction(force_rollback=True)

@@ -30,7 +30,9 @@ def test_embedded_broker_round_trip(tmp_path: Path, kind: str) -> None:
     import shutil
     import threading
 
-    if kind == "mosquitto" and not (shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()):
+    if kind == "mosquitto" and not (
+        shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists()
+    ):
         pytest.skip("mosquitto binary not installed; amqtt covers this machine")
     broker = EmbeddedBroker(tmp_path, prefer=kind)
     url = broker.start()
@@ -56,7 +58,8 @@ def test_embedded_broker_round_trip(tmp_path: Path, kind: str) -> None:
 
 def test_services_use_configured_urls(tmp_path: Path) -> None:
     """With both URLs set nothing is started."""
-    with Services(state_dir=tmp_path, database_url="postgresql://x@h/d",
-                  mqtt_url="mqtt://h:1") as svc:
+    with Services(
+        state_dir=tmp_path, database_url="postgresql://x@h/d", mqtt_url="mqtt://h:1"
+    ) as svc:
         assert svc.database_url == "postgresql://x@h/d" and svc.mqtt_url == "mqtt://h:1"
     assert not (tmp_path / "pgdata").exists()

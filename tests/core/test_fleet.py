@@ -7,10 +7,10 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import yaml
 
+from core.db import Conn
 from core.errors import FleetFileError
 from core.fleet import load_fleet_file, parse_fleet
 from core.fleet_repository import list_robots, region_summaries, upsert_fleet
@@ -27,30 +27,46 @@ def test_example_fleet_matches_the_manual(fleet_file: Path) -> None:
     assert {r.name_zh for r in fleet.regions} == {"华北", "华东", "华南", "华中", "西南"}
     leads = {s.region: s.name for s in fleet.staff if s.role == "lead"}
     assert leads == {
-        "north": "邓克明", "east": "郑竹子", "south": "任迎五",
-        "central": "魏晨光", "southwest": "梁福杰",
+        "north": "邓克明",
+        "east": "郑竹子",
+        "south": "任迎五",
+        "central": "魏晨光",
+        "southwest": "梁福杰",
     }
     assert any(s.role == "manager" for s in fleet.staff)
     assert len(fleet.sites) >= 40
     assert all(1 <= len(s.robots) <= 4 for s in fleet.sites)
     assert any(not s.hours["mon"] and s.hours["tue"] for s in fleet.sites), "one closed on Mondays"
-    overnight = [iv for s in fleet.sites for ivs in s.hours.values() for iv in ivs
-                 if iv.closes <= iv.opens]
+    overnight = [
+        iv for s in fleet.sites for ivs in s.hours.values() for iv in ivs if iv.closes <= iv.opens
+    ]
     assert overnight, "some site is open past midnight"
 
 
 @pytest.mark.parametrize(
     ("mutate", "path"),
     [
-        (lambda d: d["sites"][3]["robots"][0].__setitem__("model", "AIC-X9"), "sites[3].robots[0].model"),
+        (
+            lambda d: d["sites"][3]["robots"][0].__setitem__("model", "AIC-X9"),
+            "sites[3].robots[0].model",
+        ),
         (lambda d: d["sites"][2].__setitem__("region", "mars"), "sites[2].region"),
         (lambda d: d["sites"][1]["robots"][0].__setitem__("id", "BAD ID"), "sites[1].robots[0].id"),
-        (lambda d: d["sites"][0]["hours"].__setitem__("default", ["25:00-26:00"]), "sites[0].hours"),
+        (
+            lambda d: d["sites"][0]["hours"].__setitem__("default", ["25:00-26:00"]),
+            "sites[0].hours",
+        ),
         (lambda d: d["sites"][0].__setitem__("timezone", "Mars/Olympus"), "sites[0].timezone"),
-        (lambda d: d["staff"].append({"id": "x-lead", "name": "X", "role": "lead",
-                                      "region": "north"}), "staff[11].role"),
-        (lambda d: d["sites"][4]["robots"][0].__setitem__("install_date", "2001-01-01"),
-         "sites[4].robots[0]"),
+        (
+            lambda d: d["staff"].append(
+                {"id": "x-lead", "name": "X", "role": "lead", "region": "north"}
+            ),
+            "staff[11].role",
+        ),
+        (
+            lambda d: d["sites"][4]["robots"][0].__setitem__("install_date", "2001-01-01"),
+            "sites[4].robots[0]",
+        ),
         (lambda d: d["sites"][5].__setitem__("robots", []), "sites[5].robots"),
     ],
 )
@@ -77,18 +93,32 @@ def test_hours_default_and_overnight() -> None:
     """`default` fills every weekday; overrides replace it; 17:00-02:00 is kept overnight."""
     from core.fleet import Site
 
-    site = Site.model_validate({
-        "id": "site-x", "customer": "c", "region": "north", "name": "n", "city": "c",
-        "address": "a", "hours": {"default": ["17:00-02:00"], "mon": []},
-        "robots": [{"id": "aic-x-1", "serial": "s", "model": "AIC-W1",
-                    "purchase_date": "2025-01-01", "install_date": "2025-01-02",
-                    "firmware": "1"}],
-    })
+    site = Site.model_validate(
+        {
+            "id": "site-x",
+            "customer": "c",
+            "region": "north",
+            "name": "n",
+            "city": "c",
+            "address": "a",
+            "hours": {"default": ["17:00-02:00"], "mon": []},
+            "robots": [
+                {
+                    "id": "aic-x-1",
+                    "serial": "s",
+                    "model": "AIC-W1",
+                    "purchase_date": "2025-01-01",
+                    "install_date": "2025-01-02",
+                    "firmware": "1",
+                }
+            ],
+        }
+    )
     assert site.hours["mon"] == []
     assert site.hours["sun"][0].opens == time(17) and site.hours["sun"][0].closes == time(2)
 
 
-def test_load_and_summarise(conn: psycopg.Connection[object], fleet_file: Path) -> None:
+def test_load_and_summarise(conn: Conn, fleet_file: Path) -> None:
     """Loading the example fleet fills the registry; reloading updates, not duplicates."""
     fleet = load_fleet_file(fleet_file)
     counts = upsert_fleet(conn, fleet=fleet)

@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
+from core.db import Conn
 from core.maintenance import ensure_partitions, refresh_rollups, run_maintenance
 
 
-def _insert(conn: psycopg.Connection[object], ts: datetime, seq: int, temp: float) -> None:
+def _insert(conn: Conn, ts: datetime, seq: int, temp: float) -> None:
     conn.execute(
         "INSERT INTO telemetry (ts, robot_id, seq, state, wok_temp_c, cycles_total, err)"
         " VALUES (%s, 'aic-t-00001', %s, 'cooking', %s, %s, %s)",
@@ -17,7 +18,7 @@ def _insert(conn: psycopg.Connection[object], ts: datetime, seq: int, temp: floa
     )
 
 
-def test_rollups_are_incremental_and_take_late_data(conn: psycopg.Connection[object]) -> None:
+def test_rollups_are_incremental_and_take_late_data(conn: Conn) -> None:
     """A refresh aggregates new rows; a late row for an old minute updates that minute."""
     base = datetime(2026, 6, 1, 12, 0, 10, tzinfo=UTC)
     ensure_partitions(conn, start=base - timedelta(days=1), end=base)
@@ -30,7 +31,9 @@ def test_rollups_are_incremental_and_take_late_data(conn: psycopg.Connection[obj
         " FROM telemetry_1m WHERE robot_id = 'aic-t-00001' ORDER BY bucket"
     ).fetchall()
     assert [(r[1], r[2], r[3], r[4], r[5]) for r in rows] == [
-        (2, 205.0, 210.0, 2, 0), (1, 100.0, 100.0, 3, 1)]
+        (2, 205.0, 210.0, 2, 0),
+        (1, 100.0, 100.0, 3, 1),
+    ]
     # Nothing new: nothing refreshed.
     assert refresh_rollups(conn, lag=timedelta(0)) == 0
     # Late data for the first minute. received_at is the transaction time, so move the
@@ -39,8 +42,8 @@ def test_rollups_are_incremental_and_take_late_data(conn: psycopg.Connection[obj
     _insert(conn, base + timedelta(seconds=40), 4, 220.0)
     refresh_rollups(conn, lag=timedelta(0))
     first = conn.execute(
-        "SELECT n, wok_temp_c_avg FROM telemetry_1m WHERE robot_id = 'aic-t-00001'"
-        " AND bucket = %s", (base.replace(second=0),)
+        "SELECT n, wok_temp_c_avg FROM telemetry_1m WHERE robot_id = 'aic-t-00001' AND bucket = %s",
+        (base.replace(second=0),),
     ).fetchone()
     assert first == (3, 210.0)
     hour = conn.execute(
@@ -50,7 +53,7 @@ def test_rollups_are_incremental_and_take_late_data(conn: psycopg.Connection[obj
     assert hour is not None and hour[0] == 4 and float(hour[1]) == 182.5 and hour[2] == 1
 
 
-def test_row_outside_partitions_is_refused(conn: psycopg.Connection[object]) -> None:
+def test_row_outside_partitions_is_refused(conn: Conn) -> None:
     """Without a partition the insert fails loudly (ingest creates partitions first)."""
     import pytest
 
@@ -58,7 +61,7 @@ def test_row_outside_partitions_is_refused(conn: psycopg.Connection[object]) -> 
         _insert(conn, datetime(1999, 1, 1, tzinfo=UTC), 1, 1.0)
 
 
-def test_maintenance_creates_ahead_and_drops_expired(conn: psycopg.Connection[object]) -> None:
+def test_maintenance_creates_ahead_and_drops_expired(conn: Conn) -> None:
     """Partitions exist a week ahead; those past retention are dropped with their rows."""
     old = datetime.now(UTC) - timedelta(days=500)
     ensure_partitions(conn, start=old, end=old)

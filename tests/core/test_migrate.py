@@ -10,8 +10,18 @@ import pytest
 from core.migrate import available, migrate, status
 
 PUBLIC_TABLES = {
-    "regions", "staff", "customers", "sites", "site_service_hours", "robot_models", "robots",
-    "telemetry", "robot_events", "quarantine", "telemetry_1m", "telemetry_1h",
+    "regions",
+    "staff",
+    "customers",
+    "sites",
+    "site_service_hours",
+    "robot_models",
+    "robots",
+    "telemetry",
+    "robot_events",
+    "quarantine",
+    "telemetry_1m",
+    "telemetry_1h",
 }
 
 
@@ -31,7 +41,7 @@ def test_migrate_twice_is_a_noop(empty_database_url: str) -> None:
     assert second == []
     assert dialect == "plain"
     assert all(r.state == "applied" for r in rows)
-    assert PUBLIC_TABLES <= tables
+    assert tables >= PUBLIC_TABLES
 
 
 def test_status_on_empty_database_lists_pending(empty_database_url: str) -> None:

@@ -1,0 +1,74 @@
+"""The aic command end to end against a real database: migrate, status, fleet load/show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(empty_database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {"AIC_DATABASE_URL": empty_database_url, "AIC_STATE_DIR": str(tmp_path)}
+
+
+def test_migrate_twice_then_status(env: dict[str, str]) -> None:
+    """`aic db migrate` builds the schema; the second run is a no-op; status is clean."""
+    first = runner.invoke(app, ["db", "migrate"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "applied 0001_registry" in first.output
+    second = runner.invoke(app, ["db", "migrate"], env=env)
+    assert second.exit_code == 0 and "up to date" in second.output
+    status = runner.invoke(app, ["db", "status"], env=env)
+    assert status.exit_code == 0 and "pending" not in status.output
+
+
+def test_status_before_migrate_fails(env: dict[str, str]) -> None:
+    """An unmigrated database shows pending migrations and exits 1."""
+    result = runner.invoke(app, ["db", "status"], env=env)
+    assert result.exit_code == 1 and "pending" in result.output
+
+
+def test_fleet_load_and_show(env: dict[str, str], fleet_file: Path) -> None:
+    """The example fleet loads and `fleet show` lists each region's lead."""
+    assert runner.invoke(app, ["db", "migrate"], env=env).exit_code == 0
+    load = runner.invoke(app, ["fleet", "load", str(fleet_file)], env=env)
+    assert load.exit_code == 0, load.output
+    assert "5 regions" in load.output
+    show = runner.invoke(app, ["fleet", "show"], env=env)
+    assert show.exit_code == 0
+    for lead in ("邓克明", "郑竹子", "任迎五", "魏晨光", "梁福杰"):
+        assert lead in show.output
+
+
+def test_bad_fleet_file_loads_nothing(env: dict[str, str], fleet_file: Path, tmp_path: Path) -> None:
+    """A bad entry is reported by path and field, and nothing at all is loaded."""
+    assert runner.invoke(app, ["db", "migrate"], env=env).exit_code == 0
+    doc = yaml.safe_load(fleet_file.read_text(encoding="utf-8"))
+    doc["sites"][3]["robots"][0]["model"] = "AIC-X9"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    result = runner.invoke(app, ["fleet", "load", str(bad)], env=env)
+    assert result.exit_code == 2
+    assert "sites[3].robots[0].model" in result.output and "AIC-X9" in result.output
+    import psycopg
+
+    with psycopg.connect(env["AIC_DATABASE_URL"]) as conn:
+        assert conn.execute("SELECT count(*) FROM regions").fetchone() == (0,)
+
+
+def test_wrong_database_url_names_the_setting(tmp_path: Path) -> None:
+    """A URL that cannot connect fails at start-up naming AIC_DATABASE_URL."""
+    result = runner.invoke(
+        app,
+        ["db", "status"],
+        env={"AIC_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "AIC_STATE_DIR": str(tmp_path)},
+    )
+    assert result.exit_code == 2
+    assert "AIC_DATABASE_URL" in result.output
