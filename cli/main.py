@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import db, demo, fleet
+from cli import db, demo, fleet, ingest
 
 app = typer.Typer(
     help="AIC fleet care: telemetry and predictive maintenance for AIC cooking robots.",
@@ -14,6 +14,7 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
 app.command(name="demo")(demo.demo)
+app.command(name="ingest")(ingest.ingest)
 
 
 def main() -> None:

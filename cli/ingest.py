@@ -1,0 +1,68 @@
+"""``aic ingest``: store robot telemetry from MQTT, exactly once."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import typer
+
+from cli.context import console, fail, runtime
+
+
+def ingest(
+    shared: str | None = typer.Option(
+        None, "--shared", help="split the load with other processes: $share/GROUP/…"
+    ),
+    client_id: str | None = typer.Option(
+        None, "--client-id", help="fixed MQTT client id (default aic-ingest-HOSTNAME)"
+    ),
+    metrics_port: int | None = typer.Option(
+        None, "--metrics-port", help="serve Prometheus metrics on 127.0.0.1:PORT/metrics"
+    ),
+    batch: int = typer.Option(2000, min=1, help="messages per database batch (at most)"),
+    flush_ms: int = typer.Option(100, min=1, help="flush a partial batch after this long"),
+    queue_size: int = typer.Option(20000, min=10, help="bounded queue between MQTT and writer"),
+    protocol: str = typer.Option("5", help="MQTT protocol: 5 (falls back to 3.1.1) or 3.1.1"),
+) -> None:
+    """Run the ingest process until SIGTERM/SIGINT, then drain, flush, acknowledge and exit."""
+    from ingest.service import IngestConfig, IngestService
+    from ingest.writer import WriterConfig
+
+    with runtime(need_broker=True) as rt:
+        endpoint = rt.settings.mqtt_endpoint() if rt.settings.mqtt_url else None
+        if endpoint is None:
+            from core.settings import parse_mqtt_url
+
+            endpoint = parse_mqtt_url(rt.services.mqtt_url)
+        config = IngestConfig(
+            database_url=rt.services.database_url,
+            endpoint=endpoint,
+            shared_group=shared,
+            queue_size=queue_size,
+            protocol=protocol,
+            writer=WriterConfig(batch_messages=batch, flush_interval_s=flush_ms / 1000),
+            **({"client_id": client_id} if client_id else {}),
+        )
+        service = IngestService(config)
+        if metrics_port:
+            service.metrics.serve(metrics_port)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        try:
+            service.start()
+        except ConnectionError as exc:
+            raise fail(str(exc)) from exc
+        console.print(f"ingest running ({config.client_id}); Ctrl-C to stop")
+        while not stop.wait(0.5):
+            if not service.writer.is_alive():
+                break
+        service.stop()
+        m = service.metrics
+        console.print(
+            f"stopped: {m.value('aic_ingest_rows_written_total'):.0f} readings stored, "
+            f"{m.value('aic_ingest_duplicates_total'):.0f} duplicates"
+        )
+        if service.writer.error is not None:
+            raise fail(f"ingest writer crashed: {service.writer.error!r}", code=1)

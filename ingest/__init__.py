@@ -1,0 +1,1 @@
+"""Ingest: MQTT subscriber -> validation -> batched, idempotent writes."""

@@ -1,0 +1,316 @@
+"""Wire types of the telemetry contract and their parser (``docs/telemetry.md``).
+
+``parse_message`` turns the bytes of one MQTT message into readings, an event,
+a status, and rejections; it never raises on bad input. Registry checks
+(robot known, not before install date) happen later, in ``ingest.validate``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_BATCH = 500
+MAX_FUTURE = timedelta(minutes=5)
+ROBOT_ID = re.compile(r"^[a-z0-9-]{3,64}$")
+TOPIC = re.compile(r"^aic/v1/([^/]+)/(telemetry|event|status)$")
+STATES = frozenset({"idle", "preheat", "cooking", "cleaning", "fault", "maintenance"})
+EVENT_TYPES = frozenset(
+    {"fault", "fault_cleared", "firmware_updated", "boot", "door_open", "cleaning_done"}
+)
+ERROR_CODE = re.compile(r"^[A-Z][0-9A-Z]{1,15}$")
+
+# Known measurements: name -> (unit, plausible min, plausible max).
+MEASUREMENTS: dict[str, tuple[str, float, float]] = {
+    "wok_temp_c": ("°C", -20.0, 450.0),
+    "heater_power_w": ("W", 0.0, 15000.0),
+    "igbt_temp_c": ("°C", -20.0, 175.0),
+    "stir_current_a": ("A", 0.0, 40.0),
+    "stir_rpm": ("rpm", 0.0, 400.0),
+    "stir_vib_mm_s": ("mm/s", 0.0, 100.0),
+    "pump_pressure_kpa": ("kPa", 0.0, 1000.0),
+    "dose_flow_ml_s": ("ml/s", 0.0, 200.0),
+    "exhaust_fan_rpm": ("rpm", 0.0, 10000.0),
+    "cabinet_temp_c": ("°C", -30.0, 120.0),
+}
+MEASUREMENT_NAMES = tuple(MEASUREMENTS)
+COUNTERS = ("cycles_total", "heater_hours", "run_hours")
+MEASUREMENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+class ContractError(ValueError):
+    """The message (or one reading of a batch) breaks the contract."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    robot_id: str
+    seq: int
+    ts: datetime
+    model: str | None
+    fw: str | None
+    state: str
+    recipe: str | None
+    m: dict[str, float]
+    extra: dict[str, float]
+    counters: dict[str, float]
+    err: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    robot_id: str
+    seq: int
+    ts: datetime
+    type: str
+    code: str | None
+    detail: str | None
+    fw: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    robot_id: str
+    online: bool
+    ts: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: str
+    detail: str
+    payload: bytes
+
+
+@dataclass(slots=True)
+class Parsed:
+    """Everything one MQTT message turned into."""
+
+    kind: str  # telemetry | event | status | invalid
+    robot_id: str | None
+    readings: list[Reading] = field(default_factory=list)
+    event: Event | None = None
+    status: Status | None = None
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def _reject_constant(name: str) -> float:
+    raise ContractError("bad_json", f"{name} is not allowed in JSON")
+
+
+def _loads(payload: bytes) -> Any:
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContractError("bad_json", f"not UTF-8 at byte {exc.start}") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ContractError("bad_json", f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise ContractError("bad_json", "nested too deeply") from None
+
+
+def parse_ts(value: object, *, now: datetime) -> datetime:
+    """Parse an RFC 3339 timestamp with a zone; refuse one more than 5 minutes ahead of ``now``."""
+    if not isinstance(value, str) or len(value) > 40:
+        raise ContractError("bad_field", "ts must be an RFC 3339 string")
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError:
+        raise ContractError("bad_field", f"ts {value!r} is not RFC 3339") from None
+    if ts.tzinfo is None:
+        raise ContractError("bad_field", f"ts {value!r} has no time zone")
+    if ts.year < 2000:
+        raise ContractError("out_of_range", f"ts {value!r} is before 2000")
+    if ts - now > MAX_FUTURE:
+        raise ContractError("ts_future", f"ts {value!r} is more than 5 minutes ahead of server time")
+    return ts.astimezone(UTC)
+
+
+def _int(obj: dict[str, Any], key: str, *, minimum: int = 0) -> int:
+    value = obj.get(key)
+    if type(value) is not int:
+        raise ContractError("bad_field", f"{key} must be an integer")
+    if value < minimum or value > 2**63 - 1:
+        raise ContractError("out_of_range", f"{key} {value} out of range")
+    return value
+
+
+def _opt_str(obj: dict[str, Any], key: str, *, max_len: int = 64) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > max_len or "\x00" in value:
+        raise ContractError("bad_field", f"{key} must be a string of at most {max_len} characters")
+    return value
+
+
+def _number(name: str, value: object) -> float:
+    if type(value) not in (int, float):
+        raise ContractError("bad_field", f"{name} must be a number")
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number):
+        raise ContractError("bad_field", f"{name} must be finite")
+    return number
+
+
+def _header(
+    obj: object, topic_robot: str, *, now: datetime
+) -> tuple[dict[str, Any], int, datetime]:
+    if not isinstance(obj, dict):
+        raise ContractError("bad_field", "message must be a JSON object")
+    if obj.get("v") != 1:
+        raise ContractError("unsupported_version", f"v must be 1, got {obj.get('v')!r}")
+    robot_id = obj.get("robot_id")
+    if robot_id != topic_robot:
+        raise ContractError("robot_mismatch", f"payload robot_id {robot_id!r} != topic {topic_robot!r}")
+    return obj, _int(obj, "seq"), parse_ts(obj.get("ts"), now=now)
+
+
+def parse_reading(obj: object, topic_robot: str, *, now: datetime) -> Reading:
+    """Validate one reading object."""
+    data, seq, ts = _header(obj, topic_robot, now=now)
+    state = data.get("state")
+    if state not in STATES:
+        raise ContractError("bad_field", f"state {state!r} is not one of {sorted(STATES)}")
+    raw_m = data.get("m", {})
+    if not isinstance(raw_m, dict):
+        raise ContractError("bad_field", "m must be an object")
+    m: dict[str, float] = {}
+    extra: dict[str, float] = {}
+    for name, value in raw_m.items():
+        number = _number(f"m.{name}", value)
+        known = MEASUREMENTS.get(name)
+        if known is None:
+            if not MEASUREMENT_NAME.match(name) or len(extra) >= 64:
+                raise ContractError("bad_field", f"measurement name {name[:80]!r} is not allowed")
+            extra[name] = number
+            continue
+        _, low, high = known
+        if not low <= number <= high:
+            raise ContractError("out_of_range", f"m.{name} = {number} outside [{low}, {high}]")
+        m[name] = number
+    raw_c = data.get("c", {})
+    if not isinstance(raw_c, dict):
+        raise ContractError("bad_field", "c must be an object")
+    counters: dict[str, float] = {}
+    for name in COUNTERS:
+        if name in raw_c:
+            value = _number(f"c.{name}", raw_c[name])
+            if value < 0 or value > 1e12:
+                raise ContractError("out_of_range", f"c.{name} = {value} out of range")
+            if name == "cycles_total" and value != int(value):
+                raise ContractError("bad_field", "c.cycles_total must be an integer")
+            counters[name] = value
+    raw_err = data.get("err", [])
+    if not isinstance(raw_err, list) or len(raw_err) > 32:
+        raise ContractError("bad_field", "err must be a list of at most 32 codes")
+    for code in raw_err:
+        if not isinstance(code, str) or not ERROR_CODE.match(code):
+            raise ContractError("bad_field", f"error code {str(code)[:40]!r} is not like 'E203'")
+    return Reading(
+        robot_id=topic_robot,
+        seq=seq,
+        ts=ts,
+        model=_opt_str(data, "model"),
+        fw=_opt_str(data, "fw"),
+        state=state,
+        recipe=_opt_str(data, "recipe"),
+        m=m,
+        extra=extra,
+        counters=counters,
+        err=list(raw_err),
+    )
+
+
+def parse_event(obj: object, topic_robot: str, *, now: datetime) -> Event:
+    """Validate one event object."""
+    data, seq, ts = _header(obj, topic_robot, now=now)
+    kind = data.get("type")
+    if kind not in EVENT_TYPES:
+        raise ContractError("bad_field", f"event type {kind!r} is not one of {sorted(EVENT_TYPES)}")
+    code = _opt_str(data, "code", max_len=16)
+    if code is not None and not ERROR_CODE.match(code):
+        raise ContractError("bad_field", f"code {code!r} is not like 'E203'")
+    return Event(
+        robot_id=topic_robot,
+        seq=seq,
+        ts=ts,
+        type=kind,
+        code=code,
+        detail=_opt_str(data, "detail", max_len=1000),
+        fw=_opt_str(data, "fw"),
+    )
+
+
+def parse_status(obj: object, topic_robot: str, *, now: datetime) -> Status:
+    """Validate a status object (``{"online": bool, "ts": …}``; ts optional in a last will)."""
+    if not isinstance(obj, dict):
+        raise ContractError("bad_field", "status must be a JSON object")
+    online = obj.get("online")
+    if not isinstance(online, bool):
+        raise ContractError("bad_field", "online must be true or false")
+    ts = parse_ts(obj["ts"], now=now) if obj.get("ts") is not None else None
+    return Status(robot_id=topic_robot, online=online, ts=ts)
+
+
+def parse_message(topic: str, payload: bytes, *, now: datetime | None = None) -> Parsed:
+    """Turn one MQTT message into readings/event/status plus rejections; never raises."""
+    now = now or datetime.now(UTC)
+    match = TOPIC.match(topic)
+    if not match:
+        return Parsed(
+            "invalid", None, rejections=[Rejection("bad_topic", f"topic {topic[:200]!r}", payload)]
+        )
+    robot_id, kind = match.group(1), match.group(2)
+    if not ROBOT_ID.match(robot_id):
+        return Parsed(
+            "invalid",
+            None,
+            rejections=[Rejection("bad_robot_id", f"robot id {robot_id[:80]!r} in topic", payload)],
+        )
+    result = Parsed(kind, robot_id)
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        result.rejections.append(
+            Rejection("too_large", f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}", payload)
+        )
+        return result
+    try:
+        obj = _loads(payload)
+        if kind == "status":
+            result.status = parse_status(obj, robot_id, now=now)
+        elif kind == "event":
+            result.event = parse_event(obj, robot_id, now=now)
+        elif isinstance(obj, dict) and "batch" in obj:
+            batch = obj["batch"]
+            if not isinstance(batch, list) or not batch:
+                raise ContractError("bad_field", "batch must be a non-empty list")
+            if len(batch) > MAX_BATCH:
+                raise ContractError("batch_too_large", f"{len(batch)} readings > {MAX_BATCH}")
+            for index, item in enumerate(batch):
+                try:
+                    result.readings.append(parse_reading(item, robot_id, now=now))
+                except ContractError as exc:
+                    raw = json.dumps(item, ensure_ascii=False, default=str).encode()
+                    result.rejections.append(
+                        Rejection(exc.reason, f"batch[{index}]: {exc.detail}", raw)
+                    )
+        else:
+            result.readings.append(parse_reading(obj, robot_id, now=now))
+    except ContractError as exc:
+        result.rejections.append(Rejection(exc.reason, exc.detail, payload))
+    except (TypeError, ValueError, OverflowError) as exc:  # defence in depth: never raise
+        result.rejections.append(Rejection("bad_field", f"{type(exc).__name__}: {exc}", payload))
+    return result

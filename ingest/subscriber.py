@@ -1,0 +1,177 @@
+"""The MQTT side of ingest: a persistent-session paho client whose callbacks only parse and enqueue."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from core.settings import MqttEndpoint
+from ingest.messages import parse_message
+from ingest.metrics import IngestMetrics
+from ingest.writer import Inbound
+
+logger = logging.getLogger(__name__)
+
+TOPICS = ("aic/v1/+/telemetry", "aic/v1/+/event", "aic/v1/+/status")
+
+
+def subscriptions(shared_group: str | None) -> list[tuple[str, int]]:
+    """The QoS 1 subscriptions, as ``$share/GROUP/…`` when load is split between processes."""
+    prefix = f"$share/{shared_group}/" if shared_group else ""
+    return [(prefix + topic, 1) for topic in TOPICS]
+
+
+class Subscriber:
+    """Receives robot messages; ``ack()`` is called by the writer after COMMIT."""
+
+    def __init__(
+        self,
+        endpoint: MqttEndpoint,
+        *,
+        client_id: str,
+        inbox: queue.Queue[Inbound],
+        metrics: IngestMetrics,
+        shared_group: str | None = None,
+        session_expiry_s: int = 7 * 24 * 3600,
+        receive_maximum: int = 2000,
+        protocol: str = "5",
+    ) -> None:
+        self.endpoint = endpoint
+        self.client_id = client_id
+        self.inbox = inbox
+        self.metrics = metrics
+        self.shared_group = shared_group
+        self.session_expiry_s = session_expiry_s
+        self.receive_maximum = receive_maximum
+        self.protocol = protocol
+        self.generation = 0
+        self.connected = threading.Event()
+        self._lock = threading.Lock()
+        self._client = self._make_client()
+
+    def _make_client(self) -> mqtt.Client:
+        v5 = self.protocol == "5"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+            reconnect_on_failure=True,
+        )
+        client.max_inflight_messages_set(1000)
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        if self.endpoint.username:
+            client.username_pw_set(self.endpoint.username, self.endpoint.password)
+        if self.endpoint.tls:
+            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def start(self, *, timeout_s: float = 15.0) -> None:
+        """Connect (MQTT v5, falling back to 3.1.1) and start the network thread."""
+        props = None
+        if self.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.session_expiry_s
+            props.ReceiveMaximum = self.receive_maximum
+        self._refused: Any = None
+        self._client.connect(
+            self.endpoint.host,
+            self.endpoint.port,
+            keepalive=30,
+            clean_start=False if self.protocol == "5" else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=props,
+        )
+        self._client.loop_start()
+        deadline = time.monotonic() + timeout_s
+        while not self.connected.is_set() and time.monotonic() < deadline:
+            if self._refused is not None:
+                break
+            time.sleep(0.02)
+        if (
+            self._refused is not None
+            and self.protocol == "5"
+            and "protocol" in str(self._refused).lower()
+        ):
+            logger.warning("broker refused MQTT v5 (%s); falling back to 3.1.1", self._refused)
+            self._client.loop_stop()
+            self.protocol = "3.1.1"
+            self._client = self._make_client()
+            self.start(timeout_s=timeout_s)
+            return
+        if not self.connected.is_set():
+            self._client.loop_stop()
+            raise ConnectionError(
+                f"AIC_MQTT_URL: no connection to {self.endpoint.url}"
+                + (f" ({self._refused})" if self._refused else "")
+            )
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def ack(self, item: Inbound) -> None:
+        """Acknowledge a stored message, unless it came from an earlier connection.
+
+        After a reconnect the broker redelivers unacknowledged messages and may reuse
+        their packet ids, so an ack for an old connection's message is never sent.
+        """
+        if item.qos == 0 or item.gen != self.generation:
+            return
+        self._client.ack(item.mid, item.qos)
+
+    # -- paho callbacks (network thread): parse and enqueue only ------------------
+    def _on_connect(
+        self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        if reason.is_failure:
+            logger.error("broker refused the connection: %s", reason)
+            self._refused = reason
+            return
+        with self._lock:
+            self.generation += 1
+        session = getattr(flags, "session_present", False)
+        logger.info("connected to %s (session present: %s)", self.endpoint.url, session)
+        client.subscribe(subscriptions(self.shared_group))
+        self.connected.set()
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        self.connected.clear()
+        logger.warning(
+            "disconnected from broker (%s); unacked messages will be redelivered", reason
+        )
+
+    def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        item = Inbound(
+            topic=msg.topic,
+            payload=msg.payload,
+            mid=msg.mid,
+            qos=msg.qos,
+            gen=self.generation,
+            parsed=parse_message(msg.topic, msg.payload),
+            received=time.time(),
+        )
+        try:
+            self.inbox.put_nowait(item)
+        except queue.Full:
+            self.metrics.queue_full.inc()
+            logger.warning(
+                "ingest queue full (%d messages): writer behind, not acknowledging; "
+                "the broker holds the rest until the writer catches up",
+                self.inbox.maxsize,
+            )
+            self.inbox.put(item)
