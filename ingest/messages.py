@@ -116,7 +116,9 @@ def _loads(payload: bytes) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise ContractError("bad_json", f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise ContractError(
+            "bad_json", f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     except RecursionError:
         raise ContractError("bad_json", "nested too deeply") from None
 
@@ -135,7 +137,9 @@ def parse_ts(value: object, *, now: datetime) -> datetime:
     if ts.year < 2000:
         raise ContractError("out_of_range", f"ts {value!r} is before 2000")
     if ts - now > MAX_FUTURE:
-        raise ContractError("ts_future", f"ts {value!r} is more than 5 minutes ahead of server time")
+        raise ContractError(
+            "ts_future", f"ts {value!r} is more than 5 minutes ahead of server time"
+        )
     return ts.astimezone(UTC)
 
 
@@ -175,7 +179,9 @@ def _header(
         raise ContractError("unsupported_version", f"v must be 1, got {obj.get('v')!r}")
     robot_id = obj.get("robot_id")
     if robot_id != topic_robot:
-        raise ContractError("robot_mismatch", f"payload robot_id {robot_id!r} != topic {topic_robot!r}")
+        raise ContractError(
+            "robot_mismatch", f"payload robot_id {robot_id!r} != topic {topic_robot!r}"
+        )
     return obj, _int(obj, "seq"), parse_ts(obj.get("ts"), now=now)
 
 

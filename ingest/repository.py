@@ -164,7 +164,7 @@ def update_robot_state(
         "INSERT INTO robot_state (robot_id) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
         (robots,),
     )
-    prev = dict(
+    prev: dict[str, int | None] = dict(
         conn.execute(
             "SELECT robot_id, max_seq FROM robot_state WHERE robot_id = ANY(%s)"
             " ORDER BY robot_id FOR UPDATE",
@@ -172,7 +172,9 @@ def update_robot_state(
         ).fetchall()
     )
     gaps: dict[str, list[OpenGap]] = defaultdict(list)
-    late_robots = [rid for rid in seqs if prev.get(rid) is not None and min(seqs[rid]) <= prev[rid]]
+    late_robots = [
+        rid for rid in seqs if (high := prev.get(rid)) is not None and min(seqs[rid]) <= high
+    ]
     if late_robots:
         for rid, a, b in conn.execute(
             "SELECT robot_id, seq_from, seq_to FROM seq_gaps"

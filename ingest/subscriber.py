@@ -83,7 +83,7 @@ class Subscriber:
         """Connect (MQTT v5, falling back to 3.1.1) and start the network thread."""
         props = None
         if self.protocol == "5":
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = self.session_expiry_s
             props.ReceiveMaximum = self.receive_maximum
         self._refused: Any = None
@@ -156,13 +156,14 @@ class Subscriber:
         )
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
+        payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
         item = Inbound(
             topic=msg.topic,
-            payload=msg.payload,
+            payload=payload,
             mid=msg.mid,
             qos=msg.qos,
             gen=self.generation,
-            parsed=parse_message(msg.topic, msg.payload),
+            parsed=parse_message(msg.topic, payload),
             received=time.time(),
         )
         try:

@@ -132,3 +132,46 @@ def mqtt_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         unavailable(f"no MQTT broker: {exc}")
     yield url
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def fleet_template_url(pg_admin_url: str, fleet_file: Path) -> Iterator[str]:
+    """A migrated database with the example fleet, used as a template (never connected to after)."""
+    from core.fleet import load_fleet_file
+    from core.fleet_repository import upsert_fleet
+
+    url = create_database(pg_admin_url, "aic_tpl")
+    with psycopg.connect(url, autocommit=True) as c:
+        migrate(c)
+    with psycopg.connect(url) as c:
+        upsert_fleet(c, fleet=load_fleet_file(fleet_file))
+    yield url
+    drop_database(pg_admin_url, url)
+
+
+@pytest.fixture
+def fresh_db(pg_admin_url: str, fleet_template_url: str) -> Iterator[str]:
+    """A new database copied from the fleet template, for tests whose processes commit."""
+    template = psycopg.conninfo.conninfo_to_dict(fleet_template_url)["dbname"]
+    name = f"aic_fresh_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as c:
+        c.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(str(template))
+            )
+        )
+    url = with_dbname(pg_admin_url, name)
+    yield url
+    drop_database(pg_admin_url, url)
+
+
+@pytest.fixture
+def project_broker(tmp_path: Path) -> Iterator[object]:
+    """A Mosquitto started with deploy/mosquitto/mosquitto.conf (anonymous for load)."""
+    from tests.brokers import mosquitto_binary, start_project_broker
+
+    if mosquitto_binary() is None:
+        unavailable("mosquitto is not installed (apt-get install mosquitto)")
+    broker = start_project_broker(tmp_path / "broker")
+    yield broker
+    broker.stop()

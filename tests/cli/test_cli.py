@@ -47,7 +47,9 @@ def test_fleet_load_and_show(env: dict[str, str], fleet_file: Path) -> None:
         assert lead in show.output
 
 
-def test_bad_fleet_file_loads_nothing(env: dict[str, str], fleet_file: Path, tmp_path: Path) -> None:
+def test_bad_fleet_file_loads_nothing(
+    env: dict[str, str], fleet_file: Path, tmp_path: Path
+) -> None:
     """A bad entry is reported by path and field, and nothing at all is loaded."""
     assert runner.invoke(app, ["db", "migrate"], env=env).exit_code == 0
     doc = yaml.safe_load(fleet_file.read_text(encoding="utf-8"))
@@ -68,7 +70,10 @@ def test_wrong_database_url_names_the_setting(tmp_path: Path) -> None:
     result = runner.invoke(
         app,
         ["db", "status"],
-        env={"AIC_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "AIC_STATE_DIR": str(tmp_path)},
+        env={
+            "AIC_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+            "AIC_STATE_DIR": str(tmp_path),
+        },
     )
     assert result.exit_code == 2
     assert "AIC_DATABASE_URL" in result.output

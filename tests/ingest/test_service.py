@@ -1,0 +1,322 @@
+"""Ingest end to end: a real Mosquitto (project config), a real PostgreSQL, real failures.
+
+Each test publishes readings with known (robot, seq) and checks that every
+acknowledged reading is stored exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from ingest.service import IngestService
+from ingest.writer import WriterConfig
+from tests.brokers import ProjectBroker
+from tests.ingest.helpers import ROBOTS, Publisher, Stopwatch, count, reading, wait_until
+
+pytestmark = pytest.mark.broker
+
+Start = Callable[..., IngestService]
+
+
+def readings(n: int, *, start_seq: int = 1) -> list[dict[str, Any]]:
+    base = datetime.now(UTC) - timedelta(minutes=2)
+    return [
+        reading(
+            ROBOTS[i % len(ROBOTS)], start_seq + i // len(ROBOTS), base + timedelta(milliseconds=i)
+        )
+        for i in range(n)
+    ]
+
+
+def rows(url: str) -> int:
+    return count(url, "SELECT count(*) FROM telemetry")
+
+
+def distinct_keys(url: str) -> int:
+    return count(url, "SELECT count(DISTINCT (robot_id, seq)) FROM telemetry")
+
+
+def test_singles_and_batches_stored_once(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """Single-reading and batch messages all land once; resending them adds nothing."""
+    service = start_ingest(fresh_db, project_broker.url)
+    pub = Publisher(project_broker.url)
+    singles = readings(200)
+    batched = readings(1000, start_seq=1000)
+    pub.telemetry(singles)
+    pub.telemetry(batched, batch=100)
+    wait_until(lambda: rows(fresh_db) == 1200, what="1200 rows")
+    pub.telemetry(singles)
+    pub.telemetry(batched, batch=50)
+    wait_until(
+        lambda: service.metrics.value("aic_ingest_duplicates_total") == 1200,
+        what="1200 duplicates counted",
+    )
+    pub.close()
+    assert rows(fresh_db) == 1200 == distinct_keys(fresh_db)
+    state = count(fresh_db, "SELECT count(*) FROM robot_state WHERE max_seq IS NOT NULL")
+    assert state == len(ROBOTS)
+    assert service.metrics.value("aic_ingest_rows_written_total") == 1200
+
+
+def test_bad_messages_quarantined_with_reason_and_acked(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """Every bad message lands in quarantine with its bytes and reason, and is acknowledged."""
+    service = start_ingest(fresh_db, project_broker.url, client_id="ingest-q")
+    pub = Publisher(project_broker.url)
+    now = datetime.now(UTC)
+    bad = {
+        "bad_json": ("aic/v1/aic-bj-00001/telemetry", b"{oops"),
+        "robot_mismatch": (
+            "aic/v1/aic-bj-00001/telemetry",
+            json.dumps(reading("aic-bj-00002", 1)).encode(),
+        ),
+        "unknown_robot": (
+            "aic/v1/aic-zz-99999/telemetry",
+            json.dumps(reading("aic-zz-99999", 1)).encode(),
+        ),
+        "ts_before_install": (
+            "aic/v1/aic-bj-00001/telemetry",
+            json.dumps(reading("aic-bj-00001", 2, datetime(2020, 1, 1, tzinfo=UTC))).encode(),
+        ),
+        "ts_future": (
+            "aic/v1/aic-bj-00001/telemetry",
+            json.dumps(reading("aic-bj-00001", 3, now + timedelta(hours=1))).encode(),
+        ),
+        "out_of_range": (
+            "aic/v1/aic-bj-00001/telemetry",
+            json.dumps(reading("aic-bj-00001", 4, wok_temp_c=5000)).encode(),
+        ),
+    }
+    for topic, payload in bad.values():
+        pub.publish(topic, payload)
+    pub.publish("aic/v1/aic-bj-00001/telemetry", reading("aic-bj-00001", 10))
+    wait_until(
+        lambda: count(fresh_db, "SELECT count(*) FROM quarantine") == len(bad),
+        what="all bad messages quarantined",
+    )
+    wait_until(lambda: rows(fresh_db) == 1)
+    with psycopg.connect(fresh_db) as conn:
+        stored = dict(conn.execute("SELECT reason, payload FROM quarantine").fetchall())
+    assert set(stored) == set(bad)
+    for reason, (_, payload) in bad.items():
+        assert bytes(stored[reason]) == payload
+    assert service.metrics.value("aic_ingest_quarantined_total", {"reason": "bad_json"}) == 1
+    # They were acknowledged: a restart with the same session gets nothing again.
+    service.stop()
+    again = start_ingest(fresh_db, project_broker.url, client_id="ingest-q")
+    time.sleep(1.5)
+    assert again.metrics.value("aic_ingest_messages_received_total", {"kind": "telemetry"}) == 0
+    assert count(fresh_db, "SELECT count(*) FROM quarantine") == len(bad)
+    pub.close()
+
+
+def test_seq_gaps_open_and_close_with_late_data(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """A jump in seq opens a gap; late readings that fill it close it."""
+    start_ingest(fresh_db, project_broker.url)
+    pub = Publisher(project_broker.url)
+    base = datetime.now(UTC) - timedelta(minutes=5)
+    robot = "aic-bj-00001"
+    mk = lambda s: reading(robot, s, base + timedelta(seconds=s))  # noqa: E731
+    pub.telemetry([mk(s) for s in range(1, 11)])
+    wait_until(lambda: rows(fresh_db) == 10)
+    pub.telemetry([mk(s) for s in range(16, 21)])
+    wait_until(
+        lambda: count(fresh_db, "SELECT count(*) FROM seq_gaps WHERE closed_at IS NULL") == 1
+    )
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT seq_from, seq_to, missing FROM seq_gaps").fetchone() == (
+            11,
+            15,
+            5,
+        )
+    pub.telemetry([mk(s) for s in (12, 11, 15, 14)])
+    wait_until(lambda: count(fresh_db, "SELECT missing FROM seq_gaps") == 1)
+    pub.telemetry([mk(13)])
+    wait_until(
+        lambda: count(fresh_db, "SELECT count(*) FROM seq_gaps WHERE closed_at IS NOT NULL") == 1
+    )
+    # Late data for an old day gets its partition created.
+    old = reading(robot, 1, datetime.now(UTC) - timedelta(days=40))
+    pub.telemetry([old])
+    wait_until(lambda: rows(fresh_db) == 21)
+    pub.close()
+
+
+def test_row_rejected_by_database_is_bisected_out(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """When the database refuses one row, that row is quarantined and the rest committed."""
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("ALTER TABLE telemetry ADD CONSTRAINT no_magic CHECK (wok_temp_c <> 123.25)")
+    start_ingest(fresh_db, project_broker.url)
+    pub = Publisher(project_broker.url)
+    batch = readings(40)
+    batch[17]["m"]["wok_temp_c"] = 123.25
+    pub.telemetry(batch, batch=40)
+    wait_until(lambda: rows(fresh_db) == 39)
+    with psycopg.connect(fresh_db) as conn:
+        reason, payload = conn.execute("SELECT reason, payload FROM quarantine").fetchone()  # type: ignore[misc]
+    assert reason == "db_rejected"
+    assert json.loads(bytes(payload))["seq"] == batch[17]["seq"]
+    pub.close()
+
+
+def test_status_and_last_will_set_online(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """Retained status marks a robot online; its last will marks it offline."""
+    start_ingest(fresh_db, project_broker.url)
+    robot = "aic-tj-00004"
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=robot, protocol=mqtt.MQTTv5)
+    client.will_set(f"aic/v1/{robot}/status", json.dumps({"online": False}), qos=1, retain=True)
+    client.connect("127.0.0.1", project_broker.port, keepalive=2)
+    client.loop_start()
+    ts = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    client.publish(
+        f"aic/v1/{robot}/status", json.dumps({"online": True, "ts": ts}), qos=1, retain=True
+    ).wait_for_publish(5)
+    online = "SELECT count(*) FROM robot_state WHERE robot_id = %s AND online"
+    wait_until(lambda: count(fresh_db, online, (robot,)) == 1, what="online")
+    client.loop_stop()
+    client.socket().close()  # vanish without DISCONNECT: the broker publishes the will
+    offline = "SELECT count(*) FROM robot_state WHERE robot_id = %s AND online = false"
+    wait_until(lambda: count(fresh_db, offline, (robot,)) == 1, timeout_s=15, what="will")
+
+
+def test_full_queue_applies_backpressure_without_loss(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """A tiny queue fills up; ingest stops taking messages, the broker holds them, none is lost."""
+    service = start_ingest(
+        fresh_db,
+        project_broker.url,
+        queue_size=10,
+        writer=WriterConfig(batch_messages=5, flush_interval_s=0.01),
+    )
+    pub = Publisher(project_broker.url)
+    pub.telemetry(readings(600))
+    wait_until(lambda: rows(fresh_db) == 600, timeout_s=60)
+    assert service.metrics.value("aic_ingest_queue_full_total") > 0
+    assert distinct_keys(fresh_db) == 600
+    pub.close()
+
+
+@pytest.mark.chaos
+def test_broker_restart_loses_nothing(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """Ingest reconnects to a restarted broker and resumes its persistent session."""
+    service = start_ingest(fresh_db, project_broker.url, client_id="ingest-br")
+    pub = Publisher(project_broker.url)
+    pub.telemetry(readings(500))
+    pub.close()
+    project_broker.restart()
+    wait_until(service.subscriber.connected.is_set, what="reconnect")
+    pub = Publisher(project_broker.url)
+    pub.telemetry(readings(500, start_seq=1000))
+    wait_until(lambda: rows(fresh_db) == 1000, timeout_s=30)
+    assert distinct_keys(fresh_db) == 1000
+    pub.close()
+
+
+@pytest.mark.chaos
+def test_database_connection_cut_mid_stream(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """Killing the writer's database connection repeatedly: retried, nothing lost or doubled."""
+    service = start_ingest(fresh_db, project_broker.url)
+    dbname = psycopg.conninfo.conninfo_to_dict(fresh_db)["dbname"]
+
+    def cut() -> None:
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND application_name LIKE 'aic-ingest-%%'",
+                (dbname,),
+            )
+
+    chaos = Stopwatch(cut, 0.15)
+    chaos.start()
+    pub = Publisher(project_broker.url)
+    pub.telemetry(readings(3000), batch=20)
+    time.sleep(1.0)
+    chaos.done.set()
+    chaos.join()
+    wait_until(lambda: rows(fresh_db) == 3000, timeout_s=60)
+    assert distinct_keys(fresh_db) == 3000
+    assert service.metrics.value("aic_ingest_db_errors_total") > 0
+    pub.close()
+
+
+@pytest.mark.chaos
+def test_sigkill_with_messages_in_flight(
+    fresh_db: str, project_broker: ProjectBroker, spawn_ingest: Callable[..., Any]
+) -> None:
+    """`aic ingest` killed with SIGKILL mid-stream: after a restart every reading is stored once."""
+    proc = spawn_ingest(fresh_db, project_broker.url, "ingest-kill", "--batch", "50")
+    pub = Publisher(project_broker.url)
+    total = readings(6000)
+    sender = threading.Thread(target=pub.telemetry, args=(total,))
+    sender.start()
+    wait_until(lambda: rows(fresh_db) > 500, timeout_s=30, what="some rows")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    sender.join()
+    stored_at_kill = rows(fresh_db)
+    assert stored_at_kill < 6000, "kill came too late to prove anything"
+    spawn_ingest(fresh_db, project_broker.url, "ingest-kill", "--batch", "50")
+    wait_until(lambda: rows(fresh_db) == 6000, timeout_s=60, what="all 6000 rows")
+    assert distinct_keys(fresh_db) == 6000
+    pub.close()
+
+
+@pytest.mark.chaos
+def test_sigterm_drains_and_exits_cleanly(
+    fresh_db: str, project_broker: ProjectBroker, spawn_ingest: Callable[..., Any]
+) -> None:
+    """SIGTERM: ingest stores and acks what it has, exits 0; the rest waits in the broker."""
+    proc = spawn_ingest(fresh_db, project_broker.url, "ingest-term")
+    pub = Publisher(project_broker.url)
+    sender = threading.Thread(target=pub.telemetry, args=(readings(4000),))
+    sender.start()
+    wait_until(lambda: rows(fresh_db) > 200, timeout_s=30)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    sender.join()
+    spawn_ingest(fresh_db, project_broker.url, "ingest-term")
+    wait_until(lambda: rows(fresh_db) == 4000, timeout_s=60)
+    assert distinct_keys(fresh_db) == 4000
+    pub.close()
+
+
+@pytest.mark.chaos
+def test_two_processes_share_the_load(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """Two ingest processes on one shared subscription: both work, no loss, no duplicate rows."""
+    a = start_ingest(fresh_db, project_broker.url, shared_group="ingest")
+    b = start_ingest(fresh_db, project_broker.url, shared_group="ingest")
+    pub = Publisher(project_broker.url)
+    pub.telemetry(readings(4000))
+    wait_until(lambda: rows(fresh_db) == 4000, timeout_s=60)
+    assert distinct_keys(fresh_db) == 4000
+    got_a = a.metrics.value("aic_ingest_rows_written_total")
+    got_b = b.metrics.value("aic_ingest_rows_written_total")
+    assert got_a > 0 and got_b > 0 and got_a + got_b == 4000
+    pub.close()
