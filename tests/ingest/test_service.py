@@ -320,3 +320,33 @@ def test_two_processes_share_the_load(
     got_b = b.metrics.value("aic_ingest_rows_written_total")
     assert got_a > 0 and got_b > 0 and got_a + got_b == 4000
     pub.close()
+
+
+@pytest.mark.chaos
+def test_database_down_then_back(fresh_db: str, project_broker: ProjectBroker,
+                                 start_ingest: Start) -> None:
+    """Database unreachable for a while: ingest stops acking, retries with backoff, then catches up."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from tests.proxy import Proxy
+
+    parts = urlsplit(fresh_db)
+    proxy = Proxy(parts.hostname or "127.0.0.1", parts.port or 5432)
+    proxy.up()
+    via_proxy = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
+    service = start_ingest(via_proxy, project_broker.url,
+                           writer=WriterConfig(batch_messages=200, flush_interval_s=0.05,
+                                               retry_initial_s=0.1, retry_max_s=0.5))
+    pub = Publisher(project_broker.url)
+    pub.telemetry(readings(400))
+    wait_until(lambda: rows(fresh_db) == 400)
+    proxy.down()
+    pub.telemetry(readings(1000, start_seq=1000))
+    time.sleep(2.0)
+    assert rows(fresh_db) == 400, "nothing can be stored while the database is down"
+    assert service.metrics.value("aic_ingest_db_errors_total") > 0
+    proxy.up()
+    wait_until(lambda: rows(fresh_db) == 1400, timeout_s=30)
+    assert distinct_keys(fresh_db) == 1400
+    pub.close()
+    proxy.down()
