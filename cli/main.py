@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import db, demo, fleet, ingest
+from cli import db, demo, fleet, ingest, sim
 
 app = typer.Typer(
     help="AIC fleet care: telemetry and predictive maintenance for AIC cooking robots.",
@@ -15,6 +15,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
 app.command(name="demo")(demo.demo)
 app.command(name="ingest")(ingest.ingest)
+app.command(name="sim")(sim.sim)
 
 
 def main() -> None:

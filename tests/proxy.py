@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -27,18 +28,15 @@ class Proxy:
     def down(self) -> None:
         """Stop listening and cut every open connection, like a crashed server."""
         if self._listener is not None:
-            try:  # wakes the thread blocked in accept(); close() alone does not on Linux
+            # shutdown wakes the thread blocked in accept(); close() alone does not on Linux
+            with contextlib.suppress(OSError):
                 self._listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             self._listener.close()
             self._listener = None
         with self._lock:
             for c in self._conns:
-                try:
+                with contextlib.suppress(OSError):
                     c.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 c.close()
             self._conns.clear()
 
@@ -67,7 +65,5 @@ class Proxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.close()
-                except OSError:
-                    pass

@@ -323,8 +323,9 @@ def test_two_processes_share_the_load(
 
 
 @pytest.mark.chaos
-def test_database_down_then_back(fresh_db: str, project_broker: ProjectBroker,
-                                 start_ingest: Start) -> None:
+def test_database_down_then_back(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
     """Database unreachable for a while: ingest stops acking, retries with backoff, then catches up."""
     from urllib.parse import urlsplit, urlunsplit
 
@@ -334,9 +335,13 @@ def test_database_down_then_back(fresh_db: str, project_broker: ProjectBroker,
     proxy = Proxy(parts.hostname or "127.0.0.1", parts.port or 5432)
     proxy.up()
     via_proxy = urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
-    service = start_ingest(via_proxy, project_broker.url,
-                           writer=WriterConfig(batch_messages=200, flush_interval_s=0.05,
-                                               retry_initial_s=0.1, retry_max_s=0.5))
+    service = start_ingest(
+        via_proxy,
+        project_broker.url,
+        writer=WriterConfig(
+            batch_messages=200, flush_interval_s=0.05, retry_initial_s=0.1, retry_max_s=0.5
+        ),
+    )
     pub = Publisher(project_broker.url)
     pub.telemetry(readings(400))
     wait_until(lambda: rows(fresh_db) == 400)

@@ -1,0 +1,154 @@
+"""``aic sim``: run the simulated fleet into the broker or a JSONL file."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+
+from cli.context import console, fail, runtime, settings_or_exit
+
+REPO_FLEET = Path(__file__).resolve().parent.parent / "examples" / "fleet.yaml"
+
+
+def sim(
+    scenario_file: Path | None = typer.Option(None, "--scenario", help="scenario YAML"),
+    fleet_file: Path = typer.Option(REPO_FLEET, "--fleet", help="fleet YAML the robots come from"),
+    days: float | None = typer.Option(None, help="simulated days (default 7, or the scenario's)"),
+    seed: int | None = typer.Option(None, help="random seed (deterministic output)"),
+    robots: int | None = typer.Option(
+        None, "--robots", min=1, help="simulate only the first N robots"
+    ),
+    faults: float | None = typer.Option(
+        None, "--faults", min=0, max=1, help="fraction of robots given a random fault"
+    ),
+    sample_s: float | None = typer.Option(None, "--sample-s", help="seconds between readings"),
+    batch: int | None = typer.Option(None, "--batch", help="readings per telemetry message"),
+    speed: float = typer.Option(
+        0.0, help="simulated seconds per wall second; 0 = as fast as possible"
+    ),
+    realtime: bool = typer.Option(False, help="start now and run forward at --speed (default 1)"),
+    end: datetime | None = typer.Option(
+        None, help="end of the simulated window (default now, UTC)"
+    ),
+    out: Path | None = typer.Option(None, "--out", help="write JSONL here instead of publishing"),
+    ground_truth: Path | None = typer.Option(
+        None, help="ground-truth JSONL (default in the state dir)"
+    ),
+    run_id: str | None = typer.Option(None, help="name of this run in fault_ground_truth"),
+    no_db: bool = typer.Option(False, "--no-db", help="do not write ground truth to the database"),
+    skew_s: float | None = typer.Option(
+        None, "--clock-skew-s", help="sd of per-robot clock offsets"
+    ),
+    dup_rate: float | None = typer.Option(
+        None, "--duplicate-rate", help="probability of resending"
+    ),
+    malformed_rate: float | None = typer.Option(
+        None, "--malformed-rate", help="probability of a corrupt message"
+    ),
+    flaps: float | None = typer.Option(
+        None, "--flaps-per-day", help="connection losses per robot-day"
+    ),
+    credentials: Path | None = typer.Option(None, help="file of robot_id:password lines"),
+) -> None:
+    """Simulate the fleet: kitchens, physics and labelled faults, on the telemetry contract."""
+    from core.fleet import load_fleet_file
+    from firmware_sim.engine import build_simulation
+    from firmware_sim.scenario import Scenario, load_scenario
+
+    try:
+        scenario = load_scenario(scenario_file) if scenario_file else Scenario()
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    over: dict[str, object] = {}
+    for key, value in (
+        ("days", days),
+        ("seed", seed),
+        ("max_robots", robots),
+        ("sample_s", sample_s),
+        ("batch", batch),
+    ):
+        if value is not None:
+            over[key] = value
+    if end is not None:
+        over["end"] = end if end.tzinfo else end.replace(tzinfo=UTC)
+    if realtime:
+        over["start"] = datetime.now(UTC)
+        speed = speed or 1.0
+    if faults is not None:
+        over["random_faults"] = scenario.random_faults.model_copy(update={"fraction": faults})
+    net = {
+        k: v
+        for k, v in (
+            ("clock_skew_s", skew_s),
+            ("duplicate_rate", dup_rate),
+            ("malformed_rate", malformed_rate),
+            ("flaps_per_day", flaps),
+        )
+        if v is not None
+    }
+    if net:
+        over["network"] = scenario.network.model_copy(update=net)
+    scenario = scenario.model_copy(update=over)
+    try:
+        simulation = build_simulation(load_fleet_file(fleet_file), scenario)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    run = run_id or f"sim-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    settings = settings_or_exit()
+    gt_path = ground_truth or settings.state_dir / "ground_truth" / f"{run}.jsonl"
+    from firmware_sim.ground_truth import store, write_file
+
+    write_file(gt_path, simulation.faults, run_id=run, seed=scenario.seed)
+    console.print(
+        f"{len(simulation.robots)} robots, {len(simulation.faults)} injected faults; "
+        f"window {simulation.start:%Y-%m-%d %H:%M} → {simulation.end:%Y-%m-%d %H:%M} UTC"
+    )
+    console.print(f"ground truth: {gt_path}")
+    if out is not None:
+        _run_to_file(simulation, out, speed)
+        return
+    with runtime(need_broker=True) as rt:
+        if not no_db:
+            with rt.pool.connection() as conn:
+                store(conn, simulation.faults, run_id=run, seed=scenario.seed)
+        from core.settings import parse_mqtt_url
+        from firmware_sim.outputs import MqttSink, pace
+
+        passwords = _read_credentials(credentials) if credentials else None
+        sink = MqttSink(parse_mqtt_url(rt.services.mqtt_url), passwords=passwords)
+        started = time.monotonic()
+        for m in pace(simulation.messages(), speed=speed, start=simulation.start):
+            sink.send(m)
+        left = sink.close()
+        elapsed = time.monotonic() - started
+        console.print(
+            f"published {sink.sent} messages in {elapsed:.1f} s "
+            f"({simulation.counts()['readings']} readings); unacknowledged: {left}"
+        )
+        if left:
+            raise typer.Exit(1)
+
+
+def _run_to_file(simulation: object, out: Path, speed: float) -> None:
+    from firmware_sim.engine import Simulation
+    from firmware_sim.outputs import JsonlSink, pace
+
+    assert isinstance(simulation, Simulation)
+    sink = JsonlSink(out)
+    for m in pace(simulation.messages(), speed=speed, start=simulation.start):
+        sink.send(m)
+    sink.close()
+    console.print(f"wrote {sink.sent} messages to {out} ({simulation.counts()})")
+
+
+def _read_credentials(path: Path) -> dict[str, str]:
+    out = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            robot, _, password = line.partition(":")
+            out[robot.strip()] = password.strip()
+    return out

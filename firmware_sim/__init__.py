@@ -1,0 +1,1 @@
+"""Simulated AIC fleet: kitchens, physics, injected faults with ground truth."""

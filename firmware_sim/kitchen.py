@@ -1,0 +1,86 @@
+"""A restaurant kitchen: service hours in the site's time zone and when orders arrive."""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from core.fleet import WEEKDAYS, Fleet, Interval
+
+
+@dataclass(frozen=True)
+class Window:
+    """One service interval as absolute UTC-aware datetimes."""
+
+    opens: datetime
+    closes: datetime
+
+
+@dataclass(frozen=True)
+class Kitchen:
+    site_id: str
+    timezone: str
+    # weekday 0 = Monday -> intervals (closes <= opens runs past midnight)
+    hours: dict[int, tuple[Interval, ...]]
+    busy: float = 1.0  # orders scale
+
+    @classmethod
+    def from_site_hours(
+        cls, site_id: str, timezone: str, hours: dict[str, list[Interval]], busy: float = 1.0
+    ) -> Kitchen:
+        return cls(site_id, timezone, {WEEKDAYS.index(d): tuple(v) for d, v in hours.items()}, busy)
+
+    def windows(self, start: datetime, end: datetime) -> list[Window]:
+        """Service windows overlapping [start, end), in time order."""
+        tz = ZoneInfo(self.timezone)
+        local_start = start.astimezone(tz).date() - timedelta(days=1)
+        local_end = end.astimezone(tz).date()
+        out: list[Window] = []
+        day = local_start
+        while day <= local_end:
+            for iv in self.hours.get(day.weekday(), ()):
+                opens = datetime.combine(day, iv.opens, tz)
+                close_day = day + timedelta(days=1) if iv.closes <= iv.opens else day
+                closes = datetime.combine(close_day, iv.closes, tz)
+                if closes > start and opens < end:
+                    out.append(Window(opens, closes))
+            day += timedelta(days=1)
+        out.sort(key=lambda w: w.opens)
+        return out
+
+    def is_open(self, t: datetime) -> bool:
+        return any(
+            w.opens <= t < w.closes
+            for w in self.windows(t - timedelta(days=1), t + timedelta(seconds=1))
+        )
+
+    def order_rate_per_hour(self, window: Window, t: datetime) -> float:
+        """Orders per hour for one robot: a peak about 40 % into the interval."""
+        span = (window.closes - window.opens).total_seconds()
+        x = (t - window.opens).total_seconds() / span
+        peak = math.exp(-((x - 0.4) ** 2) / 0.04)
+        return self.busy * (1.5 + 8.5 * peak)
+
+    def next_order(self, window: Window, t: datetime, rng: random.Random) -> datetime | None:
+        """Next order arrival after t inside the window (thinning of a Poisson process)."""
+        max_rate = self.busy * 10.0 / 3600.0
+        while True:
+            t = t + timedelta(seconds=rng.expovariate(max_rate))
+            if t >= window.closes:
+                return None
+            if rng.random() < self.order_rate_per_hour(window, t) / 3600.0 / max_rate:
+                return t
+
+
+def kitchens_from_fleet(fleet: Fleet, seed: int) -> dict[str, Kitchen]:
+    """One kitchen per site, with a seeded busy factor."""
+    out: dict[str, Kitchen] = {}
+    for site in fleet.sites:
+        rng = random.Random(f"busy:{seed}:{site.id}")
+        out[site.id] = Kitchen.from_site_hours(
+            site.id, site.timezone, site.hours, busy=rng.uniform(0.6, 1.3)
+        )
+    return out

@@ -1,0 +1,396 @@
+"""One simulated robot: power sessions, dishes, physics, faults, and its messages in time order."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from firmware_sim.faults import Fault
+from firmware_sim.kitchen import Kitchen, Window
+from firmware_sim.physics import Physics, Severity
+
+# name, wok setpoint °C, cooking seconds, food load (0..1)
+RECIPES = (
+    ("gongbao-chicken", 210.0, 180.0, 0.8),
+    ("yuxiang-pork", 200.0, 200.0, 0.7),
+    ("egg-fried-rice", 230.0, 150.0, 0.6),
+    ("mapo-tofu", 185.0, 240.0, 0.9),
+    ("garlic-greens", 240.0, 90.0, 0.4),
+    ("tomato-egg", 195.0, 150.0, 0.5),
+)
+PREHEAT_TIMEOUT_S = 420.0
+CLEAN_S = 60.0
+DOSING_S = 30.0
+
+
+@dataclass(frozen=True)
+class FirmwareUpdate:
+    at: datetime
+    version: str
+    models: tuple[str, ...] = ()  # empty = every model
+    robots: tuple[str, ...] = ()  # empty = every robot of those models
+    igbt_offset_c: float = 0.0  # the update's side effect on the IGBT temperature
+
+    def applies_to(self, robot_id: str, model: str) -> bool:
+        return (not self.models or model in self.models) and (
+            not self.robots or robot_id in self.robots
+        )
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    clock_skew_s: float = 0.0  # sd of a constant per-robot clock offset
+    duplicate_rate: float = 0.0  # probability a message is sent twice
+    malformed_rate: float = 0.0  # probability a telemetry message is corrupted
+    flaps_per_day: float = 0.0  # connectivity losses per robot per day
+    flap_minutes: float = 20.0  # mean outage length
+
+
+@dataclass(frozen=True)
+class RobotSpec:
+    robot_id: str
+    model: str
+    heater_max_w: float
+    firmware: str
+    install: date
+    kitchen: Kitchen
+
+
+@dataclass(frozen=True)
+class SimMessage:
+    at: datetime  # simulated time the robot publishes it
+    robot_id: str
+    topic: str
+    payload: bytes
+    retain: bool = False
+    kind: str = "telemetry"
+    malformed: bool = False
+
+    def __lt__(self, other: SimMessage) -> bool:  # for heapq.merge ties
+        return (self.at, self.robot_id) < (other.at, other.robot_id)
+
+
+def iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _dumps(obj: object) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass
+class _Session:
+    on: datetime
+    off: datetime
+    windows: list[Window] = field(default_factory=list)
+
+
+def power_sessions(kitchen: Kitchen, start: datetime, end: datetime) -> list[_Session]:
+    """Powered-on periods: 30 min before opening to 15 min after closing; gaps > 90 min power off."""
+    sessions: list[_Session] = []
+    for w in kitchen.windows(start - timedelta(hours=1), end):
+        on, off = w.opens - timedelta(minutes=30), w.closes + timedelta(minutes=15)
+        if sessions and on - sessions[-1].off <= timedelta(minutes=90):
+            sessions[-1].off = max(sessions[-1].off, off)
+            sessions[-1].windows.append(w)
+        else:
+            sessions.append(_Session(on, off, [w]))
+    return [s for s in sessions if s.off > start and s.on < end]
+
+
+class SimRobot:
+    """Generates one robot's messages between ``start`` and ``end`` (deterministic per seed)."""
+
+    def __init__(
+        self,
+        spec: RobotSpec,
+        *,
+        seed: int,
+        faults: list[Fault],
+        updates: list[FirmwareUpdate],
+        sample_s: float = 10.0,
+        batch: int = 1,
+        network: NetworkOptions = NetworkOptions(),
+        origin: datetime | None = None,
+    ) -> None:
+        self.spec = spec
+        self.rng = random.Random(f"robot:{seed}:{spec.robot_id}")
+        self.faults = faults
+        self.updates = sorted(
+            (u for u in updates if u.applies_to(spec.robot_id, spec.model)), key=lambda u: u.at
+        )
+        self.sample_s = sample_s
+        self.batch = max(1, batch)
+        self.net = network
+        self.skew = (
+            timedelta(seconds=self.rng.gauss(0.0, network.clock_skew_s))
+            if network.clock_skew_s
+            else timedelta(0)
+        )
+        self.physics = Physics(spec.heater_max_w, self.rng, drift_sign=1.0)
+        self.fw = spec.firmware
+        self.seq = self.rng.randrange(1, 10_000) * 1000
+        # Counters start from the robot's age at the window start (deterministic).
+        origin_day = (origin or datetime.now(UTC)).date()
+        age_days = max(0.0, (origin_day - spec.install).days)
+        self.cycles = int(age_days * self.rng.uniform(40, 80))
+        self.heater_h = age_days * self.rng.uniform(2.5, 4.5)
+        self.run_h = age_days * self.rng.uniform(8, 12)
+        self.failed_codes: list[str] = []
+        self.counts = {"readings": 0, "events": 0, "duplicates": 0, "malformed": 0}
+
+    # -- message builders ------------------------------------------------------
+    def _next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def _reading(
+        self, t: datetime, state: str, recipe: str | None, m: dict[str, float]
+    ) -> dict[str, object]:
+        self.counts["readings"] += 1
+        return {
+            "v": 1,
+            "robot_id": self.spec.robot_id,
+            "seq": self._next_seq(),
+            "ts": iso(t + self.skew),
+            "model": self.spec.model,
+            "fw": self.fw,
+            "state": state,
+            "recipe": recipe,
+            "m": m,
+            "c": {
+                "cycles_total": self.cycles,
+                "heater_hours": round(self.heater_h, 4),
+                "run_hours": round(self.run_h, 4),
+            },
+            "err": list(self.failed_codes),
+        }
+
+    def _event(
+        self, t: datetime, kind: str, code: str | None = None, detail: str | None = None
+    ) -> SimMessage:
+        self.counts["events"] += 1
+        body = {
+            "v": 1,
+            "robot_id": self.spec.robot_id,
+            "seq": self._next_seq(),
+            "ts": iso(t + self.skew),
+            "type": kind,
+            "code": code,
+            "detail": detail,
+            "fw": self.fw,
+        }
+        return SimMessage(
+            t, self.spec.robot_id, f"aic/v1/{self.spec.robot_id}/event", _dumps(body), kind="event"
+        )
+
+    def _status(self, t: datetime, online: bool) -> SimMessage:
+        body = {"online": online, "ts": iso(t + self.skew)}
+        return SimMessage(
+            t,
+            self.spec.robot_id,
+            f"aic/v1/{self.spec.robot_id}/status",
+            _dumps(body),
+            retain=True,
+            kind="status",
+        )
+
+    def _telemetry(self, t: datetime, readings: list[dict[str, object]]) -> SimMessage:
+        body: object = (
+            readings[0] if len(readings) == 1 and self.batch == 1 else {"batch": readings}
+        )
+        payload = _dumps(body)
+        malformed = False
+        if self.net.malformed_rate and self.rng.random() < self.net.malformed_rate:
+            payload, malformed = self._corrupt(payload), True
+            self.counts["malformed"] += 1
+        return SimMessage(
+            t,
+            self.spec.robot_id,
+            f"aic/v1/{self.spec.robot_id}/telemetry",
+            payload,
+            malformed=malformed,
+        )
+
+    def _corrupt(self, payload: bytes) -> bytes:
+        choice = self.rng.randrange(4)
+        if choice == 0:
+            return payload[: len(payload) // 2]  # truncated
+        if choice == 1:
+            return payload.replace(b'"wok_temp_c":', b'"wok_temp_c":NaN,"x":', 1)
+        if choice == 2:
+            return payload.replace(b'"v":1', b'"v":7', 1)
+        return payload.replace(b'"state":"', b'"state":"exploded', 1)
+
+    # -- simulation ---------------------------------------------------------------
+    def _severity(self, t: datetime) -> Severity:
+        sev = Severity()
+        for f in self.faults:
+            s = f.severity(t)
+            if f.kind == "cooling_degradation":
+                sev.cooling = max(sev.cooling, s)
+            elif f.kind == "stir_bearing_wear":
+                sev.bearing = max(sev.bearing, s)
+            elif f.kind == "dosing_tube_clog":
+                sev.clog = max(sev.clog, s)
+            elif f.kind == "wok_sensor_drift":
+                sev.drift = max(sev.drift, s)
+            elif f.kind == "heating_coil_degradation":
+                sev.coil = max(sev.coil, s)
+            elif f.kind == "exhaust_fan_failure":
+                sev.fan_failed = sev.fan_failed or f.failed(t)
+        return sev
+
+    def messages(self, start: datetime, end: datetime) -> Iterator[SimMessage]:
+        """All messages of this robot in [start, end), in publish order, with network effects."""
+        begin = max(
+            start, datetime.combine(self.spec.install, datetime.min.time(), UTC) + timedelta(days=1)
+        )
+        outages = self._outages(begin, end)
+        held: list[SimMessage] = []
+        for msg in self._raw(begin, end):
+            outage = next((o for o in outages if o[0] <= msg.at < o[1]), None)
+            if outage is not None:
+                held.append(msg)
+                continue
+            if held:
+                yield from self._replay(held, msg.at)
+                held = []
+            yield msg
+            if (
+                self.net.duplicate_rate
+                and msg.kind != "status"
+                and self.rng.random() < self.net.duplicate_rate
+            ):
+                self.counts["duplicates"] += 1
+                yield msg
+        if held:
+            yield from self._replay(held, held[-1].at)
+
+    def _replay(self, held: list[SimMessage], at: datetime) -> Iterator[SimMessage]:
+        """The outbox after a reconnect: the held messages in seq order (statuses: the last only)."""
+        statuses = [m for m in held if m.kind == "status"]
+        for m in held:
+            if m.kind != "status":
+                yield SimMessage(
+                    max(at, m.at), m.robot_id, m.topic, m.payload, m.retain, m.kind, m.malformed
+                )
+        if statuses:
+            last = statuses[-1]
+            yield SimMessage(
+                max(at, last.at), last.robot_id, last.topic, last.payload, True, "status"
+            )
+
+    def _outages(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        if not self.net.flaps_per_day:
+            return []
+        rng = random.Random(f"flaps:{self.spec.robot_id}:{start.isoformat()}")
+        out: list[tuple[datetime, datetime]] = []
+        t = start
+        while True:
+            t += timedelta(days=rng.expovariate(self.net.flaps_per_day))
+            if t >= end:
+                return out
+            out.append((t, t + timedelta(minutes=rng.expovariate(1.0 / self.net.flap_minutes))))
+
+    def _raw(self, start: datetime, end: datetime) -> Iterator[SimMessage]:
+        dt = timedelta(seconds=self.sample_s)
+        last_off: datetime | None = None
+        for session in power_sessions(self.spec.kitchen, start, end):
+            on = max(session.on, start)
+            off = min(session.off, end)
+            if last_off is not None:
+                self.physics.cool_down((on - last_off).total_seconds())
+            self.physics.ambient_c = 28.0 + 6.0 * self.rng.random()
+            yield self._status(on, True)
+            yield self._event(on, "boot", detail=f"firmware {self.fw}")
+            while self.updates and self.updates[0].at <= on:
+                upd = self.updates.pop(0)
+                if upd.version != self.fw:
+                    old = self.fw
+                    self.fw = upd.version
+                    self.physics.igbt_offset_c = upd.igbt_offset_c
+                    yield self._event(on, "firmware_updated", detail=f"{old} -> {upd.version}")
+            orders = self._orders(session, on)
+            pending: list[dict[str, object]] = []
+            phase, phase_t, recipe = "idle", 0.0, RECIPES[0]
+            queue = 0
+            t = on
+            fault_announced = bool(self.failed_codes)
+            while t < off:
+                sev = self._severity(t)
+                for f in self.faults:
+                    if f.failed(t) and f.error_code not in self.failed_codes:
+                        self.failed_codes.append(f.error_code)
+                if self.failed_codes and not fault_announced:
+                    fault_announced = True
+                    if pending:
+                        yield self._telemetry(t, pending)
+                        pending = []
+                    yield self._event(
+                        t,
+                        "fault",
+                        code=self.failed_codes[-1],
+                        detail="functional failure: cooking stopped",
+                    )
+                while orders and orders[0] <= t:
+                    orders.pop(0)
+                    queue += 1
+                step = self.sample_s
+                if self.failed_codes:
+                    phase = "fault"
+                    queue = 0
+                elif phase == "idle" and queue:
+                    queue -= 1
+                    recipe = RECIPES[self.rng.randrange(len(RECIPES))]
+                    phase, phase_t = "preheat", 0.0
+                name, setpoint, cook_s, load = recipe
+                physics_phase = "idle" if phase == "fault" else phase
+                m = self.physics.step(
+                    step,
+                    phase=physics_phase,
+                    setpoint_c=setpoint,
+                    load=load,
+                    dosing=(phase == "cooking" and phase_t < DOSING_S)
+                    or (phase == "cleaning" and phase_t < 20.0),
+                    sev=sev,
+                )
+                state = phase if phase in ("preheat", "cooking", "cleaning", "fault") else "idle"
+                pending.append(
+                    self._reading(t, state, name if phase in ("preheat", "cooking") else None, m)
+                )
+                if len(pending) >= self.batch:
+                    yield self._telemetry(t, pending)
+                    pending = []
+                # counters and phase progress
+                self.run_h += step / 3600.0
+                if self.physics.power_w > 0:
+                    self.heater_h += step / 3600.0
+                phase_t += step
+                if phase == "preheat" and (
+                    m["wok_temp_c"] >= setpoint - 8.0 or phase_t >= PREHEAT_TIMEOUT_S
+                ):
+                    phase, phase_t = "cooking", 0.0
+                elif phase == "cooking" and phase_t >= cook_s:
+                    phase, phase_t = "cleaning", 0.0
+                elif phase == "cleaning" and phase_t >= CLEAN_S:
+                    phase, phase_t = "idle", 0.0
+                    self.cycles += 1
+                t += dt
+            if pending:
+                yield self._telemetry(off, pending)
+            yield self._event(off, "cleaning_done", detail="end-of-service clean")
+            yield self._status(off, False)
+            last_off = off
+
+    def _orders(self, session: _Session, on: datetime) -> list[datetime]:
+        out: list[datetime] = []
+        for w in session.windows:
+            t = max(w.opens, on)
+            while (nxt := self.spec.kitchen.next_order(w, t, self.rng)) is not None:
+                out.append(nxt)
+                t = nxt
+        return out
