@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -112,6 +113,7 @@ max_queued_bytes 0
 max_inflight_messages 100
 persistent_client_expiration 7d
 log_dest file {data_dir}/mosquitto.log
+{user_line}
 """
 
 
@@ -144,7 +146,12 @@ class EmbeddedBroker:
         )
         if mosquitto and self.prefer in ("auto", "mosquitto"):
             conf = data_dir / "mosquitto.conf"
-            conf.write_text(MOSQUITTO_DELIVERY_SAFE.format(port=port, data_dir=data_dir))
+            # As root, Mosquitto would drop to the `mosquitto` user and silently fail to
+            # write its persistence file in our state directory: stay the current user.
+            user_line = "user root" if os.geteuid() == 0 else ""
+            conf.write_text(
+                MOSQUITTO_DELIVERY_SAFE.format(port=port, data_dir=data_dir, user_line=user_line)
+            )
             with (data_dir / "broker.err").open("wb") as err_file:
                 proc = subprocess.Popen(
                     [mosquitto, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=err_file

@@ -117,24 +117,32 @@ class SimRobot:
         origin: datetime | None = None,
     ) -> None:
         self.spec = spec
-        self.rng = random.Random(f"robot:{seed}:{spec.robot_id}")
+        self.seed = seed
         self.faults = faults
-        self.updates = sorted(
+        self.all_updates = sorted(
             (u for u in updates if u.applies_to(spec.robot_id, spec.model)), key=lambda u: u.at
         )
         self.sample_s = sample_s
         self.batch = max(1, batch)
         self.net = network
+        self.origin = origin
+        self._reset()
+
+    def _reset(self) -> None:
+        """Start state: every run of messages() from here is identical."""
+        spec = self.spec
+        self.rng = random.Random(f"robot:{self.seed}:{spec.robot_id}")
+        self.updates = list(self.all_updates)
         self.skew = (
-            timedelta(seconds=self.rng.gauss(0.0, network.clock_skew_s))
-            if network.clock_skew_s
+            timedelta(seconds=self.rng.gauss(0.0, self.net.clock_skew_s))
+            if self.net.clock_skew_s
             else timedelta(0)
         )
         self.physics = Physics(spec.heater_max_w, self.rng, drift_sign=1.0)
         self.fw = spec.firmware
         self.seq = self.rng.randrange(1, 10_000) * 1000
         # Counters start from the robot's age at the window start (deterministic).
-        origin_day = (origin or datetime.now(UTC)).date()
+        origin_day = (self.origin or datetime.now(UTC)).date()
         age_days = max(0.0, (origin_day - spec.install).days)
         self.cycles = int(age_days * self.rng.uniform(40, 80))
         self.heater_h = age_days * self.rng.uniform(2.5, 4.5)
@@ -246,6 +254,7 @@ class SimRobot:
 
     def messages(self, start: datetime, end: datetime) -> Iterator[SimMessage]:
         """All messages of this robot in [start, end), in publish order, with network effects."""
+        self._reset()
         begin = max(
             start, datetime.combine(self.spec.install, datetime.min.time(), UTC) + timedelta(days=1)
         )

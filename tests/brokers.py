@@ -6,6 +6,7 @@ messages and saves to disk only every 30 minutes.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -45,6 +46,10 @@ def render_config(
             line = f"acl_file {data_dir / 'acl'}" if auth else ""
         out.append(line)
     out.append(f"log_dest file {data_dir}/mosquitto.log")
+    if os.geteuid() == 0:
+        # Started as root, Mosquitto drops to the `mosquitto` user, which cannot write
+        # the test's private directory: its persistence would silently not happen.
+        out.append("user root")
     return "\n".join(out) + "\n"
 
 

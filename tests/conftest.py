@@ -22,6 +22,8 @@ from core.embedded import EmbeddedBroker, EmbeddedPostgres, port_open
 from core.errors import ServiceUnavailableError
 from core.migrate import migrate
 
+pytest_plugins = ["tests.fixtures_ingest"]
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent
 
@@ -175,3 +177,11 @@ def project_broker(tmp_path: Path) -> Iterator[object]:
     broker = start_project_broker(tmp_path / "broker")
     yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def fleet(fleet_file: Path) -> object:
+    """The example fleet document."""
+    from core.fleet import load_fleet_file
+
+    return load_fleet_file(fleet_file)

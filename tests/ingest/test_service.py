@@ -221,18 +221,43 @@ def test_full_queue_applies_backpressure_without_loss(
 def test_broker_restart_loses_nothing(
     fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
 ) -> None:
-    """Ingest reconnects to a restarted broker and resumes its persistent session."""
-    service = start_ingest(fresh_db, project_broker.url, client_id="ingest-br")
+    """Broker restarted with messages queued for ingest: the persisted session delivers them.
+
+    Half the readings are published just before the restart (in flight), the other
+    half right after it, while ingest is still reconnecting.
+    """
+    service = start_ingest(
+        fresh_db,
+        project_broker.url,
+        client_id="ingest-br",
+        writer=WriterConfig(batch_messages=50, flush_interval_s=0.2),
+    )
     pub = Publisher(project_broker.url)
-    pub.telemetry(readings(500))
+    pub.telemetry(readings(1500))
     pub.close()
     project_broker.restart()
-    wait_until(service.subscriber.connected.is_set, what="reconnect")
     pub = Publisher(project_broker.url)
-    pub.telemetry(readings(500, start_seq=1000))
-    wait_until(lambda: rows(fresh_db) == 1000, timeout_s=30)
-    assert distinct_keys(fresh_db) == 1000
+    pub.telemetry(readings(1500, start_seq=1000))
+    wait_until(lambda: rows(fresh_db) == 3000, timeout_s=30)
+    assert distinct_keys(fresh_db) == 3000
     pub.close()
+
+
+@pytest.mark.chaos
+def test_session_survives_broker_restart_while_ingest_is_down(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """Ingest down, broker restarted, robots publish: the persisted session holds it all."""
+    first = start_ingest(fresh_db, project_broker.url, client_id="ingest-offline")
+    first.stop()
+    project_broker.restart()
+    pub = Publisher(project_broker.url)
+    pub.telemetry(readings(2000))
+    pub.close()
+    time.sleep(0.5)
+    assert rows(fresh_db) == 0
+    start_ingest(fresh_db, project_broker.url, client_id="ingest-offline")
+    wait_until(lambda: rows(fresh_db) == 2000, timeout_s=30)
 
 
 @pytest.mark.chaos

@@ -1,4 +1,4 @@
-"""Fixtures for ingest: in-process services and `aic ingest` subprocesses."""
+"""Fixtures for running ingest: in-process services and `aic ingest` subprocesses (a plugin)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from core.settings import parse_mqtt_url
 from ingest.service import IngestConfig, IngestService
 from ingest.writer import WriterConfig
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
