@@ -40,7 +40,7 @@ def test_every_simulator_message_satisfies_the_contract(fleet: Fleet) -> None:
             assert not parsed.rejections, (m.topic, m.payload[:200], parsed.rejections)
             kinds.add(
                 parsed.kind
-                if not parsed.readings or len(parsed.readings) == 1 and batch == 1
+                if not parsed.readings or (len(parsed.readings) == 1 and batch == 1)
                 else "batch"
             )
             if parsed.event is not None:

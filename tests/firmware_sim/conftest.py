@@ -20,5 +20,5 @@ def simulate(fleet: Fleet, **kw: Any) -> tuple[Simulation, list[dict[str, Any]]]
     for m in sim.messages():
         if m.kind == "telemetry" and not m.malformed:
             body = json.loads(m.payload)
-            readings.extend(body["batch"] if "batch" in body else [body])
+            readings.extend(body.get("batch", [body]))
     return sim, readings

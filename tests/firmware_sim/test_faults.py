@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -154,7 +155,7 @@ def test_severity_progression() -> None:
     f = Fault(ROBOT, "cooling_degradation", t0, t0 + timedelta(days=5))
     values = [f.severity(t0 + timedelta(hours=h)) for h in range(-5, 24 * 6, 5)]
     assert values[0] == 0.0 and values[-1] == 1.0
-    assert all(b >= a for a, b in zip(values, values[1:], strict=False))
+    assert all(b >= a for a, b in itertools.pairwise(values))
     with pytest.raises(ValueError):
         Fault(ROBOT, "gremlins", t0, t0)
 

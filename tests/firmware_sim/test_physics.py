@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -42,7 +43,7 @@ def test_counters_only_grow(fleet: Fleet) -> None:
         mine = sorted((r for r in rows if r["robot_id"] == robot), key=lambda r: r["seq"])
         for key in ("cycles_total", "heater_hours", "run_hours"):
             values = [r["c"][key] for r in mine]
-            assert all(b >= a for a, b in zip(values, values[1:], strict=False)), (robot, key)
+            assert all(b >= a for a, b in itertools.pairwise(values)), (robot, key)
         assert mine[-1]["c"]["cycles_total"] > mine[0]["c"]["cycles_total"] + 20
 
 

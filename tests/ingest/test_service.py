@@ -226,7 +226,7 @@ def test_broker_restart_loses_nothing(
     Half the readings are published just before the restart (in flight), the other
     half right after it, while ingest is still reconnecting.
     """
-    service = start_ingest(
+    start_ingest(
         fresh_db,
         project_broker.url,
         client_id="ingest-br",
