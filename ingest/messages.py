@@ -196,18 +196,30 @@ def parse_reading(obj: object, topic_robot: str, *, now: datetime) -> Reading:
         raise ContractError("bad_field", "m must be an object")
     m: dict[str, float] = {}
     extra: dict[str, float] = {}
+    isfinite = math.isfinite
     for name, value in raw_m.items():
-        number = _number(f"m.{name}", value)
+        # Hot loop (one pass per measurement of every reading): checks inlined.
+        kind = type(value)
+        if kind is float:
+            if not isfinite(value):
+                raise ContractError("bad_field", f"m.{name} must be finite")
+        elif kind is int:
+            value = float(value)
+            if not isfinite(value):
+                raise ContractError("bad_field", f"m.{name} must be finite")
+        else:
+            raise ContractError("bad_field", f"m.{name} must be a number")
         known = MEASUREMENTS.get(name)
         if known is None:
             if not MEASUREMENT_NAME.match(name) or len(extra) >= 64:
                 raise ContractError("bad_field", f"measurement name {name[:80]!r} is not allowed")
-            extra[name] = number
-            continue
-        _, low, high = known
-        if not low <= number <= high:
-            raise ContractError("out_of_range", f"m.{name} = {number} outside [{low}, {high}]")
-        m[name] = number
+            extra[name] = value
+        elif known[1] <= value <= known[2]:
+            m[name] = value
+        else:
+            raise ContractError(
+                "out_of_range", f"m.{name} = {value} outside [{known[1]}, {known[2]}]"
+            )
     raw_c = data.get("c", {})
     if not isinstance(raw_c, dict):
         raise ContractError("bad_field", "c must be an object")

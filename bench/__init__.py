@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): each prints its figures; run_all.py writes the table."""

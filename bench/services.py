@@ -1,0 +1,88 @@
+"""Services for benchmarks: a fresh database with the example fleet, a delivery-safe broker."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from core.embedded import EmbeddedBroker, EmbeddedPostgres
+from core.fleet import load_fleet_file
+from core.fleet_repository import upsert_fleet
+from core.migrate import migrate
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def bench_database() -> Iterator[str]:
+    """A new database with the schema and example fleet on the local server (or an embedded one)."""
+    admin = os.environ.get("AIC_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    embedded: EmbeddedPostgres | None = None
+    try:
+        psycopg.connect(admin, connect_timeout=3).close()
+    except psycopg.OperationalError:
+        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp()) / "pg", database="postgres")
+        admin = embedded.start()
+    name = f"aic_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    from urllib.parse import urlsplit, urlunsplit
+
+    url = urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            migrate(conn)
+        with psycopg.connect(url) as conn:
+            upsert_fleet(conn, fleet=load_fleet_file(REPO / "examples" / "fleet.yaml"))
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+        if embedded is not None:
+            embedded.stop()
+
+
+@contextlib.contextmanager
+def bench_broker() -> Iterator[str]:
+    """A private Mosquitto with the project's delivery-safe settings."""
+    broker = EmbeddedBroker(Path(tempfile.mkdtemp()), prefer="mosquitto")
+    url = broker.start()
+    try:
+        yield url
+    finally:
+        broker.stop()
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def proc_peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def wait_rows(url: str, expected: int, *, timeout_s: float = 600.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT count(*) FROM telemetry").fetchone()
+            if row and row[0] >= expected:
+                return
+            time.sleep(0.2)
+    raise TimeoutError(f"only part of {expected} rows stored after {timeout_s:.0f} s")
