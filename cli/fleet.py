@@ -54,3 +54,25 @@ def show() -> None:
     console.print(table)
     if not rows:
         console.print("no fleet loaded: run `aic fleet load examples/fleet.yaml`")
+
+
+@app.command()
+def synth(
+    robots: int = typer.Option(..., min=1, help="how many robots"),
+    out: Path = typer.Option(..., help="YAML file to write"),
+    seed: int = typer.Option(1),
+    base: Path = typer.Option(
+        Path(__file__).resolve().parent.parent / "examples" / "fleet.yaml",
+        help="fleet whose regions, staff and models are kept",
+    ),
+) -> None:
+    """Write a synthetic fleet of N robots (for large simulations and benchmarks)."""
+    import yaml
+
+    from core.fleet import load_fleet_file, parse_fleet
+    from core.fleet_synth import synthesize
+
+    doc = synthesize(load_fleet_file(base), robots=robots, seed=seed)
+    parse_fleet(doc)  # what we write must load
+    out.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    console.print(f"wrote {robots} robots in {len(doc['sites'])} sites to {out}")

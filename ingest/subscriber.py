@@ -80,43 +80,55 @@ class Subscriber:
         return client
 
     def start(self, *, timeout_s: float = 15.0) -> None:
-        """Connect (MQTT v5, falling back to 3.1.1) and start the network thread."""
+        """Connect (MQTT v5, falling back to 3.1.1) and start the network thread.
+
+        A broker that does not speak v5 either refuses with "unsupported protocol
+        version" or drops the connection without a CONNACK (amqtt); both fall back.
+        """
+        v5 = self.protocol == "5"
         props = None
-        if self.protocol == "5":
+        if v5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = self.session_expiry_s
             props.ReceiveMaximum = self.receive_maximum
         self._refused: Any = None
-        self._client.connect(
-            self.endpoint.host,
-            self.endpoint.port,
-            keepalive=30,
-            clean_start=False if self.protocol == "5" else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
-            properties=props,
-        )
+        try:
+            self._client.connect(
+                self.endpoint.host,
+                self.endpoint.port,
+                keepalive=30,
+                clean_start=False if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
+                properties=props,
+            )
+        except OSError as exc:
+            raise ConnectionError(
+                f"AIC_MQTT_URL: cannot connect to {self.endpoint.url}: {exc}"
+            ) from exc
         self._client.loop_start()
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + (min(5.0, timeout_s) if v5 else timeout_s)
         while not self.connected.is_set() and time.monotonic() < deadline:
             if self._refused is not None:
                 break
             time.sleep(0.02)
-        if (
-            self._refused is not None
-            and self.protocol == "5"
-            and "protocol" in str(self._refused).lower()
-        ):
-            logger.warning("broker refused MQTT v5 (%s); falling back to 3.1.1", self._refused)
-            self._client.loop_stop()
+        if self.connected.is_set():
+            return
+        self._client.loop_stop()
+        self._client.disconnect()
+        refused_auth = self._refused is not None and "protocol" not in str(self._refused).lower()
+        if v5 and not refused_auth:
+            logger.warning(
+                "no MQTT v5 session with %s (%s); falling back to MQTT 3.1.1",
+                self.endpoint.url,
+                self._refused or "no CONNACK",
+            )
             self.protocol = "3.1.1"
             self._client = self._make_client()
             self.start(timeout_s=timeout_s)
             return
-        if not self.connected.is_set():
-            self._client.loop_stop()
-            raise ConnectionError(
-                f"AIC_MQTT_URL: no connection to {self.endpoint.url}"
-                + (f" ({self._refused})" if self._refused else "")
-            )
+        raise ConnectionError(
+            f"AIC_MQTT_URL: no connection to {self.endpoint.url}"
+            + (f" ({self._refused})" if self._refused else "")
+        )
 
     def stop(self) -> None:
         self._client.disconnect()

@@ -135,3 +135,15 @@ def test_load_and_summarise(conn: Conn, fleet_file: Path) -> None:
         "SELECT count(*) FROM robots WHERE warranty_end <= purchase_date"
     ).fetchone()
     assert warranty == (0,)
+
+
+def test_synthetic_fleet_is_valid_and_deterministic(fleet_file: Path) -> None:
+    """`aic fleet synth` builds a valid fleet of exactly N robots, the same for a seed."""
+    from core.fleet_synth import synthesize
+
+    base = load_fleet_file(fleet_file)
+    doc = synthesize(base, robots=250, seed=4)
+    fleet = parse_fleet(doc)
+    assert len(fleet.robots()) == 250
+    assert {s.region for s in fleet.sites} == {r.code for r in base.regions}
+    assert synthesize(base, robots=250, seed=4) == doc

@@ -380,3 +380,51 @@ def test_database_down_then_back(
     assert distinct_keys(fresh_db) == 1400
     pub.close()
     proxy.down()
+
+
+def test_falls_back_to_mqtt_311(fresh_db: str, tmp_path: Any, start_ingest: Start) -> None:
+    """Against a broker that only speaks MQTT 3.1.1 (amqtt), ingest falls back and still stores."""
+    from core.embedded import EmbeddedBroker
+
+    broker = EmbeddedBroker(tmp_path / "amqtt", prefer="amqtt")
+    url = broker.start()
+    try:
+        service = start_ingest(fresh_db, url)
+        assert service.subscriber.protocol == "3.1.1"
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
+        client.connect("127.0.0.1", broker.port or int(url.rsplit(":", 1)[1]))
+        client.loop_start()
+        client.publish(
+            "aic/v1/aic-bj-00001/telemetry", json.dumps(reading("aic-bj-00001", 1)), qos=1
+        ).wait_for_publish(10)
+        wait_until(lambda: rows(fresh_db) == 1)
+        client.loop_stop()
+        client.disconnect()
+        service.stop()
+    finally:
+        broker.stop()
+
+
+def test_metrics_endpoint(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """Prometheus metrics are served over HTTP with the documented names."""
+    import urllib.request
+
+    from core.embedded import free_port
+
+    service = start_ingest(fresh_db, project_broker.url)
+    port = free_port()
+    service.metrics.serve(port)
+    pub = Publisher(project_broker.url)
+    pub.telemetry(readings(10))
+    wait_until(lambda: rows(fresh_db) == 10)
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert "aic_ingest_rows_written_total 10.0" in text
+    for name in (
+        "aic_ingest_queue_depth",
+        "aic_ingest_batch_seconds_bucket",
+        "aic_ingest_lag_seconds",
+    ):
+        assert name in text
+    pub.close()
