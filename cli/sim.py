@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -35,6 +35,9 @@ def sim(
         None, help="end of the simulated window (default now, UTC)"
     ),
     out: Path | None = typer.Option(None, "--out", help="write JSONL here instead of publishing"),
+    to_db: bool = typer.Option(
+        False, "--to-db", help="store straight into the database through ingest's writer (no broker)"
+    ),
     ground_truth: Path | None = typer.Option(
         None, help="ground-truth JSONL (default in the state dir)"
     ),
@@ -111,7 +114,12 @@ def sim(
     if out is not None:
         _run_to_file(simulation, out, speed)
         return
-    with runtime(need_broker=True) as rt:
+    with runtime(need_broker=not to_db) as rt:
+        if to_db:
+            _run_to_db(simulation, rt.services.database_url)
+            with rt.pool.connection() as conn:
+                store(conn, simulation.faults, run_id=run, seed=scenario.seed)
+            return
         if not no_db:
             with rt.pool.connection() as conn:
                 store(conn, simulation.faults, run_id=run, seed=scenario.seed)
@@ -152,3 +160,49 @@ def _read_credentials(path: Path) -> dict[str, str]:
             robot, _, password = line.partition(":")
             out[robot.strip()] = password.strip()
     return out
+
+
+def _run_to_db(simulation: object, database_url: str) -> None:
+    """Feed the simulation through ingest's parser and writer, without MQTT (backfills, backtests)."""
+    import queue
+
+    import psycopg
+
+    from firmware_sim.engine import Simulation
+    from ingest.messages import parse_message
+    from ingest.metrics import IngestMetrics
+    from ingest.writer import Inbound, Writer, WriterConfig
+
+    assert isinstance(simulation, Simulation)
+    inbox: queue.Queue[Inbound] = queue.Queue(maxsize=5000)
+    metrics = IngestMetrics()
+    writer = Writer(
+        connect=lambda: psycopg.connect(database_url, autocommit=True),
+        inbox=inbox, ack=lambda m: None, metrics=metrics,
+        config=WriterConfig(batch_messages=500, flush_interval_s=0.2),
+    )
+    writer.start()
+    started = time.monotonic()
+    now = simulation.end + timedelta(minutes=1)
+    for i, m in enumerate(simulation.messages()):
+        inbox.put(Inbound(m.topic, m.payload, i, 1, 0, parse_message(m.topic, m.payload, now=now),
+                          time.time()))
+    writer.stop()
+    writer.join()
+    if writer.error is not None:
+        raise fail(f"writer failed: {writer.error!r}", code=1)
+    console.print(
+        f"stored {metrics.value('aic_ingest_rows_written_total'):.0f} readings in "
+        f"{time.monotonic() - started:.1f} s; quarantined "
+        f"{sum(v for v in _quarantined(metrics))}"
+    )
+
+
+def _quarantined(metrics: object) -> list[float]:
+    from ingest.metrics import IngestMetrics
+
+    assert isinstance(metrics, IngestMetrics)
+    return [
+        s.value for fam in metrics.registry.collect() if fam.name == "aic_ingest_quarantined"
+        for s in fam.samples if s.name.endswith("_total")
+    ]

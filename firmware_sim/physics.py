@@ -58,8 +58,13 @@ class Physics:
         load: float,
         dosing: bool,
         sev: Severity,
+        measure: bool = True,
     ) -> dict[str, float]:
-        """Advance ``dt`` seconds in ``phase`` and return the measurements."""
+        """Advance ``dt`` seconds in ``phase`` and return the measurements.
+
+        With ``measure=False`` (inner sub-steps) only the noiseless measured wok
+        temperature is returned, which the preheat logic needs.
+        """
         rng = self.rng
         eta = 1.0 - 0.45 * sev.coil  # coil efficiency
         drift = self.drift_sign * 28.0 * sev.drift  # sensor error in °C
@@ -98,6 +103,8 @@ class Physics:
         igbt_eq = self.cabinet_c + self.power_w * 0.0085 / cooling + self.igbt_offset_c
         self.igbt_c += (igbt_eq - self.igbt_c) * (1.0 - math.exp(-dt / 25.0))
 
+        if not measure:
+            return {"wok_temp_c": self.wok_c + drift}
         active = phase in ("preheat", "cooking", "cleaning")
         stirring = phase in ("cooking", "cleaning")
         rpm = (48.0 if phase == "cooking" else 30.0) if stirring else 0.0

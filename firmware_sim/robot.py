@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ RECIPES = (
     ("tomato-egg", 195.0, 150.0, 0.5),
 )
 PREHEAT_TIMEOUT_S = 420.0
+MAX_SUBSTEP_S = 10.0
 CLEAN_S = 60.0
 DOSING_S = 30.0
 
@@ -348,46 +350,49 @@ class SimRobot:
                 while orders and orders[0] <= t:
                     orders.pop(0)
                     queue += 1
-                step = self.sample_s
-                if self.failed_codes:
-                    phase = "fault"
-                    queue = 0
-                elif phase == "idle" and queue:
-                    queue -= 1
-                    recipe = RECIPES[self.rng.randrange(len(RECIPES))]
-                    phase, phase_t = "preheat", 0.0
-                name, setpoint, cook_s, load = recipe
-                physics_phase = "idle" if phase == "fault" else phase
-                m = self.physics.step(
-                    step,
-                    phase=physics_phase,
-                    setpoint_c=setpoint,
-                    load=load,
-                    dosing=(phase == "cooking" and phase_t < DOSING_S)
-                    or (phase == "cleaning" and phase_t < 20.0),
-                    sev=sev,
-                )
-                state = phase if phase in ("preheat", "cooking", "cleaning", "fault") else "idle"
+                # Physics runs in sub-steps of at most 10 s, so the heating controller
+                # stays stable and phases end on time whatever the sample interval.
+                n_sub = max(1, math.ceil(self.sample_s / MAX_SUBSTEP_S))
+                step = self.sample_s / n_sub
+                for i in range(n_sub):
+                    if self.failed_codes:
+                        phase = "fault"
+                        queue = 0
+                    elif phase == "idle" and queue:
+                        queue -= 1
+                        recipe = RECIPES[self.rng.randrange(len(RECIPES))]
+                        phase, phase_t = "preheat", 0.0
+                    name, setpoint, cook_s, load = recipe
+                    state = phase
+                    m = self.physics.step(
+                        step,
+                        phase="idle" if phase == "fault" else phase,
+                        setpoint_c=setpoint,
+                        load=load,
+                        dosing=(phase == "cooking" and phase_t < DOSING_S)
+                        or (phase == "cleaning" and phase_t < 20.0),
+                        sev=sev,
+                        measure=i == n_sub - 1,
+                    )
+                    self.run_h += step / 3600.0
+                    if self.physics.power_w > 0:
+                        self.heater_h += step / 3600.0
+                    phase_t += step
+                    if phase == "preheat" and (
+                        m["wok_temp_c"] >= setpoint - 8.0 or phase_t >= PREHEAT_TIMEOUT_S
+                    ):
+                        phase, phase_t = "cooking", 0.0
+                    elif phase == "cooking" and phase_t >= cook_s:
+                        phase, phase_t = "cleaning", 0.0
+                    elif phase == "cleaning" and phase_t >= CLEAN_S:
+                        phase, phase_t = "idle", 0.0
+                        self.cycles += 1
                 pending.append(
-                    self._reading(t, state, name if phase in ("preheat", "cooking") else None, m)
+                    self._reading(t, state, name if state in ("preheat", "cooking") else None, m)
                 )
                 if len(pending) >= self.batch:
                     yield self._telemetry(t, pending)
                     pending = []
-                # counters and phase progress
-                self.run_h += step / 3600.0
-                if self.physics.power_w > 0:
-                    self.heater_h += step / 3600.0
-                phase_t += step
-                if phase == "preheat" and (
-                    m["wok_temp_c"] >= setpoint - 8.0 or phase_t >= PREHEAT_TIMEOUT_S
-                ):
-                    phase, phase_t = "cooking", 0.0
-                elif phase == "cooking" and phase_t >= cook_s:
-                    phase, phase_t = "cleaning", 0.0
-                elif phase == "cleaning" and phase_t >= CLEAN_S:
-                    phase, phase_t = "idle", 0.0
-                    self.cycles += 1
                 t += dt
             if pending:
                 yield self._telemetry(off, pending)

@@ -1,0 +1,1 @@
+"""Analytics: features, detectors, time-to-failure, anomalies, model registry, evaluation."""
