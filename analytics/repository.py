@@ -48,6 +48,10 @@ agg AS (
         count(*) FILTER (WHERE cardinality(err) > 0) AS err_count
     FROM w GROUP BY robot_id, win
 ),
+codes AS (
+    SELECT robot_id, win, array_agg(DISTINCT code ORDER BY code) AS err_codes
+    FROM w, unnest(w.err) AS code GROUP BY robot_id, win
+),
 marks AS (
     SELECT robot_id, win, ts, state,
            lag(state) OVER (PARTITION BY robot_id ORDER BY ts, seq) AS prev
@@ -67,18 +71,19 @@ heat AS (
 )
 INSERT INTO robot_features (robot_id, window_start, window_hours, model, fw, n_readings, n_cooking,
     igbt_rise_per_kw, stir_vib_p90, stir_current_p50, pressure_per_flow, power_per_degree,
-    heatup_s, fan_rpm_p50, err_count)
+    heatup_s, fan_rpm_p50, err_count, err_codes)
 SELECT a.robot_id, a.win, %(hours)s, a.model, a.fw, a.n_readings, a.n_cooking,
        a.igbt_rise_per_kw, a.stir_vib_p90, a.stir_current_p50, a.pressure_per_flow,
-       a.power_per_degree, h.heatup_s, a.fan_rpm_p50, a.err_count
-FROM agg a LEFT JOIN heat h USING (robot_id, win)
+       a.power_per_degree, h.heatup_s, a.fan_rpm_p50, a.err_count,
+       coalesce(c.err_codes, '{}')
+FROM agg a LEFT JOIN heat h USING (robot_id, win) LEFT JOIN codes c USING (robot_id, win)
 ON CONFLICT (robot_id, window_start, window_hours) DO UPDATE SET
     model = EXCLUDED.model, fw = EXCLUDED.fw, n_readings = EXCLUDED.n_readings,
     n_cooking = EXCLUDED.n_cooking, igbt_rise_per_kw = EXCLUDED.igbt_rise_per_kw,
     stir_vib_p90 = EXCLUDED.stir_vib_p90, stir_current_p50 = EXCLUDED.stir_current_p50,
     pressure_per_flow = EXCLUDED.pressure_per_flow, power_per_degree = EXCLUDED.power_per_degree,
     heatup_s = EXCLUDED.heatup_s, fan_rpm_p50 = EXCLUDED.fan_rpm_p50,
-    err_count = EXCLUDED.err_count, computed_at = now()
+    err_count = EXCLUDED.err_count, err_codes = EXCLUDED.err_codes, computed_at = now()
 """
 
 

@@ -17,6 +17,7 @@ CREATE TABLE robot_features (
     heatup_s            double precision,   -- median preheat duration per dish
     fan_rpm_p50         double precision,   -- exhaust fan while heating
     err_count           integer NOT NULL,
+    err_codes           text[] NOT NULL DEFAULT '{}',
     computed_at         timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (robot_id, window_start, window_hours)
 );

@@ -1,0 +1,153 @@
+"""Detectors following the scikit-learn estimator contract.
+
+``__init__`` only stores parameters; ``fit`` learns and returns ``self``;
+learned attributes end in ``_``; ``score_samples`` follows scikit-learn's
+polarity (higher = more normal). Use ``analytics.scores.anomaly_score`` for the
+domain's "higher = more anomalous".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, OutlierMixin, TransformerMixin
+from sklearn.ensemble import IsolationForest
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+Array = NDArray[np.float64]
+
+
+class RobustBaseline(TransformerMixin, OutlierMixin, BaseEstimator):  # type: ignore[misc]
+    """Per-robot robust z-scores: ``(x - median) / (1.4826 * MAD)``.
+
+    The scale has a floor of ``min_rel_scale * |median|`` so that a very steady
+    feature does not turn sensor noise into huge z-scores. Missing values (NaN)
+    are allowed and ignored.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[10.0], [10.2], [9.8], [10.1], [9.9]])
+    >>> b = RobustBaseline().fit(X)
+    >>> round(float(b.transform([[11.0]])[0, 0]), 1)
+    5.0
+    >>> b.predict([[10.0], [14.0]]).tolist()
+    [1, -1]
+    """
+
+    def __init__(self, min_rel_scale: float = 0.02, threshold: float = 4.0) -> None:
+        self.min_rel_scale = min_rel_scale
+        self.threshold = threshold
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing features (a day without dosing) are NaN
+        return tags
+
+    def fit(self, X: Any, y: Any = None) -> RobustBaseline:
+        X = validate_data(self, X, ensure_all_finite="allow-nan", reset=True)
+        with np.errstate(all="ignore"):
+            med = np.nanmedian(X, axis=0)
+            mad = np.nanmedian(np.abs(X - med), axis=0)
+        med = np.where(np.isnan(med), 0.0, med)
+        mad = np.where(np.isnan(mad), 0.0, mad)
+        self.median_ = med
+        self.scale_ = np.maximum(np.maximum(1.4826 * mad, self.min_rel_scale * np.abs(med)), 1e-9)
+        return self
+
+    def transform(self, X: Any) -> Array:
+        check_is_fitted(self)
+        X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
+        return np.asarray((X - self.median_) / self.scale_, dtype=float)
+
+    def score_samples(self, X: Any) -> Array:
+        z = np.abs(self.transform(X))
+        return -np.asarray(np.nan_to_num(np.nanmax(np.where(np.isnan(z), -np.inf, z), axis=1),
+                                         neginf=0.0), dtype=float)
+
+    def decision_function(self, X: Any) -> Array:
+        return self.score_samples(X) + self.threshold
+
+    def predict(self, X: Any) -> NDArray[np.int64]:
+        return np.where(self.decision_function(X) >= 0, 1, -1)
+
+
+class CusumDrift(BaseEstimator):  # type: ignore[misc]
+    """One-sided CUSUM on z-scores, for slow drifts a single window does not show.
+
+    ``S_t = max(0, S_{t-1} + z_t - k)``; an alarm is raised when ``S_t > h``.
+    Works on a time-ordered sequence of z-scores (one column per indicator).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = np.array([[0.1], [0.3], [2.0], [2.5], [3.0], [3.0]])
+    >>> CusumDrift(k=0.5, h=4.0).fit(z).alarms(z)[:, 0].tolist()
+    [False, False, False, False, True, True]
+    """
+
+    def __init__(self, k: float = 0.5, h: float = 5.0) -> None:
+        self.k = k
+        self.h = h
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # missing features (a day without dosing) are NaN
+        return tags
+
+    def fit(self, X: Any, y: Any = None) -> CusumDrift:
+        X = validate_data(self, X, ensure_all_finite="allow-nan", reset=True)
+        return self
+
+    def statistic(self, X: Any) -> Array:
+        check_is_fitted(self, "n_features_in_")
+        X = check_array(X, ensure_all_finite="allow-nan")
+        out = np.zeros_like(X, dtype=float)
+        s = np.zeros(X.shape[1])
+        for i, row in enumerate(np.nan_to_num(X, nan=0.0)):
+            s = np.maximum(0.0, s + row - self.k)
+            out[i] = s
+        return out
+
+    def alarms(self, X: Any) -> NDArray[np.bool_]:
+        return np.asarray(self.statistic(X) > self.h)
+
+    def score_samples(self, X: Any) -> Array:
+        """Higher = more normal (scikit-learn polarity): minus the largest CUSUM."""
+        return -np.asarray(self.statistic(X).max(axis=1), dtype=float)
+
+
+class IsolationForestDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
+    """Multivariate IsolationForest on per-robot z-scores, trained on healthy windows.
+
+    ``threshold_`` is the ``quantile`` of the training anomaly scores times
+    ``margin``: windows above it are anomalous.
+    """
+
+    def __init__(self, n_estimators: int = 200, quantile: float = 0.995, margin: float = 1.05,
+                 random_state: int | None = 0) -> None:
+        self.n_estimators = n_estimators
+        self.quantile = quantile
+        self.margin = margin
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any = None) -> IsolationForestDetector:
+        X = validate_data(self, X, reset=True)
+        self.forest_ = IsolationForest(n_estimators=self.n_estimators,
+                                       random_state=self.random_state).fit(X)
+        train = -self.forest_.score_samples(X)
+        self.threshold_ = float(np.quantile(train, self.quantile) * self.margin)
+        return self
+
+    def score_samples(self, X: Any) -> Array:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        return np.asarray(self.forest_.score_samples(X), dtype=float)
+
+    def decision_function(self, X: Any) -> Array:
+        return self.score_samples(X) + self.threshold_
+
+    def predict(self, X: Any) -> NDArray[np.int64]:
+        return np.where(self.decision_function(X) >= 0, 1, -1)
