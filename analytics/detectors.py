@@ -64,8 +64,10 @@ class RobustBaseline(TransformerMixin, OutlierMixin, BaseEstimator):  # type: ig
 
     def score_samples(self, X: Any) -> Array:
         z = np.abs(self.transform(X))
-        return -np.asarray(np.nan_to_num(np.nanmax(np.where(np.isnan(z), -np.inf, z), axis=1),
-                                         neginf=0.0), dtype=float)
+        return -np.asarray(
+            np.nan_to_num(np.nanmax(np.where(np.isnan(z), -np.inf, z), axis=1), neginf=0.0),
+            dtype=float,
+        )
 
     def decision_function(self, X: Any) -> Array:
         return self.score_samples(X) + self.threshold
@@ -126,8 +128,13 @@ class IsolationForestDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc
     ``margin``: windows above it are anomalous.
     """
 
-    def __init__(self, n_estimators: int = 200, quantile: float = 0.995, margin: float = 1.05,
-                 random_state: int | None = 0) -> None:
+    def __init__(
+        self,
+        n_estimators: int = 200,
+        quantile: float = 0.995,
+        margin: float = 1.05,
+        random_state: int | None = 0,
+    ) -> None:
         self.n_estimators = n_estimators
         self.quantile = quantile
         self.margin = margin
@@ -135,8 +142,9 @@ class IsolationForestDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc
 
     def fit(self, X: Any, y: Any = None) -> IsolationForestDetector:
         X = validate_data(self, X, reset=True)
-        self.forest_ = IsolationForest(n_estimators=self.n_estimators,
-                                       random_state=self.random_state).fit(X)
+        self.forest_ = IsolationForest(
+            n_estimators=self.n_estimators, random_state=self.random_state
+        ).fit(X)
         train = -self.forest_.score_samples(X)
         self.threshold_ = float(np.quantile(train, self.quantile) * self.margin)
         return self

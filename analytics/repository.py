@@ -16,8 +16,13 @@ from psycopg.types.json import Jsonb
 from core.db import Conn
 
 FEATURES = (
-    "igbt_rise_per_kw", "stir_vib_p90", "stir_current_p50", "pressure_per_flow",
-    "power_per_degree", "heatup_s", "fan_rpm_p50",
+    "igbt_rise_per_kw",
+    "stir_vib_p90",
+    "stir_current_p50",
+    "pressure_per_flow",
+    "power_per_degree",
+    "heatup_s",
+    "fan_rpm_p50",
 )
 
 _FEATURE_SQL = """
@@ -96,7 +101,11 @@ def compute_features(
 
 
 def load_features(
-    conn: Conn, *, start: datetime | None = None, end: datetime | None = None, hours: int = 24,
+    conn: Conn,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    hours: int = 24,
     robots: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Feature rows ordered by robot and window."""
@@ -140,9 +149,24 @@ def insert_anomalies(conn: Conn, *, rows: list[AnomalyRow]) -> int:
                    failure_high, evidence)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (robot_id, detector, component, window_start) DO NOTHING""",
-            [(r.robot_id, r.detector, r.model_version, r.component, r.kind, r.window_start,
-              r.window_end, r.score, r.severity, r.predicted_failure, r.failure_low,
-              r.failure_high, Jsonb(r.evidence)) for r in rows],
+            [
+                (
+                    r.robot_id,
+                    r.detector,
+                    r.model_version,
+                    r.component,
+                    r.kind,
+                    r.window_start,
+                    r.window_end,
+                    r.score,
+                    r.severity,
+                    r.predicted_failure,
+                    r.failure_low,
+                    r.failure_high,
+                    Jsonb(r.evidence),
+                )
+                for r in rows
+            ],
             returning=False,
         )
         return cur.rowcount

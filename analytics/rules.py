@@ -44,7 +44,9 @@ class Rule(BaseModel):
         if self.error_code is not None:
             return self.error_code in (window.get("err_codes") or [])
         value = window.get(self.feature or "")
-        return value is not None and bool(_OPS[self.op or ">"](value, self.value))
+        if value is None or self.value is None:
+            return False
+        return bool(_OPS[self.op or ">"](value, self.value))
 
 
 class RuleSet(BaseModel):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from analytics import ttf
-from analytics.components import INDICATORS, Indicator
+from analytics.components import INDICATORS
 from analytics.detectors import CusumDrift, IsolationForestDetector, RobustBaseline
 from analytics.repository import FEATURES, AnomalyRow
 from analytics.rules import RuleSet
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 class ScoringConfig:
     baseline_windows: int = 7
     min_cooking: int = 20
+    min_rel_scale: float = 0.01  # z-score scale floor, relative to the baseline median
     z_threshold: float = 5.0
     persist: int = 2
     cusum_k: float = 1.5
@@ -82,18 +83,36 @@ def score_robot(
             for rule in rules.rules:
                 if rule.fires(r):
                     value = r.get(rule.feature) if rule.feature else rule.error_code
-                    out.append(AnomalyRow(
-                        r["robot_id"], "rules", rules.label, rule.component, rule.kind,
-                        r["window_start"], r["window_start"] + span, 1.0, rule.severity,
-                        None, None, None,
-                        {"rule": rule.name, "feature": rule.feature, "value": value,
-                         "limit": rule.value, "error_code": rule.error_code},
-                    ))
+                    out.append(
+                        AnomalyRow(
+                            r["robot_id"],
+                            "rules",
+                            rules.label,
+                            rule.component,
+                            rule.kind,
+                            r["window_start"],
+                            r["window_start"] + span,
+                            1.0,
+                            rule.severity,
+                            None,
+                            None,
+                            None,
+                            {
+                                "rule": rule.name,
+                                "feature": rule.feature,
+                                "value": value,
+                                "limit": rule.value,
+                                "error_code": rule.error_code,
+                            },
+                        )
+                    )
     usable = [r for r in rows if r["n_cooking"] >= cfg.min_cooking]
     if len(usable) <= cfg.baseline_windows:
         return out, False
     X = _matrix(usable)
-    baseline = RobustBaseline(threshold=cfg.z_threshold).fit(X[: cfg.baseline_windows])
+    baseline = RobustBaseline(min_rel_scale=cfg.min_rel_scale, threshold=cfg.z_threshold).fit(
+        X[: cfg.baseline_windows]
+    )
     Z = baseline.transform(X)
     after = slice(cfg.baseline_windows, None)
     col = {f: i for i, f in enumerate(FEATURES)}
@@ -106,44 +125,79 @@ def score_robot(
         stat = cusum.statistic(zb[after, None])[:, 0]
         over = np.nan_to_num(zb[after]) > cfg.z_threshold
         run = 0
-        for i, r in enumerate(usable[cfg.baseline_windows:]):
+        for i, r in enumerate(usable[cfg.baseline_windows :]):
             run = run + 1 if over[i] else 0
             if not (stat[i] > cfg.cusum_h or run >= cfg.persist):
                 continue
             k = cfg.baseline_windows + i
             med = baseline.median_[c]
             lo = max(0, k - cfg.trend_windows + 1)
-            health = [ind.direction * (X[j, c] / med - 1) if med else np.nan for j in range(lo, k + 1)]
+            health = [
+                ind.direction * (X[j, c] / med - 1) if med else np.nan for j in range(lo, k + 1)
+            ]
             times = [usable[j]["window_start"] + span / 2 for j in range(lo, k + 1)]
             est = ttf.estimate(times, health, failure_level=ind.failure_level)
             end = r["window_start"] + span
-            out.append(AnomalyRow(
-                r["robot_id"], "baseline-cusum", cfg.version, ind.component, ind.kind,
-                r["window_start"], end, float(zb[k]), _severity(est.predicted, end, float(zb[k]), cfg),
-                est.predicted, est.low, est.high,
-                {"feature": ind.feature, "value": float(X[k, c]), "baseline": float(med),
-                 "z": round(float(zb[k]), 2), "cusum": round(float(stat[i]), 2),
-                 "health": round(float(health[-1]), 3), "failure_level": ind.failure_level,
-                 "trend_slope_per_day": round(est.slope_per_day, 4)},
-            ))
+            out.append(
+                AnomalyRow(
+                    r["robot_id"],
+                    "baseline-cusum",
+                    cfg.version,
+                    ind.component,
+                    ind.kind,
+                    r["window_start"],
+                    end,
+                    float(zb[k]),
+                    _severity(est.predicted, end, float(zb[k]), cfg),
+                    est.predicted,
+                    est.low,
+                    est.high,
+                    {
+                        "feature": ind.feature,
+                        "value": float(X[k, c]),
+                        "baseline": float(med),
+                        "z": round(float(zb[k]), 2),
+                        "cusum": round(float(stat[i]), 2),
+                        "health": round(float(health[-1]), 3),
+                        "failure_level": ind.failure_level,
+                        "trend_slope_per_day": round(est.slope_per_day, 4),
+                    },
+                )
+            )
     if forest is not None:
         label, model = forest
         Zf = np.nan_to_num(Z[after])
         scores = anomaly_score(model, Zf)
-        for i, r in enumerate(usable[cfg.baseline_windows:]):
+        for i, r in enumerate(usable[cfg.baseline_windows :]):
             if scores[i] <= model.threshold_:
                 continue
             k = cfg.baseline_windows + i
             # Attribute to the indicator pushed furthest in its bad direction.
-            best = max((ind for ind in INDICATORS if not ind.sudden),
-                       key=lambda ind: ind.direction * np.nan_to_num(Z[k, col[ind.feature]]))
+            best = max(
+                (ind for ind in INDICATORS if not ind.sudden),
+                key=lambda ind: ind.direction * np.nan_to_num(Z[k, col[ind.feature]]),
+            )
             top = sorted(FEATURES, key=lambda f: -abs(np.nan_to_num(Z[k, col[f]])))[:3]
-            out.append(AnomalyRow(
-                r["robot_id"], "iforest", label, best.component, best.kind, r["window_start"],
-                r["window_start"] + span, float(scores[i]), "medium", None, None, None,
-                {"threshold": model.threshold_,
-                 "top_features": {f: round(float(Z[k, col[f]]), 2) for f in top}},
-            ))
+            out.append(
+                AnomalyRow(
+                    r["robot_id"],
+                    "iforest",
+                    label,
+                    best.component,
+                    best.kind,
+                    r["window_start"],
+                    r["window_start"] + span,
+                    float(scores[i]),
+                    "medium",
+                    None,
+                    None,
+                    None,
+                    {
+                        "threshold": model.threshold_,
+                        "top_features": {f: round(float(Z[k, col[f]]), 2) for f in top},
+                    },
+                )
+            )
     return out, True
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import db, demo, fleet, ingest, sim
+from cli import db, demo, fleet, ingest, models, sim
 
 app = typer.Typer(
     help="AIC fleet care: telemetry and predictive maintenance for AIC cooking robots.",
@@ -13,6 +13,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
+app.add_typer(models.app, name="models")
 app.command(name="demo")(demo.demo)
 app.command(name="ingest")(ingest.ingest)
 app.command(name="sim")(sim.sim)

@@ -36,7 +36,9 @@ def sim(
     ),
     out: Path | None = typer.Option(None, "--out", help="write JSONL here instead of publishing"),
     to_db: bool = typer.Option(
-        False, "--to-db", help="store straight into the database through ingest's writer (no broker)"
+        False,
+        "--to-db",
+        help="store straight into the database through ingest's writer (no broker)",
     ),
     ground_truth: Path | None = typer.Option(
         None, help="ground-truth JSONL (default in the state dir)"
@@ -116,7 +118,7 @@ def sim(
         return
     with runtime(need_broker=not to_db) as rt:
         if to_db:
-            _run_to_db(simulation, rt.services.database_url)
+            run_to_db(simulation, rt.services.database_url)
             with rt.pool.connection() as conn:
                 store(conn, simulation.faults, run_id=run, seed=scenario.seed)
             return
@@ -162,7 +164,7 @@ def _read_credentials(path: Path) -> dict[str, str]:
     return out
 
 
-def _run_to_db(simulation: object, database_url: str) -> None:
+def run_to_db(simulation: object, database_url: str) -> None:
     """Feed the simulation through ingest's parser and writer, without MQTT (backfills, backtests)."""
     import queue
 
@@ -178,15 +180,20 @@ def _run_to_db(simulation: object, database_url: str) -> None:
     metrics = IngestMetrics()
     writer = Writer(
         connect=lambda: psycopg.connect(database_url, autocommit=True),
-        inbox=inbox, ack=lambda m: None, metrics=metrics,
+        inbox=inbox,
+        ack=lambda m: None,
+        metrics=metrics,
         config=WriterConfig(batch_messages=500, flush_interval_s=0.2),
     )
     writer.start()
     started = time.monotonic()
     now = simulation.end + timedelta(minutes=1)
     for i, m in enumerate(simulation.messages()):
-        inbox.put(Inbound(m.topic, m.payload, i, 1, 0, parse_message(m.topic, m.payload, now=now),
-                          time.time()))
+        inbox.put(
+            Inbound(
+                m.topic, m.payload, i, 1, 0, parse_message(m.topic, m.payload, now=now), time.time()
+            )
+        )
     writer.stop()
     writer.join()
     if writer.error is not None:
@@ -194,15 +201,5 @@ def _run_to_db(simulation: object, database_url: str) -> None:
     console.print(
         f"stored {metrics.value('aic_ingest_rows_written_total'):.0f} readings in "
         f"{time.monotonic() - started:.1f} s; quarantined "
-        f"{sum(v for v in _quarantined(metrics))}"
+        f"{metrics.total('aic_ingest_quarantined'):.0f}"
     )
-
-
-def _quarantined(metrics: object) -> list[float]:
-    from ingest.metrics import IngestMetrics
-
-    assert isinstance(metrics, IngestMetrics)
-    return [
-        s.value for fam in metrics.registry.collect() if fam.name == "aic_ingest_quarantined"
-        for s in fam.samples if s.name.endswith("_total")
-    ]

@@ -53,6 +53,16 @@ class IngestMetrics:
         got = self.registry.get_sample_value(name, labels or {})
         return float(got) if got is not None else 0.0
 
+    def total(self, name: str) -> float:
+        """Sum of a labelled counter over all its labels (e.g. quarantined, every reason)."""
+        return sum(
+            s.value
+            for fam in self.registry.collect()
+            if fam.name == name
+            for s in fam.samples
+            if s.name.endswith("_total")
+        )
+
     def serve(self, port: int, addr: str = "127.0.0.1") -> None:
         """Expose /metrics on a port."""
         start_http_server(port, addr=addr, registry=self.registry)

@@ -18,14 +18,20 @@ _SEQUENTIAL = "CUSUM is a sequential statistic: each value depends on the ones b
 
 def expected_failed(estimator: Any) -> dict[str, str]:
     if isinstance(estimator, CusumDrift):
-        return {"check_methods_sample_order_invariance": _SEQUENTIAL,
-                "check_methods_subset_invariance": _SEQUENTIAL}
+        return {
+            "check_methods_sample_order_invariance": _SEQUENTIAL,
+            "check_methods_subset_invariance": _SEQUENTIAL,
+        }
     if isinstance(estimator, RobustBaseline):
-        return {"check_outliers_train": _OUTLIER_CONTAMINATION,
-                "check_outliers_fit_predict": _OUTLIER_CONTAMINATION}
+        return {
+            "check_outliers_train": _OUTLIER_CONTAMINATION,
+            "check_outliers_fit_predict": _OUTLIER_CONTAMINATION,
+        }
     if isinstance(estimator, IsolationForestDetector):
-        return {"check_outliers_train": _OUTLIER_CONTAMINATION,
-                "check_outliers_fit_predict": _OUTLIER_CONTAMINATION}
+        return {
+            "check_outliers_train": _OUTLIER_CONTAMINATION,
+            "check_outliers_fit_predict": _OUTLIER_CONTAMINATION,
+        }
     return {}
 
 

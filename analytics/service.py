@@ -1,0 +1,106 @@
+"""Analytics use cases: score recent windows, train a forest, backtest against ground truth."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from psycopg.rows import dict_row
+
+from analytics import registry
+from analytics.detectors import IsolationForestDetector
+from analytics.evaluation import Report, evaluate
+from analytics.repository import compute_features, ground_truth, insert_anomalies, load_features
+from analytics.rules import RuleSet, load_rules
+from analytics.scoring import ScoringConfig, healthy_z, score_windows
+from core.db import Conn
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScoringRun:
+    feature_rows: int
+    anomalies_found: int
+    anomalies_inserted: int
+    robots_without_baseline: list[str]
+
+
+def score(
+    conn: Conn,
+    *,
+    start: datetime,
+    end: datetime,
+    cfg: ScoringConfig = ScoringConfig(),
+    rules: RuleSet | None = None,
+    use_forests: bool = True,
+) -> ScoringRun:
+    """Recompute features for windows in [start, end), score every robot, store new anomalies.
+
+    Idempotent: a second run over the same data inserts nothing.
+    """
+    n = compute_features(conn, start=start, end=end)
+    rows = load_features(conn, end=end)
+    forests = registry.load_active(conn) if use_forests else {}
+    result = score_windows(rows, cfg=cfg, rules=rules or load_rules(), forests=forests)
+    recent = [a for a in result.anomalies if a.window_end > start]
+    inserted = insert_anomalies(conn, rows=recent)
+    logger.info("scored %d feature windows: %d anomalies, %d new", n, len(recent), inserted)
+    return ScoringRun(n, len(recent), inserted, result.robots_without_baseline)
+
+
+def train_forest(
+    conn: Conn,
+    *,
+    robot_model: str,
+    start: datetime | None,
+    end: datetime | None,
+    random_state: int = 0,
+    created_by: str | None = None,
+) -> int:
+    """Fit an IsolationForest on the healthy (baseline-span) windows of one robot model."""
+    rows = [r for r in load_features(conn, start=start, end=end) if r["model"] == robot_model]
+    X = healthy_z(rows)
+    if len(X) < 20:
+        raise ValueError(f"only {len(X)} healthy windows for {robot_model}: need at least 20")
+    detector = IsolationForestDetector(random_state=random_state).fit(X)
+    return registry.save(
+        conn,
+        robot_model=robot_model,
+        detector=detector,
+        X=X,
+        train_from=start,
+        train_to=end,
+        created_by=created_by,
+    )
+
+
+def backtest(
+    conn: Conn,
+    *,
+    run_id: str,
+    start: datetime,
+    end: datetime,
+    cfg: ScoringConfig = ScoringConfig(),
+    use_forests: bool = True,
+) -> Report:
+    """Score the whole period as if live, then evaluate against the run's ground truth."""
+    score(conn, start=start, end=end, cfg=cfg, use_forests=use_forests)
+    truth = ground_truth(conn, run_id=run_id)
+    if not truth:
+        raise ValueError(f"no ground truth for run {run_id!r} (fault_ground_truth)")
+    with conn.cursor(row_factory=dict_row) as cur:
+        anomalies: list[dict[str, Any]] = cur.execute(
+            "SELECT robot_id, kind, detector, window_start, window_end, predicted_failure"
+            " FROM anomalies WHERE window_start >= %s AND window_start < %s",
+            (start, end),
+        ).fetchall()
+        robots = cur.execute(
+            "SELECT count(DISTINCT robot_id) AS n FROM robot_features"
+            " WHERE window_start >= %s AND window_start < %s",
+            (start, end),
+        ).fetchone()
+    assert robots is not None
+    return evaluate(truth, anomalies, start=start, end=end + timedelta(days=1), robots=robots["n"])

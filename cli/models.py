@@ -1,0 +1,154 @@
+"""``aic models``: score, train, evaluate, list, activate, roll back fault models."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from cli.context import console, fail, runtime
+
+app = typer.Typer(
+    help="Fault models for engineers: score, train, evaluate, activate.", no_args_is_help=True
+)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@app.command()
+def score(
+    days: float = typer.Option(2.0, help="recompute feature windows of the last N days"),
+    end: datetime | None = typer.Option(None, help="score up to this time (default now)"),
+) -> None:
+    """Score recent windows of every robot and store new anomalies (idempotent)."""
+    from analytics.service import score as run
+
+    stop = _utc(end) or datetime.now(UTC)
+    with runtime() as rt, rt.pool.connection() as conn:
+        res = run(conn, start=stop - timedelta(days=days), end=stop)
+    console.print(
+        f"{res.feature_rows} feature windows; {res.anomalies_found} anomalies, "
+        f"{res.anomalies_inserted} new; {len(res.robots_without_baseline)} robots "
+        "without a baseline yet"
+    )
+
+
+@app.command()
+def train(
+    robot_model: str = typer.Option(..., "--robot-model", help="e.g. AIC-W1"),
+    start: datetime | None = typer.Option(None, "--from", help="training windows from"),
+    end: datetime | None = typer.Option(None, "--to", help="training windows until"),
+    seed: int = typer.Option(0),
+) -> None:
+    """Train an IsolationForest for a robot model on healthy windows (stored inactive)."""
+    from analytics.service import train_forest
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        try:
+            model_id = train_forest(
+                conn, robot_model=robot_model, start=_utc(start), end=_utc(end), random_state=seed
+            )
+        except ValueError as exc:
+            raise fail(str(exc)) from exc
+    console.print(
+        f"trained model {model_id} for {robot_model}; activate with "
+        f"`aic models activate {model_id}`"
+    )
+
+
+@app.command("list")
+def list_() -> None:
+    """List stored models with their versions and which one is active."""
+    from analytics.registry import list_models
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        models = list_models(conn)
+    table = Table(title="fault models")
+    for col in (
+        "id",
+        "name",
+        "robot model",
+        "version",
+        "active",
+        "trained on",
+        "sklearn",
+        "data hash",
+        "created",
+    ):
+        table.add_column(col)
+    for m in models:
+        table.add_row(
+            str(m.id),
+            m.name,
+            m.robot_model,
+            str(m.version),
+            "yes" if m.active else "",
+            str(m.n_train),
+            m.sklearn_version,
+            m.data_hash,
+            f"{m.created_at:%Y-%m-%d %H:%M}",
+        )
+    console.print(table)
+
+
+@app.command()
+def activate(model_id: int) -> None:
+    """Make a model version the one live scoring uses for its robot model."""
+    from analytics.registry import activate as do
+    from core.errors import NotFoundError
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        try:
+            m = do(conn, model_id=model_id)
+        except NotFoundError as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"active: {m.name} {m.robot_model} v{m.version}")
+
+
+@app.command()
+def rollback(robot_model: str = typer.Option(..., "--robot-model")) -> None:
+    """Re-activate the previous version for a robot model."""
+    from analytics.registry import rollback as do
+    from core.errors import NotFoundError
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        try:
+            m = do(conn, robot_model=robot_model)
+        except NotFoundError as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"active: {m.name} {m.robot_model} v{m.version}")
+
+
+@app.command()
+def backtest(
+    run_id: str = typer.Option(..., help="simulator run whose ground truth to score against"),
+    start: datetime = typer.Option(..., "--from"),
+    end: datetime = typer.Option(..., "--to"),
+    out: Path | None = typer.Option(None, help="write the report (Markdown + JSON) here"),
+    forests: bool = typer.Option(True, help="also use the active IsolationForests"),
+) -> None:
+    """Score a past period as if live and evaluate it against the simulator's ground truth."""
+    from analytics.evaluation import to_markdown
+    from analytics.service import backtest as run
+
+    s, e = _utc(start), _utc(end)
+    assert s is not None and e is not None
+    with runtime() as rt, rt.pool.connection() as conn:
+        try:
+            report = run(conn, run_id=run_id, start=s, end=e, use_forests=forests)
+        except ValueError as exc:
+            raise fail(str(exc)) from exc
+    md = to_markdown(report, title=f"Backtest of {run_id} ({s:%Y-%m-%d} → {e:%Y-%m-%d})")
+    console.print(md)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.md").write_text(md, encoding="utf-8")
+        (out / "report.json").write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
+        console.print(f"report written to {out}")

@@ -1,0 +1,176 @@
+"""Scoring on a small fixed-seed simulated fleet: faults caught early, healthy robots quiet."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from analytics import registry
+from analytics.service import backtest, score, train_forest
+from core.errors import NotFoundError
+from core.fleet import Fleet
+from firmware_sim.engine import build_simulation
+from firmware_sim.scenario import Scenario
+from tests.conftest import drop_database, with_dbname
+
+END = datetime(2026, 11, 1, tzinfo=UTC)
+DAYS = 20
+FAULTY = {
+    "aic-bj-00001": "cooling_degradation",
+    "aic-bj-00002": "stir_bearing_wear",
+    "aic-bj-00003": "dosing_tube_clog",
+    "aic-tj-00004": "wok_sensor_drift",
+    "aic-tj-00005": "heating_coil_degradation",
+    "aic-sjz-00006": "exhaust_fan_failure",
+}
+HEALTHY = ["aic-ty-00007", "aic-bj-00008"]
+
+
+@pytest.fixture(scope="module")
+def sim_db(pg_admin_url: str, fleet_template_url: str, fleet: Fleet) -> Iterator[str]:
+    """A database holding 20 simulated days of 8 robots, 6 with a known fault."""
+    from cli.sim import run_to_db
+
+    template = psycopg.conninfo.conninfo_to_dict(fleet_template_url)["dbname"]
+    name = f"aic_scoring_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as c:
+        c.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(str(template))
+            )
+        )
+    url = with_dbname(pg_admin_url, name)
+    faults = [{"robot": r, "kind": k, "onset_day": 9, "failure_day": 18} for r, k in FAULTY.items()]
+    faults[-1] = {"robot": "aic-sjz-00006", "kind": "exhaust_fan_failure", "onset_day": 15}
+    scenario = Scenario(
+        end=END,
+        days=DAYS,
+        seed=21,
+        sample_s=120,
+        batch=20,
+        robots=[*FAULTY, *HEALTHY],
+        faults=faults,
+    )
+    simulation = build_simulation(fleet, scenario)
+    run_to_db(simulation, url)
+    from firmware_sim.ground_truth import store
+
+    with psycopg.connect(url) as conn:
+        store(conn, simulation.faults, run_id="t", seed=21)
+    yield url
+    drop_database(pg_admin_url, url)
+
+
+@pytest.fixture(scope="module")
+def scored(sim_db: str) -> str:
+    with psycopg.connect(sim_db) as conn:
+        score(conn, start=END - timedelta(days=DAYS), end=END, use_forests=False)
+    return sim_db
+
+
+def _anomalies(url: str) -> list[tuple[str, str, str, datetime]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(  # type: ignore[return-value]
+            "SELECT robot_id, detector, kind, window_end FROM anomalies ORDER BY window_end"
+        ).fetchall()
+
+
+@pytest.mark.parametrize("robot", [r for r, k in FAULTY.items() if k != "exhaust_fan_failure"])
+def test_gradual_fault_detected_before_failure(scored: str, robot: str) -> None:
+    """The baseline/CUSUM detector flags the right fault kind at least a day before failure."""
+    failure = END - timedelta(days=DAYS) + timedelta(days=18)
+    early = [
+        a
+        for a in _anomalies(scored)
+        if a[0] == robot
+        and a[1] == "baseline-cusum"
+        and a[2] == FAULTY[robot]
+        and a[3] <= failure - timedelta(days=1)
+    ]
+    assert early, f"{robot}: {FAULTY[robot]} not flagged before failure"
+
+
+def test_sudden_fan_failure_caught_by_error_code(scored: str) -> None:
+    """The exhaust-fan failure has no precursor; its error code raises an anomaly."""
+    hits = [
+        a for a in _anomalies(scored) if a[0] == "aic-sjz-00006" and a[2] == "exhaust_fan_failure"
+    ]
+    assert hits and all(a[1] == "rules" for a in hits)
+
+
+def test_healthy_robots_stay_quiet(scored: str) -> None:
+    """No anomaly at all on robots without a fault."""
+    assert not [a for a in _anomalies(scored) if a[0] in HEALTHY]
+
+
+def test_scoring_is_idempotent(scored: str) -> None:
+    """Re-running the scoring over the same data creates nothing new."""
+    with psycopg.connect(scored) as conn:
+        before = conn.execute("SELECT count(*) FROM anomalies").fetchone()
+        again = score(conn, start=END - timedelta(days=DAYS), end=END, use_forests=False)
+        after = conn.execute("SELECT count(*) FROM anomalies").fetchone()
+    assert again.anomalies_inserted == 0 and before == after
+
+
+def test_backtest_report(scored: str) -> None:
+    """A backtest scores the period and evaluates it against the ground truth."""
+    with psycopg.connect(scored) as conn:
+        rep = backtest(
+            conn, run_id="t", start=END - timedelta(days=DAYS), end=END, use_forests=False
+        )
+    for kind in FAULTY.values():
+        assert rep.kinds[kind].recall == 1.0, kind
+    assert rep.false_episodes == 0
+
+
+def test_registry_round_trip(scored: str) -> None:
+    """Train → list → activate → load; a second version; rollback returns to the first."""
+    with psycopg.connect(scored) as conn:
+        start = END - timedelta(days=DAYS)
+        with pytest.raises(ValueError, match="healthy windows"):
+            train_forest(conn, robot_model="AIC-NONE", start=start, end=END)
+        model = conn.execute(
+            "SELECT model FROM robots WHERE robot_id = %s", (HEALTHY[0],)
+        ).fetchone()
+        assert model is not None
+        rows = conn.execute(
+            "SELECT count(*) FROM robot_features WHERE model = %s", (model[0],)
+        ).fetchone()
+        assert rows is not None
+        robot_model = model[0]
+        first = train_forest(conn, robot_model=robot_model, start=start, end=END)
+        registry.activate(conn, model_id=first)
+        active = registry.load_active(conn)
+        assert robot_model in active and active[robot_model][1].threshold_ > 0
+        with pytest.raises(NotFoundError):
+            registry.rollback(conn, robot_model=robot_model)
+        second = train_forest(conn, robot_model=robot_model, start=start, end=END, random_state=1)
+        registry.activate(conn, model_id=second)
+        back = registry.rollback(conn, robot_model=robot_model)
+        assert back.id == first and back.active
+        infos = {m.id: m for m in registry.list_models(conn)}
+        assert infos[first].data_hash == infos[second].data_hash  # same training data
+        # Live scoring with the active forest runs and stays idempotent.
+        score(conn, start=start, end=END)
+        n = conn.execute("SELECT count(*) FROM anomalies").fetchone()
+        score(conn, start=start, end=END)
+        assert conn.execute("SELECT count(*) FROM anomalies").fetchone() == n
+        conn.rollback()
+
+
+def test_unloadable_model_gives_a_clear_error(scored: str) -> None:
+    """A stored model that cannot be unpickled here raises ModelLoadError naming the versions."""
+    with psycopg.connect(scored) as conn:
+        conn.execute(
+            """INSERT INTO fault_models (name, robot_model, version, params, data_hash, n_train,
+                   sklearn_version, artifact, active)
+               VALUES ('iforest', 'AIC-OLD', 1, '{}', 'x', 0, '0.1.0', 'not a pickle', true)"""
+        )
+        with pytest.raises(registry.ModelLoadError, match=r"0\.1\.0"):
+            registry.load_active(conn)
+        conn.rollback()
