@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import db, demo, fleet, ingest, models, sim
+from cli import db, demo, fleet, ingest, models, scheduler, sim
 
 app = typer.Typer(
     help="AIC fleet care: telemetry and predictive maintenance for AIC cooking robots.",
@@ -14,6 +14,9 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(fleet.app, name="fleet")
 app.add_typer(models.app, name="models")
+app.add_typer(scheduler.app, name="scheduler")
+app.add_typer(scheduler.plans_app, name="plans")
+app.add_typer(scheduler.orders_app, name="orders")
 app.command(name="demo")(demo.demo)
 app.command(name="ingest")(ingest.ingest)
 app.command(name="sim")(sim.sim)

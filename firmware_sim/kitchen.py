@@ -6,9 +6,9 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from core.fleet import WEEKDAYS, Fleet, Interval
+from core.hours import expand
 
 
 @dataclass(frozen=True)
@@ -35,21 +35,7 @@ class Kitchen:
 
     def windows(self, start: datetime, end: datetime) -> list[Window]:
         """Service windows overlapping [start, end), in time order."""
-        tz = ZoneInfo(self.timezone)
-        local_start = start.astimezone(tz).date() - timedelta(days=1)
-        local_end = end.astimezone(tz).date()
-        out: list[Window] = []
-        day = local_start
-        while day <= local_end:
-            for iv in self.hours.get(day.weekday(), ()):
-                opens = datetime.combine(day, iv.opens, tz)
-                close_day = day + timedelta(days=1) if iv.closes <= iv.opens else day
-                closes = datetime.combine(close_day, iv.closes, tz)
-                if closes > start and opens < end:
-                    out.append(Window(opens, closes))
-            day += timedelta(days=1)
-        out.sort(key=lambda w: w.opens)
-        return out
+        return [Window(a, b) for a, b in expand(self.hours, self.timezone, start, end)]
 
     def is_open(self, t: datetime) -> bool:
         return any(

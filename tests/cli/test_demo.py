@@ -12,13 +12,18 @@ from tests.brokers import ProjectBroker
 
 
 @pytest.mark.broker
-def test_demo_end_to_end(tmp_path: Path, empty_database_url: str,
-                         project_broker: ProjectBroker) -> None:
+def test_demo_end_to_end(
+    tmp_path: Path, empty_database_url: str, project_broker: ProjectBroker
+) -> None:
     """On an empty database the demo builds the schema, streams a small fleet, and reports."""
     result = CliRunner().invoke(
-        app, ["demo", "--robots", "8", "--days", "10", "--faults", "0.5", "--seed", "3"],
-        env={"AIC_DATABASE_URL": empty_database_url, "AIC_MQTT_URL": project_broker.url,
-             "AIC_STATE_DIR": str(tmp_path)},
+        app,
+        ["demo", "--robots", "8", "--days", "10", "--faults", "0.5", "--seed", "3"],
+        env={
+            "AIC_DATABASE_URL": empty_database_url,
+            "AIC_MQTT_URL": project_broker.url,
+            "AIC_STATE_DIR": str(tmp_path),
+        },
     )
     assert result.exit_code == 0, result.output
     out = result.output

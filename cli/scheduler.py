@@ -1,0 +1,198 @@
+"""``aic scheduler``, ``aic plans``, ``aic orders``: maintenance work for the regional leads."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from cli.context import console, fail, runtime
+
+app = typer.Typer(help="The scheduler process and its jobs.", no_args_is_help=True)
+plans_app = typer.Typer(
+    help="Maintenance plans (预防性维护计划) per robot model.", no_args_is_help=True
+)
+orders_app = typer.Typer(help="Work orders (维修工单 / 维护保养工作单).", no_args_is_help=True)
+
+
+@app.command("run")
+def run() -> None:
+    """Run the scheduler: stand by, become leader (advisory lock), run the jobs until SIGTERM."""
+    from scheduler.jobs import run as run_jobs
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with runtime() as rt:
+        console.print("scheduler running; Ctrl-C to stop")
+        run_jobs(rt.pool, rt.services.database_url, stop)
+
+
+@app.command("once")
+def once(
+    job: str = typer.Argument(
+        ...,
+        help="maintenance | scoring | predictive-orders | "
+        "preventive-orders | sla-callbacks-escalations",
+    ),
+) -> None:
+    """Run one job now, in this process (it is idempotent)."""
+    from scheduler.jobs import JOBS
+
+    spec = next((j for j in JOBS if j.id == job), None)
+    if spec is None:
+        raise fail(f"unknown job {job!r}; jobs: {', '.join(j.id for j in JOBS)}")
+    with runtime() as rt:
+        console.print(f"{job}: {spec.func(rt.pool)}")
+
+
+@plans_app.command("load")
+def load(
+    files: list[Path] = typer.Argument(..., help="plan YAML files, e.g. examples/plans/*.yaml"),
+) -> None:
+    """Validate plan files and load them; each becomes the active plan of its robot model."""
+    from scheduler.plans import load_plan
+    from scheduler.repository import store_plan
+
+    try:
+        plans = [(f, load_plan(f)) for f in files]
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    with runtime() as rt, rt.pool.connection() as conn:
+        for f, plan in plans:
+            try:
+                store_plan(conn, plan=plan, source=str(f))
+            except ValueError as exc:
+                console.print(f"[yellow]{exc}[/]")
+                continue
+            console.print(f"loaded {plan.robot_model} v{plan.version}: {len(plan.tasks)} tasks")
+
+
+@orders_app.command("list")
+def list_orders(
+    region: str | None = typer.Option(None),
+    status: str | None = typer.Option(None),
+    limit: int = typer.Option(50, min=1, max=1000),
+) -> None:
+    """Open work orders with due date, priority and proposed visit window (site time)."""
+    from zoneinfo import ZoneInfo
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        rows = conn.execute(
+            """SELECT w.id, w.number, w.type, w.status, w.priority, w.robot_id, s.name,
+                      s.timezone, w.due_at, w.window_start, w.window_end, w.window_late,
+                      w.technician_id, w.title, g.name_zh
+               FROM work_orders w JOIN sites s ON s.id = w.site_id
+               JOIN regions g ON g.code = w.region
+               WHERE (%(region)s::text IS NULL OR w.region = %(region)s)
+                 AND (%(status)s::text IS NULL OR w.status = %(status)s)
+                 AND (%(status)s::text IS NOT NULL
+                      OR w.status NOT IN ('completed', 'verified', 'cancelled'))
+               ORDER BY w.priority, w.due_at LIMIT %(limit)s""",
+            {"region": region, "status": status, "limit": limit},
+        ).fetchall()
+    table = Table(title="Work orders 工单")
+    for col in (
+        "id",
+        "number",
+        "region 区域",
+        "type",
+        "status",
+        "P",
+        "robot",
+        "due",
+        "visit window",
+        "technician",
+        "title",
+    ):
+        table.add_column(col)
+    for (
+        oid,
+        number,
+        kind,
+        st,
+        prio,
+        robot,
+        _site,
+        tz,
+        due,
+        ws,
+        we,
+        late,
+        tech,
+        title,
+        region_zh,
+    ) in rows:
+        zone = ZoneInfo(tz)
+        window = (
+            (
+                f"{ws.astimezone(zone):%m-%d %H:%M}–{we.astimezone(zone):%H:%M}"
+                + (" (late)" if late else "")
+            )
+            if ws
+            else "-"
+        )
+        table.add_row(
+            str(oid),
+            number,
+            region_zh,
+            kind,
+            st,
+            str(prio),
+            robot,
+            f"{due.astimezone(zone):%m-%d %H:%M}",
+            window,
+            tech or "-",
+            title,
+        )
+    console.print(table)
+
+
+@orders_app.command("move")
+def move(
+    order_id: int,
+    status: str,
+    actor: str = typer.Option(..., help="who does it (staff id)"),
+    technician: str | None = typer.Option(None),
+    window_start: datetime | None = typer.Option(None),
+    window_end: datetime | None = typer.Option(None),
+    completion: str | None = typer.Option(
+        None, help="JSON: cause, resolution, parts_used, time_spent_min, fee, rating, signer"
+    ),
+    note: str | None = typer.Option(None),
+) -> None:
+    """Move a work order through its lifecycle (refused with the reason if not allowed)."""
+    from core.errors import NotFoundError
+    from scheduler.errors import InvalidTransitionError
+    from scheduler.orders import transition
+
+    window = None
+    if window_start and window_end:
+        window = (
+            window_start.replace(tzinfo=window_start.tzinfo or UTC),
+            window_end.replace(tzinfo=window_end.tzinfo or UTC),
+        )
+    try:
+        done = json.loads(completion) if completion else None
+    except json.JSONDecodeError as exc:
+        raise fail(f"--completion is not JSON: {exc}") from exc
+    with runtime() as rt, rt.pool.connection() as conn:
+        try:
+            order = transition(
+                conn,
+                order_id=order_id,
+                to=status,
+                actor=actor,
+                note=note,
+                technician_id=technician,
+                window=window,
+                completion=done,
+            )
+        except (InvalidTransitionError, NotFoundError) as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"{order['number']}: {order['status']}")

@@ -1,0 +1,1 @@
+"""Scheduler: maintenance plans → work orders, routing, visit windows, SLAs, jobs."""

@@ -1,0 +1,14 @@
+"""Scheduler errors; the API maps them to HTTP in one place."""
+
+from __future__ import annotations
+
+
+class InvalidTransitionError(ValueError):
+    """A work-order status change the lifecycle does not allow, with the reason."""
+
+    def __init__(self, order: str, current: str, target: str, reason: str) -> None:
+        super().__init__(f"work order {order}: {current} → {target} refused: {reason}")
+        self.order = order
+        self.current = current
+        self.target = target
+        self.reason = reason

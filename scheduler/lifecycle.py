@@ -1,0 +1,73 @@
+"""The work-order lifecycle of the manual's forms (维修工单, 维护保养工作单, 客户回访记录表).
+
+new → scheduled (window proposed) → confirmed (window agreed with the customer) →
+dispatched (technician) → in_progress → completed (cause, resolution, parts, time,
+fee, rating and signer) → verified (callback done); on_hold and cancelled on the way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scheduler.errors import InvalidTransitionError
+
+OPEN = ("new", "scheduled", "confirmed", "dispatched", "in_progress", "on_hold")
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "new": frozenset({"scheduled", "on_hold", "cancelled"}),
+    "scheduled": frozenset({"scheduled", "confirmed", "on_hold", "cancelled"}),
+    "confirmed": frozenset({"scheduled", "dispatched", "on_hold", "cancelled"}),
+    "dispatched": frozenset({"in_progress", "scheduled", "on_hold", "cancelled"}),
+    "in_progress": frozenset({"completed", "on_hold"}),
+    "completed": frozenset({"verified"}),
+    "on_hold": frozenset(
+        {"new", "scheduled", "confirmed", "dispatched", "in_progress", "cancelled"}
+    ),
+    "verified": frozenset(),
+    "cancelled": frozenset(),
+}
+COMPLETION_FIELDS = ("cause", "resolution", "parts_used", "time_spent_min", "rating", "signer")
+
+
+def check(
+    order: dict[str, Any],
+    target: str,
+    *,
+    completion: dict[str, Any] | None = None,
+    window: tuple[Any, Any] | None = None,
+    technician_id: str | None = None,
+) -> None:
+    """Raise InvalidTransitionError with the reason if ``order`` cannot move to ``target``.
+
+    >>> check({"number": "WO-1", "status": "new"}, "completed")
+    Traceback (most recent call last):
+    ...
+    scheduler.errors.InvalidTransitionError: work order WO-1: new → completed refused: allowed from new: cancelled, on_hold, scheduled
+    """
+    current = order["status"]
+    number = order["number"]
+    if target not in TRANSITIONS:
+        raise InvalidTransitionError(number, current, target, f"unknown status {target!r}")
+    if target not in TRANSITIONS[current]:
+        allowed = ", ".join(sorted(TRANSITIONS[current])) or "nothing (final)"
+        raise InvalidTransitionError(number, current, target, f"allowed from {current}: {allowed}")
+    if current == "on_hold" and target not in (order.get("held_from"), "cancelled"):
+        raise InvalidTransitionError(
+            number, current, target, f"resume to {order.get('held_from')!r} or cancel"
+        )
+    if target in ("scheduled", "confirmed") and not (window or order.get("window_start")):
+        raise InvalidTransitionError(number, current, target, "needs a visit window")
+    if target == "dispatched" and not (technician_id or order.get("technician_id")):
+        raise InvalidTransitionError(number, current, target, "needs a technician")
+    if target == "completed":
+        missing = [f for f in COMPLETION_FIELDS if (completion or {}).get(f) in (None, "")]
+        if missing:
+            raise InvalidTransitionError(
+                number, current, target, "completion needs " + ", ".join(missing)
+            )
+        rating = (completion or {}).get("rating")
+        if not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise InvalidTransitionError(number, current, target, "rating must be 1 to 5")
+        if order.get("warranty") == "out_of_warranty" and (completion or {}).get("fee") is None:
+            raise InvalidTransitionError(
+                number, current, target, "out of warranty: the fee charged is required"
+            )

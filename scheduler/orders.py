@@ -1,0 +1,366 @@
+"""Work-order use cases: preventive and predictive generation, transitions, completion."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.db import Conn
+from core.errors import NotFoundError
+from scheduler import lifecycle
+from scheduler import repository as repo
+from scheduler.due import LastDone, Usage, due
+from scheduler.routing import route
+from scheduler.windows import propose
+
+logger = logging.getLogger(__name__)
+
+# Anomaly kind -> (task code, order type, title zh, title en)
+PREDICTIVE_TASKS: dict[str, tuple[str, str, str, str]] = {
+    "cooling_degradation": (
+        "coil-cooling-inspect",
+        "predictive",
+        "清洁或更换IGBT风扇及滤网",
+        "Clean or replace the IGBT fan and filter",
+    ),
+    "stir_bearing_wear": (
+        "stir-bearing-replace",
+        "predictive",
+        "更换搅拌轴承并润滑齿轮箱",
+        "Replace the stir bearing and lubricate the gearbox",
+    ),
+    "dosing_tube_clog": (
+        "dosing-tube-replace",
+        "predictive",
+        "疏通或更换投料泵软管",
+        "Clear or replace the dosing-pump tubing",
+    ),
+    "wok_sensor_drift": (
+        "wok-sensor-calibrate",
+        "predictive",
+        "锅温传感器校准或更换",
+        "Calibrate or replace the wok temperature sensor",
+    ),
+    "heating_coil_degradation": (
+        "coil-inspect",
+        "predictive",
+        "检修电磁加热线圈",
+        "Inspect and repair the induction coil",
+    ),
+    "exhaust_fan_failure": (
+        "exhaust-fan-replace",
+        "repair",
+        "更换排烟风机",
+        "Replace the exhaust fan",
+    ),
+}
+PRIORITY = {"critical": 1, "high": 2, "medium": 3, "low": 4}
+DUE_BY_PRIORITY = {
+    1: timedelta(hours=12),
+    2: timedelta(days=3),
+    3: timedelta(days=7),
+    4: timedelta(days=14),
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    horizon: timedelta = timedelta(days=14)  # create preventive orders due within this
+    merge_within: timedelta = timedelta(days=7)  # merge preventive into open predictive
+    failure_margin: timedelta = timedelta(days=2)  # predictive due before predicted failure
+    no_data_after: timedelta = timedelta(days=3)  # counters older than this are not used
+    lead_time: timedelta = timedelta(hours=2)  # earliest visit after creation
+
+
+@dataclass
+class Generated:
+    created: list[int] = field(default_factory=list)
+    merged: int = 0
+    existing: int = 0
+    robots_without_data: list[str] = field(default_factory=list)
+
+
+def _schedule_fields(
+    ctx: repo.RobotCtx,
+    *,
+    staff: list[repo.StaffCtx],
+    conn: Conn,
+    hours: dict[str, Any],
+    now: datetime,
+    due_at: datetime,
+    duration: timedelta,
+    policy: Policy,
+) -> dict[str, Any]:
+    r = route(staff, region=ctx.region)
+    fields: dict[str, Any] = {
+        "lead_id": r.lead.id if r.lead else None,
+        "technician_id": r.technician.id if r.technician else None,
+        "status": "new",
+    }
+    if r.technician is not None:
+        visit = propose(
+            hours=hours.get(ctx.site_id, {}),
+            timezone=ctx.timezone,
+            work_start=r.technician.work_start,
+            work_end=r.technician.work_end,
+            duration=duration,
+            earliest=now + policy.lead_time,
+            due=due_at,
+            taken=repo.taken_windows(conn, staff_id=r.technician.id),
+        )
+        if visit is not None:
+            fields.update(
+                window_start=visit.start,
+                window_end=visit.end,
+                window_late=visit.late,
+                status="scheduled",
+            )
+    return fields
+
+
+def _warranty(ctx: repo.RobotCtx, now: datetime) -> str:
+    return "in_warranty" if ctx.warranty_end >= now.date() else "out_of_warranty"
+
+
+def _since_plan(loaded_at: datetime, installed: datetime, usage: Usage, now: datetime) -> LastDone:
+    """No completion on record: count from when the plan came into force (or the install).
+
+    Counters at that moment are estimated from their current value and growth rate,
+    so a new deployment does not open an order for every task ever due.
+    """
+    start = max(loaded_at, installed)
+    days = max(0.0, (now - start).total_seconds() / 86400)
+
+    def back(value: float | None, rate: float) -> float | None:
+        return None if value is None else max(0.0, value - rate * days)
+
+    return LastDone(
+        start,
+        back(usage.cycles_total, usage.cycles_per_day),
+        back(usage.run_hours, usage.run_hours_per_day),
+        back(usage.heater_hours, usage.heater_hours_per_day),
+    )
+
+
+def generate_preventive(
+    conn: Conn, *, now: datetime, policy: Policy = Policy(), robot_ids: list[str] | None = None
+) -> Generated:
+    """Create preventive orders for tasks due within the horizon (idempotent)."""
+    out = Generated()
+    plans = repo.active_plans(conn)
+    last = repo.last_completions(conn)
+    staff = repo.field_staff(conn)
+    hours = repo.site_hours(conn)
+    for ctx in repo.robots(conn, now=now, robot_ids=robot_ids):
+        plan = plans.get(ctx.model)
+        if plan is None:
+            continue
+        stale = ctx.last_seen is None or now - ctx.last_seen > policy.no_data_after
+        usage = ctx.usage
+        if stale:
+            out.robots_without_data.append(ctx.robot_id)
+            # Calendar intervals still apply; usage is reported, not guessed.
+            usage = Usage(None, None, None)
+        installed = datetime.combine(ctx.install_date, datetime.min.time(), now.tzinfo)
+        predictive = repo.open_orders(conn, robot_id=ctx.robot_id, types=("predictive", "repair"))
+        for task in plan.tasks:
+            done = last.get((ctx.robot_id, task.code)) or _since_plan(
+                plan.loaded_at, installed, usage, now
+            )
+            d = due(task, now=now, installed=installed, last=done, usage=usage)
+            if d.at > now + policy.horizon:
+                continue
+            host = next(
+                (p for p in predictive if abs(p["due_at"] - d.at) <= policy.merge_within), None
+            )
+            if host is not None:
+                if task.code not in host["tasks"]:
+                    host["tasks"].append(task.code)
+                    repo.update_order(
+                        conn,
+                        order_id=host["id"],
+                        changes={"tasks": host["tasks"]},
+                        actor="scheduler",
+                        from_status=None,
+                        note=None,
+                    )
+                    out.merged += 1
+                continue
+            fields = {
+                "type": "preventive",
+                "dedup_key": f"pm:{ctx.robot_id}:{task.code}",
+                "robot_id": ctx.robot_id,
+                "site_id": ctx.site_id,
+                "region": ctx.region,
+                "customer_id": ctx.customer_id,
+                "title": f"{task.title_zh} / {task.title_en}",
+                "tasks": [task.code],
+                "priority": 2 if d.at < now else 3,
+                "due_at": d.at,
+                "warranty": _warranty(ctx, now),
+                "evidence": {"due_by": d.reason, "plan_task": task.code},
+            }
+            fields.update(
+                _schedule_fields(
+                    ctx,
+                    staff=staff,
+                    conn=conn,
+                    hours=hours,
+                    now=now,
+                    due_at=max(d.at, now + policy.lead_time),
+                    duration=timedelta(minutes=task.duration_min),
+                    policy=policy,
+                )
+            )
+            order_id = repo.insert_order(conn, fields=fields, actor="scheduler")
+            if order_id is None:
+                out.existing += 1
+            else:
+                out.created.append(order_id)
+    return out
+
+
+def generate_predictive(conn: Conn, *, now: datetime, policy: Policy = Policy()) -> Generated:
+    """Turn open anomalies into predictive (or repair) orders, one open per robot and component."""
+    out = Generated()
+    staff = repo.field_staff(conn)
+    hours = repo.site_hours(conn)
+    ctxs = {c.robot_id: c for c in repo.robots(conn, now=now)}
+    for a in repo.open_anomalies(conn):
+        mapping = PREDICTIVE_TASKS.get(a["kind"])
+        ctx = ctxs.get(a["robot_id"])
+        if mapping is None or ctx is None or a["severity"] == "low":
+            continue
+        task, kind, title_zh, title_en = mapping
+        priority = PRIORITY[a["severity"]]
+        pred = a["predicted_failure"]
+        if pred is not None and pred - now <= timedelta(days=3):
+            priority = 1
+        due_at = (
+            (pred - policy.failure_margin) if pred is not None else now + DUE_BY_PRIORITY[priority]
+        )
+        due_at = max(due_at, now + policy.lead_time)
+        fields = {
+            "type": kind,
+            "dedup_key": f"pd:{a['robot_id']}:{a['component']}",
+            "robot_id": ctx.robot_id,
+            "site_id": ctx.site_id,
+            "region": ctx.region,
+            "customer_id": ctx.customer_id,
+            "title": f"{title_zh} / {title_en}",
+            "tasks": [task],
+            "symptom": f"{a['kind']} ({a['detector']} {a['model_version']}, score {a['score']:.1f})",
+            "priority": priority,
+            "due_at": due_at,
+            "warranty": _warranty(ctx, now),
+            "anomaly_id": a["id"],
+            "evidence": {
+                "detector": a["detector"],
+                "model_version": a["model_version"],
+                "score": a["score"],
+                "window": [a["window_start"].isoformat(), a["window_end"].isoformat()],
+                "predicted_failure": pred.isoformat() if pred else None,
+                **a["evidence"],
+            },
+        }
+        fields.update(
+            _schedule_fields(
+                ctx,
+                staff=staff,
+                conn=conn,
+                hours=hours,
+                now=now,
+                due_at=due_at,
+                duration=timedelta(minutes=90),
+                policy=policy,
+            )
+        )
+        order_id = repo.insert_order(conn, fields=fields, actor="scheduler")
+        if order_id is None:
+            out.existing += 1
+            continue
+        out.created.append(order_id)
+        # Preventive tasks due near this visit ride along instead of a second trip.
+        for p in repo.open_orders(conn, robot_id=ctx.robot_id, types=("preventive",)):
+            if (
+                p["status"] in ("new", "scheduled")
+                and abs(p["due_at"] - due_at) <= policy.merge_within
+            ):
+                host = repo.get_order(conn, order_id=order_id, lock=True)
+                assert host is not None
+                repo.update_order(
+                    conn,
+                    order_id=order_id,
+                    changes={"tasks": host["tasks"] + p["tasks"]},
+                    actor="scheduler",
+                    from_status=None,
+                    note=None,
+                )
+                repo.update_order(
+                    conn,
+                    order_id=p["id"],
+                    changes={"status": "cancelled"},
+                    actor="scheduler",
+                    from_status=p["status"],
+                    note=f"merged into predictive order {order_id}",
+                )
+                out.merged += 1
+    return out
+
+
+def transition(
+    conn: Conn,
+    *,
+    order_id: int,
+    to: str,
+    actor: str,
+    note: str | None = None,
+    technician_id: str | None = None,
+    window: tuple[datetime, datetime] | None = None,
+    completion: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Move a work order to ``to`` if the lifecycle allows it; audit who, when, from, to."""
+    order = repo.get_order(conn, order_id=order_id, lock=True)
+    if order is None:
+        raise NotFoundError("work order", order_id)
+    lifecycle.check(order, to, completion=completion, window=window, technician_id=technician_id)
+    at = now or datetime.now(order["due_at"].tzinfo)
+    changes: dict[str, Any] = {"status": to}
+    if to == "on_hold":
+        changes["held_from"] = order["status"]
+    if technician_id:
+        changes["technician_id"] = technician_id
+    if window:
+        changes["window_start"], changes["window_end"] = window
+    if to == "completed":
+        assert completion is not None
+        changes["completion"] = completion
+    repo.update_order(
+        conn,
+        order_id=order_id,
+        changes=changes,
+        actor=actor,
+        from_status=order["status"],
+        note=note,
+    )
+    if to == "completed":
+        repo.record_completions(conn, order=order, at=at)
+        # 4.2.2 B: phone-guided simple fix → callback after 2 h; 4.3.1: uncertain fix → 3 h.
+        if completion and completion.get("phone_guided"):
+            repo.add_callback(
+                conn, order_id=order_id, kind="phone_guided", due=at + timedelta(hours=2)
+            )
+        elif completion and completion.get("uncertain"):
+            repo.add_callback(
+                conn, order_id=order_id, kind="uncertain_fix", due=at + timedelta(hours=3)
+            )
+        else:
+            repo.add_callback(
+                conn, order_id=order_id, kind="verification", due=at + timedelta(days=1)
+            )
+    updated = repo.get_order(conn, order_id=order_id)
+    assert updated is not None
+    return updated

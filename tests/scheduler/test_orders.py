@@ -1,0 +1,308 @@
+"""Work orders: generation, dedup under concurrency, merge, lifecycle, SLAs, routing, leader."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from scheduler import lifecycle, sla
+from scheduler.errors import InvalidTransitionError
+from scheduler.leader import LeaderLock
+from scheduler.orders import Policy, generate_predictive, generate_preventive, transition
+from scheduler.plans import load_plan
+from scheduler.repository import field_staff, store_plan
+from scheduler.routing import route
+
+REPO = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+ROBOT = "aic-bj-00001"
+
+
+@pytest.fixture
+def db(fresh_db: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A fleet database with the example plans loaded; the connection commits explicitly."""
+    conn = psycopg.connect(fresh_db)
+    for f in sorted((REPO / "examples" / "plans").glob("*.yaml")):
+        store_plan(conn, plan=load_plan(f), source=str(f))
+    # Plans in force for 20 days: the 30-day task falls due within the 14-day horizon.
+    conn.execute("UPDATE maintenance_plans SET loaded_at = %s", (NOW - timedelta(days=20),))
+    conn.execute(
+        "INSERT INTO robot_state (robot_id, last_seen, cycles_total, run_hours, heater_hours)"
+        " SELECT robot_id, %s, 1000, 100, 50 FROM robots",
+        (NOW - timedelta(minutes=5),),
+    )
+    conn.commit()
+    yield conn
+    conn.close()
+
+
+def _orders(conn: psycopg.Connection[tuple[object, ...]], where: str = "true") -> list[tuple]:
+    return conn.execute(
+        f"SELECT id, type, status, robot_id, tasks, dedup_key FROM work_orders"
+        f" WHERE {where} ORDER BY id"
+    ).fetchall()
+
+
+def test_preventive_generation_is_idempotent(db: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Tasks due within the horizon get one order each; a second run adds none."""
+    first = generate_preventive(db, now=NOW)
+    db.commit()
+    assert first.created, "30-day tasks fall due within 14 days"
+    again = generate_preventive(db, now=NOW)
+    assert again.created == [] and again.existing == len(first.created)
+    keys = [r[5] for r in _orders(db)]
+    assert len(keys) == len(set(keys))
+    tasks = {r[4][0] for r in _orders(db)}
+    # the 30-day floating task for every robot; the fixed 180-day calibration only where its
+    # grid point (from the install date) falls in the next 14 days
+    assert "fume-filter-clean" in tasks and tasks <= {"fume-filter-clean", "wok-sensor-calibrate"}
+    fume = _orders(db, "tasks ? 'fume-filter-clean'")
+    assert len(fume) == db.execute("SELECT count(*) FROM robots").fetchone()[0]  # type: ignore[index]
+
+
+def test_two_schedulers_racing_create_each_order_once(
+    fresh_db: str, db: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """Two processes running the job 50 times each: exactly one order per robot and task."""
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with psycopg.connect(fresh_db) as conn:
+                for _ in range(50):
+                    generate_preventive(conn, now=NOW, robot_ids=[ROBOT, "aic-bj-00002"])
+                    conn.commit()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    rows = _orders(db, "robot_id IN ('aic-bj-00001', 'aic-bj-00002')")
+    assert len(rows) == len({r[5] for r in rows}) >= 2  # at least the 30-day task × 2 robots
+
+
+def _anomaly(
+    conn: psycopg.Connection[tuple[object, ...]],
+    *,
+    severity: str = "high",
+    predicted: datetime | None = None,
+) -> int:
+    row = conn.execute(
+        """INSERT INTO anomalies (robot_id, detector, model_version, component, kind, window_start,
+               window_end, score, severity, predicted_failure, evidence)
+           VALUES (%s, 'baseline-cusum', 'baseline-cusum/1', 'igbt_cooling', 'cooling_degradation',
+                   %s, %s, 9.5, %s, %s, %s) RETURNING id""",
+        (
+            ROBOT,
+            NOW - timedelta(days=1),
+            NOW,
+            severity,
+            predicted,
+            Jsonb({"feature": "igbt_rise_per_kw"}),
+        ),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_predictive_order_before_failure_and_merges_preventive(
+    db: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    """An anomaly becomes one predictive order due before the predicted failure; nearby
+    preventive work on the robot is merged into it."""
+    generate_preventive(db, now=NOW, robot_ids=[ROBOT])
+    predicted = NOW + timedelta(days=6)
+    anomaly = _anomaly(db, predicted=predicted)
+    res = generate_predictive(db, now=NOW)
+    assert len(res.created) == 1 and res.merged >= 1
+    again = generate_predictive(db, now=NOW)
+    assert again.created == []
+    ((oid, _kind, _status, _robot, tasks, key),) = _orders(db, "type = 'predictive'")
+    assert key == f"pd:{ROBOT}:igbt_cooling" and "coil-cooling-inspect" in tasks
+    row = db.execute(
+        "SELECT due_at, anomaly_id, priority, lead_id, evidence->>'model_version'"
+        " FROM work_orders WHERE id = %s",
+        (oid,),
+    ).fetchone()
+    assert row is not None
+    assert row[0] == predicted - Policy().failure_margin and row[1] == anomaly
+    assert row[2] == 2 and row[3] == "deng-keming" and row[4] == "baseline-cusum/1"
+    cancelled = _orders(db, "type = 'preventive' AND status = 'cancelled'")
+    assert cancelled
+    note = db.execute(
+        "SELECT note FROM work_order_events WHERE work_order_id = %s AND to_status = 'cancelled'",
+        (cancelled[0][0],),
+    ).fetchone()
+    assert note is not None and "merged into" in str(note[0])
+
+
+def test_every_lifecycle_transition(db: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Allowed transitions move and are audited; others are refused with the reason."""
+    _anomaly(db, severity="critical")
+    oid = generate_predictive(db, now=NOW).created[0]
+    order = db.execute("SELECT status FROM work_orders WHERE id = %s", (oid,)).fetchone()
+    assert order == ("scheduled",)
+    with pytest.raises(InvalidTransitionError, match="allowed from scheduled"):
+        transition(db, order_id=oid, to="completed", actor="deng-keming")
+    transition(db, order_id=oid, to="confirmed", actor="deng-keming", note="客户确认 08:00")
+    transition(db, order_id=oid, to="on_hold", actor="deng-keming", note="parts")
+    with pytest.raises(InvalidTransitionError, match="resume to 'confirmed'"):
+        transition(db, order_id=oid, to="dispatched", actor="deng-keming")
+    transition(db, order_id=oid, to="confirmed", actor="deng-keming")
+    transition(
+        db, order_id=oid, to="dispatched", actor="deng-keming", technician_id="zeng-guangkuo"
+    )
+    transition(db, order_id=oid, to="in_progress", actor="zeng-guangkuo")
+    with pytest.raises(InvalidTransitionError, match="completion needs"):
+        transition(
+            db,
+            order_id=oid,
+            to="completed",
+            actor="zeng-guangkuo",
+            completion={"cause": "filter clogged"},
+        )
+    done = transition(
+        db,
+        order_id=oid,
+        to="completed",
+        actor="zeng-guangkuo",
+        now=NOW,
+        completion={
+            "cause": "风扇滤网堵塞",
+            "resolution": "更换滤网",
+            "parts_used": [{"code": "FAN-FILTER-120", "qty": 1}],
+            "time_spent_min": 40,
+            "rating": 5,
+            "signer": "王店长",
+            "fee": 380.0,
+            "uncertain": True,
+        },
+    )
+    assert done["status"] == "completed"
+    cb = db.execute(
+        "SELECT kind, due_at FROM callbacks WHERE work_order_id = %s", (oid,)
+    ).fetchone()
+    assert cb == ("uncertain_fix", NOW + timedelta(hours=3))
+    completion = db.execute(
+        "SELECT count(*) FROM task_completions WHERE work_order_id = %s", (oid,)
+    ).fetchone()
+    assert completion == (1,)
+    transition(db, order_id=oid, to="verified", actor="deng-keming")
+    with pytest.raises(InvalidTransitionError, match="final"):
+        transition(db, order_id=oid, to="cancelled", actor="deng-keming")
+    trail = db.execute(
+        "SELECT from_status, to_status, actor FROM work_order_events"
+        " WHERE work_order_id = %s ORDER BY id",
+        (oid,),
+    ).fetchall()
+    assert [t[1] for t in trail] == [
+        "scheduled",
+        "confirmed",
+        "on_hold",
+        "confirmed",
+        "dispatched",
+        "in_progress",
+        "completed",
+        "verified",
+    ]
+
+
+def test_out_of_warranty_completion_needs_a_fee() -> None:
+    order = {"number": "WO-1", "status": "in_progress", "warranty": "out_of_warranty"}
+    full = {
+        "cause": "c",
+        "resolution": "r",
+        "parts_used": [],
+        "time_spent_min": 10,
+        "rating": 4,
+        "signer": "s",
+    }
+    with pytest.raises(InvalidTransitionError, match="fee"):
+        lifecycle.check(order, "completed", completion=full)
+    lifecycle.check(order, "completed", completion={**full, "fee": 380.0})
+
+
+def test_same_day_rule_overdue_and_offline(db: psycopg.Connection[tuple[object, ...]]) -> None:
+    """An unfinished repair escalates after its day; overdue work alerts once; silence during
+    service hours raises an offline alert, silence while closed does not."""
+    _anomaly(db, severity="critical")
+    db.execute("UPDATE anomalies SET kind = 'exhaust_fan_failure', component = 'exhaust_fan'")
+    oid = generate_predictive(db, now=NOW).created[0]
+    assert db.execute("SELECT type FROM work_orders WHERE id = %s", (oid,)).fetchone() == (
+        "repair",
+    )
+    db.execute("UPDATE work_orders SET created_at = %s", (NOW - timedelta(days=1),))
+    rep = sla.check(db, now=NOW)
+    assert rep.escalated == [oid]
+    assert db.execute("SELECT escalated_to FROM work_orders WHERE id = %s", (oid,)).fetchone() == (
+        "hq-manager",
+    )
+    later = NOW + timedelta(days=2)
+    assert oid in sla.check(db, now=later).overdue
+    assert sla.check(db, now=later).overdue == []  # alerted once
+    # aic-bj-00001's site: silent for 3 h at 12:00 Shanghai on a Tuesday.
+    db.execute(
+        "UPDATE robot_state SET last_seen = %s", (NOW + timedelta(hours=2) - timedelta(hours=3),)
+    )
+    rep = sla.check(db, now=NOW + timedelta(hours=2))
+    hours = db.execute(
+        "SELECT count(*) FROM site_service_hours h JOIN robots r ON r.site_id = h.site_id"
+        " WHERE r.robot_id = %s AND h.weekday = 2 AND h.opens <= '11:30' AND "
+        " (h.closes > '12:00' OR h.closes <= h.opens)",
+        (ROBOT,),
+    ).fetchone()
+    assert (ROBOT in rep.offline) == bool(hours and hours[0])
+    night = NOW + timedelta(hours=18)  # 04:00 local: every kitchen but late-night ones closed
+    closed = [r for r in sla.check(db, now=night).offline]
+    assert ROBOT not in closed
+
+
+def test_routing_by_region_and_workload(db: psycopg.Connection[tuple[object, ...]]) -> None:
+    """North goes to its lead with its technician; East (no technician yet) to its lead."""
+    staff = field_staff(db)
+    north = route(staff, region="north")
+    assert north.lead is not None and north.lead.name == "邓克明"
+    assert north.technician is not None and north.technician.name == "曾广阔"
+    east = route(staff, region="east")
+    assert east.lead is not None and east.technician == east.lead
+
+
+def test_leader_failover(fresh_db: str) -> None:
+    """One leader at a time; when its session dies the standby takes over."""
+    a, b = LeaderLock(fresh_db), LeaderLock(fresh_db)
+    assert a.try_acquire() and a.still_held()
+    assert not b.try_acquire()
+    with psycopg.connect(fresh_db, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = 'aic-scheduler-leader' AND pid IN"
+            " (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
+        )
+    assert not a.still_held()
+    assert b.try_acquire() and b.still_held()
+    b.release()
+    a.release()
+
+
+def test_plan_versions(db: psycopg.Connection[tuple[object, ...]], tmp_path: Path) -> None:
+    """Loading the same version twice is refused; a bad plan names the field."""
+    plan = load_plan(REPO / "examples" / "plans" / "aic-w1.yaml")
+    with pytest.raises(ValueError, match="already loaded"):
+        store_plan(db, plan=plan, source="again")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "robot_model: AIC-W1\nversion: 2\ntasks:\n  - {code: x1, title_zh: a, "
+        "title_en: a, duration_min: 10}\n"
+    )
+    with pytest.raises(ValueError, match="no interval"):
+        load_plan(bad)
