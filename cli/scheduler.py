@@ -23,14 +23,17 @@ orders_app = typer.Typer(help="Work orders (维修工单 / 维护保养工作单
 @app.command("run")
 def run() -> None:
     """Run the scheduler: stand by, become leader (advisory lock), run the jobs until SIGTERM."""
+    from scheduler.jobs import JobContext
     from scheduler.jobs import run as run_jobs
+    from scheduler.notify import load_config
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with runtime() as rt:
         console.print("scheduler running; Ctrl-C to stop")
-        run_jobs(rt.pool, rt.services.database_url, stop)
+        ctx = JobContext(rt.pool, load_config(rt.settings.notify_config))
+        run_jobs(ctx, rt.services.database_url, stop)
 
 
 @app.command("once")
@@ -42,13 +45,15 @@ def once(
     ),
 ) -> None:
     """Run one job now, in this process (it is idempotent)."""
-    from scheduler.jobs import JOBS
+    from scheduler.jobs import JOBS, JobContext
+    from scheduler.notify import load_config
 
     spec = next((j for j in JOBS if j.id == job), None)
     if spec is None:
         raise fail(f"unknown job {job!r}; jobs: {', '.join(j.id for j in JOBS)}")
     with runtime() as rt:
-        console.print(f"{job}: {spec.func(rt.pool)}")
+        ctx = JobContext(rt.pool, load_config(rt.settings.notify_config))
+        console.print(f"{job}: {spec.func(ctx)}")
 
 
 @plans_app.command("load")

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(default=8, ge=1)
     connect_timeout_s: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    notify_config: Path | None = Field(
+        default=None, description="YAML of notification channels (scheduler/notify.py)"
+    )
 
     @field_validator("database_url")
     @classmethod

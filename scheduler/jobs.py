@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,63 +13,78 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from psycopg_pool import ConnectionPool
 
 from scheduler.leader import LeaderLock
+from scheduler.notify import NotifyConfig
 
 logger = logging.getLogger(__name__)
 
 
-def job_maintenance(pool: ConnectionPool) -> str:
+@dataclass(frozen=True)
+class JobContext:
+    pool: ConnectionPool
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+
+
+def job_maintenance(ctx: JobContext) -> str:
     from core.maintenance import run_maintenance
 
-    with pool.connection() as conn:
+    with ctx.pool.connection() as conn:
         r = run_maintenance(conn, retention_days=400, ahead_days=7)
     return (
         f"partitions +{r.partitions_created}/-{r.partitions_dropped}, rollups {r.minutes_refreshed}"
     )
 
 
-def job_scoring(pool: ConnectionPool) -> str:
+def job_scoring(ctx: JobContext) -> str:
     from analytics.service import score
 
     now = datetime.now(UTC)
-    with pool.connection() as conn:
+    with ctx.pool.connection() as conn:
         r = score(conn, start=now - timedelta(days=2), end=now)
     return f"{r.anomalies_inserted} new anomalies"
 
 
-def job_predictive(pool: ConnectionPool) -> str:
+def job_predictive(ctx: JobContext) -> str:
     from scheduler.orders import generate_predictive
 
-    with pool.connection() as conn:
-        r = generate_predictive(conn, now=datetime.now(UTC))
+    with ctx.pool.connection() as conn:
+        r = generate_predictive(conn, now=datetime.now(UTC), notify=ctx.notify)
     return f"{len(r.created)} predictive orders, {r.merged} merged"
 
 
-def job_preventive(pool: ConnectionPool) -> str:
+def job_preventive(ctx: JobContext) -> str:
     from scheduler.orders import generate_preventive
 
-    with pool.connection() as conn:
-        r = generate_preventive(conn, now=datetime.now(UTC))
+    with ctx.pool.connection() as conn:
+        r = generate_preventive(conn, now=datetime.now(UTC), notify=ctx.notify)
     return (
         f"{len(r.created)} preventive orders, {r.merged} merged, "
         f"{len(r.robots_without_data)} robots without recent data"
     )
 
 
-def job_sla(pool: ConnectionPool) -> str:
+def job_sla(ctx: JobContext) -> str:
     from scheduler.sla import check
 
-    with pool.connection() as conn:
-        r = check(conn, now=datetime.now(UTC))
+    with ctx.pool.connection() as conn:
+        r = check(conn, now=datetime.now(UTC), notify=ctx.notify)
     return (
         f"{len(r.escalated)} escalated, {len(r.overdue)} overdue, "
         f"{len(r.offline)} offline, {len(r.callbacks_due)} callbacks due"
     )
 
 
+def job_notify(ctx: JobContext) -> str:
+    from scheduler.notify import deliver
+
+    with ctx.pool.connection() as conn:
+        r = deliver(conn, config=ctx.notify, now=datetime.now(UTC))
+    return f"{r.sent} sent, {r.retried} to retry, {r.failed} failed"
+
+
 @dataclass(frozen=True)
 class JobSpec:
     id: str
-    func: Callable[[ConnectionPool], str]
+    func: Callable[[JobContext], str]
     trigger: str
     args: dict[str, Any]
 
@@ -80,23 +95,24 @@ JOBS = (
     JobSpec("predictive-orders", job_predictive, "interval", {"minutes": 15}),
     JobSpec("preventive-orders", job_preventive, "cron", {"hour": 2, "minute": 0}),
     JobSpec("sla-callbacks-escalations", job_sla, "interval", {"minutes": 5}),
+    JobSpec("notifications", job_notify, "interval", {"minutes": 1}),
 )
 
 
-def _run(spec: JobSpec, pool: ConnectionPool) -> None:
+def _run(spec: JobSpec, ctx: JobContext) -> None:
     try:
-        logger.info("job %s: %s", spec.id, spec.func(pool))
+        logger.info("job %s: %s", spec.id, spec.func(ctx))
     except Exception:
         logger.exception("job %s failed; it runs again at its next time", spec.id)
 
 
-def build(pool: ConnectionPool) -> BackgroundScheduler:
+def build(ctx: JobContext) -> BackgroundScheduler:
     sched = BackgroundScheduler(timezone="UTC")
     for spec in JOBS:
         sched.add_job(
             _run,
             spec.trigger,
-            args=(spec, pool),
+            args=(spec, ctx),
             id=spec.id,
             name=spec.id,
             replace_existing=True,
@@ -109,7 +125,7 @@ def build(pool: ConnectionPool) -> BackgroundScheduler:
 
 
 def run(
-    pool: ConnectionPool,
+    ctx: JobContext,
     database_url: str,
     stop: threading.Event,
     *,
@@ -123,7 +139,7 @@ def run(
             stop.wait(heartbeat_s)
             continue
         logger.info("this scheduler is the leader")
-        sched = build(pool)
+        sched = build(ctx)
         sched.start()
         if run_now:
             for spec in JOBS:

@@ -12,6 +12,7 @@ from core.errors import NotFoundError
 from scheduler import lifecycle
 from scheduler import repository as repo
 from scheduler.due import LastDone, Usage, due
+from scheduler.notify import NotifyConfig, enqueue
 from scheduler.routing import route
 from scheduler.windows import propose
 
@@ -144,8 +145,43 @@ def _since_plan(loaded_at: datetime, installed: datetime, usage: Usage, now: dat
     )
 
 
+def _announce(conn: Conn, notify: NotifyConfig | None, order_id: int) -> None:
+    """Tell the region's channels about a new order (outbox, same transaction)."""
+    if notify is None or not notify.channels:
+        return
+    o = repo.get_order(conn, order_id=order_id)
+    assert o is not None
+    window = (
+        f"{o['window_start']:%Y-%m-%d %H:%M}–{o['window_end']:%H:%M} UTC"
+        if o["window_start"]
+        else None
+    )
+    enqueue(
+        conn,
+        config=notify,
+        event="work_order_created",
+        region=o["region"],
+        payload={
+            "number": o["number"],
+            "title": o["title"],
+            "robot_id": o["robot_id"],
+            "type": o["type"],
+            "priority": o["priority"],
+            "due_at": o["due_at"],
+            "window": window,
+            "lead_id": o["lead_id"],
+            "technician_id": o["technician_id"],
+        },
+    )
+
+
 def generate_preventive(
-    conn: Conn, *, now: datetime, policy: Policy = Policy(), robot_ids: list[str] | None = None
+    conn: Conn,
+    *,
+    now: datetime,
+    policy: Policy = Policy(),
+    robot_ids: list[str] | None = None,
+    notify: NotifyConfig | None = None,
 ) -> Generated:
     """Create preventive orders for tasks due within the horizon (idempotent)."""
     out = Generated()
@@ -219,10 +255,13 @@ def generate_preventive(
                 out.existing += 1
             else:
                 out.created.append(order_id)
+                _announce(conn, notify, order_id)
     return out
 
 
-def generate_predictive(conn: Conn, *, now: datetime, policy: Policy = Policy()) -> Generated:
+def generate_predictive(
+    conn: Conn, *, now: datetime, policy: Policy = Policy(), notify: NotifyConfig | None = None
+) -> Generated:
     """Turn open anomalies into predictive (or repair) orders, one open per robot and component."""
     out = Generated()
     staff = repo.field_staff(conn)
@@ -282,6 +321,7 @@ def generate_predictive(conn: Conn, *, now: datetime, policy: Policy = Policy())
             out.existing += 1
             continue
         out.created.append(order_id)
+        _announce(conn, notify, order_id)
         # Preventive tasks due near this visit ride along instead of a second trip.
         for p in repo.open_orders(conn, robot_id=ctx.robot_id, types=("preventive",)):
             if (

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.db import Conn
 from core.hours import expand
 from scheduler import repository as repo
+from scheduler.notify import NotifyConfig, enqueue
 
 
 @dataclass
@@ -20,8 +22,30 @@ class SlaReport:
     back_online: int = 0
 
 
+def _alert(conn: Conn, notify: NotifyConfig | None, *, event: str, **alert: Any) -> bool:
+    """Open an alert once, and notify the region when it is new."""
+    new = repo.raise_alert(conn, **alert)
+    if new and notify is not None:
+        enqueue(
+            conn,
+            config=notify,
+            event=event,
+            region=alert.get("region"),
+            payload={
+                "message": alert["message"],
+                "robot_id": alert.get("robot_id"),
+                "work_order_id": alert.get("work_order_id"),
+            },
+        )
+    return new
+
+
 def check(
-    conn: Conn, *, now: datetime, offline_after: timedelta = timedelta(minutes=30)
+    conn: Conn,
+    *,
+    now: datetime,
+    offline_after: timedelta = timedelta(minutes=30),
+    notify: NotifyConfig | None = None,
 ) -> SlaReport:
     """Raise (deduplicated) alerts and escalations; safe to run every few minutes."""
     rep = SlaReport()
@@ -43,8 +67,10 @@ def check(
                 "UPDATE work_orders SET escalated_at = %s, escalated_to = %s WHERE id = %s",
                 (now, manager[0] if manager else None, oid),
             )
-            repo.raise_alert(
+            _alert(
                 conn,
+                notify,
+                event="escalation",
                 kind="escalation",
                 region=region,
                 work_order_id=oid,
@@ -58,8 +84,10 @@ def check(
             WHERE status IN {repo.OPEN_SQL} AND due_at < %s""",
         (now,),
     ).fetchall():
-        if repo.raise_alert(
+        if _alert(
             conn,
+            notify,
+            event="work_order_overdue",
             kind="overdue",
             region=region,
             work_order_id=oid,
@@ -73,11 +101,13 @@ def check(
             "SELECT work_order_id FROM callbacks WHERE done_at IS NULL AND due_at <= %s", (now,)
         ).fetchall()
     ]
-    _offline(conn, now=now, after=offline_after, rep=rep)
+    _offline(conn, now=now, after=offline_after, rep=rep, notify=notify)
     return rep
 
 
-def _offline(conn: Conn, *, now: datetime, after: timedelta, rep: SlaReport) -> None:
+def _offline(
+    conn: Conn, *, now: datetime, after: timedelta, rep: SlaReport, notify: NotifyConfig | None
+) -> None:
     """A robot silent while its kitchen is open (past the power-up buffer) raises an alert."""
     hours = repo.site_hours(conn)
     rows = conn.execute(
@@ -99,8 +129,10 @@ def _offline(conn: Conn, *, now: datetime, after: timedelta, rep: SlaReport) -> 
                 hours.get(site, {}), tz, now - timedelta(days=1), now + timedelta(seconds=1)
             )
         )
-        if open_now and repo.raise_alert(
+        if open_now and _alert(
             conn,
+            notify,
+            event="robot_offline",
             kind="robot_offline",
             region=region,
             robot_id=robot,
