@@ -8,6 +8,7 @@ injected faults.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,73 @@ from rich.table import Table
 from cli.context import console, runtime
 
 REPO_FLEET = Path(__file__).resolve().parent.parent / "examples" / "fleet.yaml"
+REPO_PLANS = Path(__file__).resolve().parent.parent / "examples" / "plans"
+
+
+def _schedule(rt: object, *, now: datetime) -> None:
+    """Load the plans, turn anomalies and due tasks into work orders, show them per region."""
+    from zoneinfo import ZoneInfo
+
+    from cli.context import Runtime
+    from core.maintenance import refresh_rollups
+    from scheduler.orders import generate_predictive, generate_preventive
+    from scheduler.plans import load_plan
+    from scheduler.repository import store_plan
+
+    assert isinstance(rt, Runtime)
+    with rt.pool.connection() as conn:
+        for f in sorted(REPO_PLANS.glob("*.yaml")):
+            # A second demo run finds this plan version loaded already.
+            with contextlib.suppress(ValueError):
+                store_plan(conn, plan=load_plan(f), source=str(f))
+        refresh_rollups(conn, lag=timedelta(0))
+        predictive = generate_predictive(conn, now=now)
+        preventive = generate_preventive(conn, now=now)
+    console.print(
+        f"work orders: {len(predictive.created)} predictive/repair, "
+        f"{len(preventive.created)} preventive ({preventive.merged} tasks merged into "
+        "predictive visits)"
+    )
+    with rt.pool.connection() as conn:
+        rows = conn.execute(
+            """SELECT g.name_zh, g.name_en, l.name, w.number, w.type, w.priority, w.robot_id,
+                      s.timezone, w.due_at, w.window_start, w.window_end, w.title
+               FROM work_orders w JOIN regions g ON g.code = w.region
+               JOIN sites s ON s.id = w.site_id LEFT JOIN staff l ON l.id = w.lead_id
+               WHERE w.status IN ('new', 'scheduled')
+               ORDER BY g.code, w.priority, w.due_at"""
+        ).fetchall()
+    table = Table(title="Work orders per region 各区域工单 (visit windows in site time)")
+    for col in (
+        "region 区域",
+        "lead 组长",
+        "order",
+        "P",
+        "robot",
+        "due",
+        "visit window 上门时间",
+        "task",
+    ):
+        table.add_column(col, overflow="fold")
+    shown: dict[str, int] = {}
+    for zh, en, lead, number, _kind, prio, robot, tz, due, ws, we, title in rows:
+        shown[zh] = shown.get(zh, 0) + 1
+        if shown[zh] > 4:
+            continue
+        zone = ZoneInfo(tz)
+        window = f"{ws.astimezone(zone):%m-%d %H:%M}–{we.astimezone(zone):%H:%M}" if ws else "-"
+        table.add_row(
+            f"{zh} {en}",
+            lead or "-",
+            number,
+            str(prio),
+            robot,
+            f"{due.astimezone(zone):%m-%d}",
+            window,
+            title.split(" / ")[-1],
+        )
+    console.print(table)
+    console.print("orders per region: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
 
 
 def demo(
@@ -129,7 +197,5 @@ def demo(
         console.print(
             "Regions 区域: " + ", ".join(f"{r.name_zh} {r.name_en} ({r.lead})" for r in regions)
         )
-        console.print(
-            "Work orders, visit windows and the dashboard come with the scheduler "
-            "and API (not built yet)."
-        )
+        _schedule(rt, now=end + timedelta(minutes=1))
+        console.print("The API and web dashboard are not built yet (issue 7).")
