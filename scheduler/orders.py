@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,33 +83,39 @@ class Generated:
     robots_without_data: list[str] = field(default_factory=list)
 
 
-def _schedule_fields(
-    ctx: repo.RobotCtx,
-    *,
-    staff: list[repo.StaffCtx],
-    conn: Conn,
-    hours: dict[str, Any],
-    now: datetime,
-    due_at: datetime,
-    duration: timedelta,
-    policy: Policy,
-) -> dict[str, Any]:
-    r = route(staff, region=ctx.region)
-    fields: dict[str, Any] = {
-        "lead_id": r.lead.id if r.lead else None,
-        "technician_id": r.technician.id if r.technician else None,
-        "status": "new",
-    }
-    if r.technician is not None:
+class Planner:
+    """What one generation run needs, loaded once: staff, workloads, calendars, open keys."""
+
+    def __init__(self, conn: Conn, *, now: datetime, policy: Policy) -> None:
+        self.now = now
+        self.policy = policy
+        self.staff = repo.field_staff(conn)
+        self.hours = repo.site_hours(conn)
+        self.taken = repo.all_taken_windows(conn)
+        self.open_keys = repo.open_dedup_keys(conn)
+
+    def schedule(
+        self, ctx: repo.RobotCtx, *, due_at: datetime, duration: timedelta
+    ) -> dict[str, Any]:
+        """Lead, suggested technician and a proposed visit window for a new order."""
+        r = route(self.staff, region=ctx.region)
+        fields: dict[str, Any] = {
+            "lead_id": r.lead.id if r.lead else None,
+            "technician_id": r.technician.id if r.technician else None,
+            "status": "new",
+        }
+        if r.technician is None:
+            return fields
+        taken = self.taken.setdefault(r.technician.id, [])
         visit = propose(
-            hours=hours.get(ctx.site_id, {}),
+            hours=self.hours.get(ctx.site_id, {}),
             timezone=ctx.timezone,
             work_start=r.technician.work_start,
             work_end=r.technician.work_end,
             duration=duration,
-            earliest=now + policy.lead_time,
+            earliest=self.now + self.policy.lead_time,
             due=due_at,
-            taken=repo.taken_windows(conn, staff_id=r.technician.id),
+            taken=taken,
         )
         if visit is not None:
             fields.update(
@@ -118,7 +124,13 @@ def _schedule_fields(
                 window_late=visit.late,
                 status="scheduled",
             )
-    return fields
+            taken.append((visit.start, visit.end))
+        # Keep the workload current so the next order goes to the least busy technician.
+        self.staff = [
+            replace(s, open_orders=s.open_orders + 1) if s.id == r.technician.id else s
+            for s in self.staff
+        ]
+        return fields
 
 
 def _warranty(ctx: repo.RobotCtx, now: datetime) -> str:
@@ -187,8 +199,8 @@ def generate_preventive(
     out = Generated()
     plans = repo.active_plans(conn)
     last = repo.last_completions(conn)
-    staff = repo.field_staff(conn)
-    hours = repo.site_hours(conn)
+    planner = Planner(conn, now=now, policy=policy)
+    hosts = repo.open_orders_by_robot(conn, types=("predictive", "repair"))
     for ctx in repo.robots(conn, now=now, robot_ids=robot_ids):
         plan = plans.get(ctx.model)
         if plan is None:
@@ -200,7 +212,7 @@ def generate_preventive(
             # Calendar intervals still apply; usage is reported, not guessed.
             usage = Usage(None, None, None)
         installed = datetime.combine(ctx.install_date, datetime.min.time(), now.tzinfo)
-        predictive = repo.open_orders(conn, robot_id=ctx.robot_id, types=("predictive", "repair"))
+        predictive = hosts.get(ctx.robot_id, [])
         for task in plan.tasks:
             done = last.get((ctx.robot_id, task.code)) or _since_plan(
                 plan.loaded_at, installed, usage, now
@@ -224,9 +236,13 @@ def generate_preventive(
                     )
                     out.merged += 1
                 continue
+            key = f"pm:{ctx.robot_id}:{task.code}"
+            if key in planner.open_keys:
+                out.existing += 1
+                continue
             fields = {
                 "type": "preventive",
-                "dedup_key": f"pm:{ctx.robot_id}:{task.code}",
+                "dedup_key": key,
                 "robot_id": ctx.robot_id,
                 "site_id": ctx.site_id,
                 "region": ctx.region,
@@ -239,21 +255,18 @@ def generate_preventive(
                 "evidence": {"due_by": d.reason, "plan_task": task.code},
             }
             fields.update(
-                _schedule_fields(
+                planner.schedule(
                     ctx,
-                    staff=staff,
-                    conn=conn,
-                    hours=hours,
-                    now=now,
                     due_at=max(d.at, now + policy.lead_time),
                     duration=timedelta(minutes=task.duration_min),
-                    policy=policy,
                 )
             )
+            # The unique index still decides: another scheduler may have inserted it meanwhile.
             order_id = repo.insert_order(conn, fields=fields, actor="scheduler")
             if order_id is None:
                 out.existing += 1
             else:
+                planner.open_keys.add(key)
                 out.created.append(order_id)
                 _announce(conn, notify, order_id)
     return out
@@ -264,8 +277,7 @@ def generate_predictive(
 ) -> Generated:
     """Turn open anomalies into predictive (or repair) orders, one open per robot and component."""
     out = Generated()
-    staff = repo.field_staff(conn)
-    hours = repo.site_hours(conn)
+    planner = Planner(conn, now=now, policy=policy)
     ctxs = {c.robot_id: c for c in repo.robots(conn, now=now)}
     for a in repo.open_anomalies(conn):
         mapping = PREDICTIVE_TASKS.get(a["kind"])
@@ -281,9 +293,13 @@ def generate_predictive(
             (pred - policy.failure_margin) if pred is not None else now + DUE_BY_PRIORITY[priority]
         )
         due_at = max(due_at, now + policy.lead_time)
+        key = f"pd:{a['robot_id']}:{a['component']}"
+        if key in planner.open_keys:
+            out.existing += 1
+            continue
         fields = {
             "type": kind,
-            "dedup_key": f"pd:{a['robot_id']}:{a['component']}",
+            "dedup_key": key,
             "robot_id": ctx.robot_id,
             "site_id": ctx.site_id,
             "region": ctx.region,
@@ -304,22 +320,12 @@ def generate_predictive(
                 **a["evidence"],
             },
         }
-        fields.update(
-            _schedule_fields(
-                ctx,
-                staff=staff,
-                conn=conn,
-                hours=hours,
-                now=now,
-                due_at=due_at,
-                duration=timedelta(minutes=90),
-                policy=policy,
-            )
-        )
+        fields.update(planner.schedule(ctx, due_at=due_at, duration=timedelta(minutes=90)))
         order_id = repo.insert_order(conn, fields=fields, actor="scheduler")
         if order_id is None:
             out.existing += 1
             continue
+        planner.open_keys.add(key)
         out.created.append(order_id)
         _announce(conn, notify, order_id)
         # Preventive tasks due near this visit ride along instead of a second trip.

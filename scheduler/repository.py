@@ -180,15 +180,30 @@ def field_staff(conn: Conn) -> list[StaffCtx]:
     return [StaffCtx(*r) for r in rows]
 
 
-def taken_windows(conn: Conn, *, staff_id: str) -> list[tuple[datetime, datetime]]:
-    return [
-        (a, b)
-        for a, b in conn.execute(
-            f"""SELECT window_start, window_end FROM work_orders
-            WHERE technician_id = %s AND window_start IS NOT NULL AND status IN {OPEN_SQL}""",
-            (staff_id,),
-        )
-    ]
+def all_taken_windows(conn: Conn) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Booked visit windows of open orders, per technician."""
+    out: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for tech, start, end in conn.execute(
+        f"""SELECT technician_id, window_start, window_end FROM work_orders
+            WHERE technician_id IS NOT NULL AND window_start IS NOT NULL
+              AND status IN {OPEN_SQL}"""
+    ):
+        out[tech].append((start, end))
+    return dict(out)
+
+
+def open_dedup_keys(conn: Conn) -> set[str]:
+    """Dedup keys of every open order (one open order per key)."""
+    return {
+        r[0] for r in conn.execute(f"SELECT dedup_key FROM work_orders WHERE status IN {OPEN_SQL}")
+    }
+
+
+def open_orders_by_robot(conn: Conn, *, types: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for o in open_orders(conn, types=types):
+        out[o["robot_id"]].append(o)
+    return dict(out)
 
 
 def open_orders(

@@ -6,6 +6,7 @@ agreed with the customer so it does not disturb the kitchen's normal work.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -71,12 +72,29 @@ def propose(
     after it marked ``late``. None if nothing fits within ``horizon``.
     """
     end = max(due, earliest) + horizon
-    busy = sorted([*busy_intervals(hours, timezone, earliest, end), *taken])
+    busy = _merge(
+        [
+            *busy_intervals(hours, timezone, earliest, end),
+            *(w for w in taken if w[1] > earliest and w[0] < end),
+        ]
+    )
+    ends = [b[1] for b in busy]
     for ws, we in _work_intervals(work_start, work_end, timezone, earliest, end):
         t = max(ws, earliest)
         while t + duration <= we:
-            clash = next((b for b in busy if b[0] < t + duration and t < b[1]), None)
-            if clash is None:
+            i = bisect.bisect_right(ends, t)  # first busy interval ending after t
+            if i == len(busy) or busy[i][0] >= t + duration:
                 return Visit(t, t + duration, late=t + duration > due)
-            t = max(t, clash[1])
+            t = busy[i][1]
     return None
+
+
+def _merge(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Sorted, disjoint union of intervals."""
+    out: list[tuple[datetime, datetime]] = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
