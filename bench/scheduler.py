@@ -31,15 +31,20 @@ def main() -> None:
     args = ap.parse_args()
     now = datetime.now(UTC)
     with bench_database() as db, psycopg.connect(db) as conn:
-        fleet = parse_fleet(synthesize(load_fleet_file(REPO / "examples" / "fleet.yaml"),
-                                       robots=args.robots, seed=1))
+        fleet = parse_fleet(
+            synthesize(
+                load_fleet_file(REPO / "examples" / "fleet.yaml"), robots=args.robots, seed=1
+            )
+        )
         upsert_fleet(conn, fleet=fleet)
         for f in sorted((REPO / "examples" / "plans").glob("*.yaml")):
             store_plan(conn, plan=load_plan(f), source=str(f))
         conn.execute("UPDATE maintenance_plans SET loaded_at = %s", (now - timedelta(days=20),))
         conn.execute(
             "INSERT INTO robot_state (robot_id, last_seen, cycles_total, run_hours, heater_hours)"
-            " SELECT robot_id, %s, 1000, 100, 50 FROM robots ON CONFLICT DO NOTHING", (now,))
+            " SELECT robot_id, %s, 1000, 100, 50 FROM robots ON CONFLICT DO NOTHING",
+            (now,),
+        )
         conn.commit()
         t = time.perf_counter()
         first = generate_preventive(conn, now=now)
@@ -49,11 +54,18 @@ def main() -> None:
         second = generate_preventive(conn, now=now)
         conn.commit()
         t2 = time.perf_counter() - t
-    print(json.dumps({
-        "robots": args.robots, "orders_created": len(first.created),
-        "first_run_s": round(t1, 2), "second_run_s": round(t2, 2),
-        "second_run_existing": second.existing,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "robots": args.robots,
+                "orders_created": len(first.created),
+                "first_run_s": round(t1, 2),
+                "second_run_s": round(t2, 2),
+                "second_run_existing": second.existing,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

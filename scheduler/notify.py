@@ -31,7 +31,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.db import Conn
 
-EVENTS = ("work_order_created", "work_order_overdue", "escalation", "robot_offline")
+EVENTS = (
+    "work_order_created",
+    "work_order_due",
+    "work_order_overdue",
+    "escalation",
+    "robot_offline",
+)
 MAX_ATTEMPTS = 6
 
 

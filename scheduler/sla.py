@@ -17,6 +17,7 @@ from scheduler.notify import NotifyConfig, enqueue
 class SlaReport:
     escalated: list[int] = field(default_factory=list)
     overdue: list[int] = field(default_factory=list)
+    due_soon: list[int] = field(default_factory=list)
     callbacks_due: list[int] = field(default_factory=list)
     offline: list[str] = field(default_factory=list)
     back_online: int = 0
@@ -95,6 +96,24 @@ def check(
             message=f"{number} is overdue",
         ):
             rep.overdue.append(oid)
+    # Reminder the day before: the visit window (or the due date) is within 24 hours.
+    for oid, number, region, at in conn.execute(
+        f"""SELECT id, number, region, coalesce(window_start, due_at) FROM work_orders
+            WHERE status IN {repo.OPEN_SQL} AND coalesce(window_start, due_at) > %s
+              AND coalesce(window_start, due_at) <= %s""",
+        (now, now + timedelta(hours=24)),
+    ).fetchall():
+        if _alert(
+            conn,
+            notify,
+            event="work_order_due",
+            kind="due_soon",
+            region=region,
+            work_order_id=oid,
+            dedup_key=f"due:{oid}",
+            message=f"{number} 明日到期 due within 24 h ({at:%Y-%m-%d %H:%M} UTC)",
+        ):
+            rep.due_soon.append(oid)
     rep.callbacks_due = [
         r[0]
         for r in conn.execute(

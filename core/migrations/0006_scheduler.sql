@@ -112,7 +112,7 @@ CREATE TABLE callbacks (
 CREATE TABLE alerts (
     id              bigserial PRIMARY KEY,
     kind            text NOT NULL CHECK (kind IN ('robot_offline', 'escalation', 'overdue',
-                                                  'robot_no_data')),
+                                                  'due_soon', 'robot_no_data')),
     region          text REFERENCES regions (code),
     robot_id        text,
     work_order_id   bigint REFERENCES work_orders (id) ON DELETE CASCADE,

@@ -306,3 +306,66 @@ def test_plan_versions(db: psycopg.Connection[tuple[object, ...]], tmp_path: Pat
     )
     with pytest.raises(ValueError, match="no interval"):
         load_plan(bad)
+
+
+def test_due_reminder_once(db: psycopg.Connection[tuple[object, ...]]) -> None:
+    """An order whose visit is within 24 h raises one due reminder, which is notified."""
+    from scheduler.notify import Channel, NotifyConfig
+
+    config = NotifyConfig(
+        channels=[Channel(name="ops", kind="webhook", url="http://127.0.0.1:9/x")]
+    )
+    generate_preventive(db, now=NOW, robot_ids=[ROBOT])
+    first = sla.check(db, now=NOW, notify=config)
+    assert first.due_soon
+    assert sla.check(db, now=NOW, notify=config).due_soon == []
+    queued = db.execute(
+        "SELECT count(*) FROM notifications WHERE event = 'work_order_due'"
+    ).fetchone()
+    assert queued == (len(first.due_soon),)
+
+
+def test_scheduler_process_failover(fresh_db: str) -> None:
+    """Two scheduler loops: one leads and runs the jobs; when it stops the standby takes over."""
+    import time
+
+    from psycopg_pool import ConnectionPool
+
+    from scheduler.jobs import JobContext, run
+
+    def holder() -> str | None:
+        with psycopg.connect(fresh_db) as c:
+            row = c.execute(
+                "SELECT a.application_name || ':' || a.pid FROM pg_locks l"
+                " JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND l.granted AND l.objid = %s",
+                (0x41494353,),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    with ConnectionPool(fresh_db, min_size=1, max_size=4) as pool:
+        ctx = JobContext(pool)
+        stops = [threading.Event(), threading.Event()]
+        threads = [
+            threading.Thread(target=run, args=(ctx, fresh_db, s), kwargs={"heartbeat_s": 0.2})
+            for s in stops
+        ]
+        threads[0].start()
+        deadline = time.monotonic() + 10
+        while holder() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first = holder()
+        assert first is not None
+        threads[1].start()
+        time.sleep(1.0)
+        assert holder() == first  # the standby waits
+        stops[0].set()
+        threads[0].join(timeout=30)
+        deadline = time.monotonic() + 10
+        while holder() in (None, first) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = holder()
+        assert second is not None and second != first
+        stops[1].set()
+        threads[1].join(timeout=30)
+    assert holder() is None
