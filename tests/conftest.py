@@ -151,18 +151,23 @@ def fleet_template_url(pg_admin_url: str, fleet_file: Path) -> Iterator[str]:
     drop_database(pg_admin_url, url)
 
 
-@pytest.fixture
-def fresh_db(pg_admin_url: str, fleet_template_url: str) -> Iterator[str]:
-    """A new database copied from the fleet template, for tests whose processes commit."""
-    template = psycopg.conninfo.conninfo_to_dict(fleet_template_url)["dbname"]
-    name = f"aic_fresh_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as c:
+def clone_database(admin_url: str, template_url: str, prefix: str) -> str:
+    """Create a database copied from a template database; return its URL."""
+    template = psycopg.conninfo.conninfo_to_dict(template_url)["dbname"]
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as c:
         c.execute(
             sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
                 sql.Identifier(name), sql.Identifier(str(template))
             )
         )
-    url = with_dbname(pg_admin_url, name)
+    return with_dbname(admin_url, name)
+
+
+@pytest.fixture
+def fresh_db(pg_admin_url: str, fleet_template_url: str) -> Iterator[str]:
+    """A new database copied from the fleet template, for tests whose processes commit."""
+    url = clone_database(pg_admin_url, fleet_template_url, "aic_fresh")
     yield url
     drop_database(pg_admin_url, url)
 

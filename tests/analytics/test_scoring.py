@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from analytics import registry
 from analytics.service import backtest, score, train_forest
@@ -16,7 +14,7 @@ from core.errors import NotFoundError
 from core.fleet import Fleet
 from firmware_sim.engine import build_simulation
 from firmware_sim.scenario import Scenario
-from tests.conftest import drop_database, with_dbname
+from tests.conftest import clone_database, drop_database
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = 20
@@ -36,15 +34,7 @@ def sim_db(pg_admin_url: str, fleet_template_url: str, fleet: Fleet) -> Iterator
     """A database holding 20 simulated days of 8 robots, 6 with a known fault."""
     from cli.sim import run_to_db
 
-    template = psycopg.conninfo.conninfo_to_dict(fleet_template_url)["dbname"]
-    name = f"aic_scoring_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as c:
-        c.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(str(template))
-            )
-        )
-    url = with_dbname(pg_admin_url, name)
+    url = clone_database(pg_admin_url, fleet_template_url, "aic_scoring")
     faults = [{"robot": r, "kind": k, "onset_day": 9, "failure_day": 18} for r, k in FAULTY.items()]
     faults[-1] = {"robot": "aic-sjz-00006", "kind": "exhaust_fan_failure", "onset_day": 15}
     scenario = Scenario(
