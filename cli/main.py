@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import db, demo, fleet, ingest, models, scheduler, sim
+from cli import api, db, demo, fleet, ingest, models, scheduler, sim
 
 app = typer.Typer(
     help="AIC fleet care: telemetry and predictive maintenance for AIC cooking robots.",
@@ -20,6 +20,8 @@ app.add_typer(scheduler.orders_app, name="orders")
 app.command(name="demo")(demo.demo)
 app.command(name="ingest")(ingest.ingest)
 app.command(name="sim")(sim.sim)
+app.command(name="api")(api.api)
+app.add_typer(api.users_app, name="users")
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ class Region(_Strict):
 class StaffMember(_Strict):
     id: Slug
     name: str
-    role: Literal["manager", "lead", "technician", "engineer"]
+    role: Literal["manager", "lead", "technician", "engineer", "viewer", "admin"]
     region: str | None = None
     phone: str | None = None
     email: str | None = None

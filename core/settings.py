@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     pool_max_size: int = Field(default=8, ge=1)
     connect_timeout_s: float = Field(default=10.0, gt=0)
     log_level: str = "INFO"
+    jwt_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        description="HMAC key for API tokens (32+ characters); unset = a random key per process",
+    )
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_hours: int = Field(default=12, ge=1, le=24 * 30)
     notify_config: Path | None = Field(
         default=None, description="YAML of notification channels (scheduler/notify.py)"
     )

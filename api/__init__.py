@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI) for leads, technicians, engineers and HQ."""

@@ -1,0 +1,38 @@
+"""The FastAPI application: routes under /api/v1, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from psycopg_pool import ConnectionPool
+
+from api import errors
+from api.routes import anomalies, auth, fleet, health, work_orders
+from api.security import Tokens
+
+
+def create_app(pool: ConnectionPool, tokens: Tokens) -> FastAPI:
+    """Build the app around an open pool; the caller owns the pool's lifecycle."""
+    app = FastAPI(title="AIC fleet care API", version="1", docs_url="/docs")
+    app.state.pool = pool
+    app.state.tokens = tokens
+    registry = CollectorRegistry()
+    app.state.metrics = registry
+    requests = Counter("aic_api_requests", "HTTP requests", ["method", "status"], registry=registry)
+    latency = Histogram("aic_api_request_seconds", "request latency", registry=registry)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        latency.observe(time.perf_counter() - started)
+        requests.labels(request.method, str(response.status_code)).inc()
+        return response
+
+    errors.install(app)
+    for router in (auth.router, fleet.router, anomalies.router, work_orders.router):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(health.router)
+    return app

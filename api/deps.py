@@ -1,0 +1,60 @@
+"""Request dependencies as Annotated aliases: database connection, current user, roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+
+from api.security import Principal, TokenError, Tokens
+from core.db import Conn
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_conn(request: Request) -> Iterator[Conn]:
+    """One pooled connection per request; committed when the request succeeds."""
+    with request.app.state.pool.connection() as conn:
+        yield conn
+
+
+def get_tokens(request: Request) -> Tokens:
+    tokens: Tokens = request.app.state.tokens
+    return tokens
+
+
+def current_user(
+    token: Annotated[str | None, Depends(oauth2)], tokens: Annotated[Tokens, Depends(get_tokens)]
+) -> Principal:
+    if not token:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "not authenticated",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        return tokens.decode(token)
+    except TokenError as exc:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
+        ) from exc
+
+
+DbConn = Annotated[Conn, Depends(get_conn)]
+User = Annotated[Principal, Depends(current_user)]
+
+
+def require(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets only ``roles`` through (403 otherwise)."""
+
+    def check(user: User) -> Principal:
+        if user.role not in roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"role {user.role!r} may not do this (needs {', '.join(roles)})",
+            )
+        return user
+
+    return check

@@ -1,0 +1,46 @@
+"""Anomalies: list and filter; leads and engineers acknowledge and clear."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from api import repository as repo
+from api.deps import DbConn, User, require
+from api.security import Principal
+from core.errors import NotFoundError
+
+router = APIRouter(prefix="/anomalies", tags=["anomalies"])
+Editor = Annotated[Principal, Depends(require("admin", "engineer", "lead"))]
+
+
+@router.get("")
+def list_anomalies(
+    conn: DbConn,
+    user: User,
+    status: Literal["open", "acknowledged", "cleared"] | None = None,
+    robot_id: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{3,64}$")] = None,
+    kind: Annotated[str | None, Query(pattern=r"^[a-z_]{3,40}$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    return repo.anomalies(
+        conn, p=user, status=status, robot_id=robot_id, kind=kind, limit=limit, offset=offset
+    )
+
+
+@router.post("/{anomaly_id}/acknowledge")
+def acknowledge(anomaly_id: int, conn: DbConn, user: Editor) -> dict[str, Any]:
+    row = repo.set_anomaly_status(conn, p=user, anomaly_id=anomaly_id, status="acknowledged")
+    if row is None:
+        raise NotFoundError("anomaly", anomaly_id)
+    return row
+
+
+@router.post("/{anomaly_id}/clear")
+def clear(anomaly_id: int, conn: DbConn, user: Editor) -> dict[str, Any]:
+    row = repo.set_anomaly_status(conn, p=user, anomaly_id=anomaly_id, status="cleared")
+    if row is None:
+        raise NotFoundError("anomaly", anomaly_id)
+    return row

@@ -1,0 +1,65 @@
+"""Fleet: regions, robots with a health summary, telemetry series."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api import repository as repo
+from api.deps import DbConn, User
+from core.errors import NotFoundError
+
+router = APIRouter(tags=["fleet"])
+RobotId = Annotated[str, Query(pattern=r"^[a-z0-9-]{3,64}$")]
+
+
+@router.get("/regions")
+def regions(conn: DbConn, user: User) -> list[dict[str, Any]]:
+    """Regions (区域) the caller may see."""
+    return repo.regions(conn, p=user)
+
+
+@router.get("/robots")
+def robots(
+    conn: DbConn,
+    user: User,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """Robots with state, last seen, online, open anomalies, next maintenance and warranty."""
+    return repo.robots(conn, p=user, limit=limit, offset=offset)
+
+
+@router.get("/robots/{robot_id}")
+def robot(robot_id: str, conn: DbConn, user: User) -> dict[str, Any]:
+    row = repo.robot(conn, p=user, robot_id=robot_id)
+    if row is None:
+        raise NotFoundError("robot", robot_id)
+    return row
+
+
+@router.get("/robots/{robot_id}/telemetry")
+def telemetry(
+    robot_id: str,
+    conn: DbConn,
+    user: User,
+    metric: Annotated[str, Query(pattern=r"^[a-z_]{3,40}$")],
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    max_points: Annotated[int, Query(ge=10, le=5000)] = 500,
+) -> dict[str, Any]:
+    """A series downsampled from the rollups (avg, min, max per bucket)."""
+    if repo.robot(conn, p=user, robot_id=robot_id) is None:
+        raise NotFoundError("robot", robot_id)
+    end = end or datetime.now(UTC)
+    end = end if end.tzinfo else end.replace(tzinfo=UTC)
+    start = start or end - timedelta(days=1)
+    start = start if start.tzinfo else start.replace(tzinfo=UTC)
+    if start >= end:
+        raise ValueError("'from' must be before 'to'")
+    points = repo.telemetry(
+        conn, robot_id=robot_id, metric=metric, start=start, end=end, max_points=max_points
+    )
+    return {"robot_id": robot_id, "metric": metric, "from": start, "to": end, "points": points}

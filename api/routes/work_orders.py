@@ -1,0 +1,115 @@
+"""Work orders: list (filter, allow-listed sort, pages), detail, lifecycle transitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from api import repository as repo
+from api.deps import DbConn, User
+from core.errors import NotFoundError
+from scheduler.orders import transition
+
+router = APIRouter(prefix="/work-orders", tags=["work orders"])
+Status = Literal[
+    "new",
+    "scheduled",
+    "confirmed",
+    "dispatched",
+    "in_progress",
+    "completed",
+    "verified",
+    "on_hold",
+    "cancelled",
+]
+Sort = Literal["due_at", "priority", "created_at", "updated_at", "status", "number"]
+
+
+class Completion(BaseModel):
+    cause: str = Field(min_length=1, max_length=2000)
+    resolution: str = Field(min_length=1, max_length=2000)
+    parts_used: list[dict[str, Any]] = Field(default_factory=list)
+    time_spent_min: int = Field(ge=1, le=24 * 60)
+    fee: float | None = Field(default=None, ge=0)
+    rating: int = Field(ge=1, le=5)
+    signer: str = Field(min_length=1, max_length=100)
+    phone_guided: bool = False
+    uncertain: bool = False
+
+
+class TransitionCreate(BaseModel):
+    to: Status
+    note: str | None = Field(default=None, max_length=2000)
+    technician_id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    completion: Completion | None = None
+
+
+@router.get("")
+def list_orders(
+    conn: DbConn,
+    user: User,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    type_: Annotated[
+        Literal["repair", "preventive", "predictive", "commissioning", "software_update"] | None,
+        Query(alias="type"),
+    ] = None,
+    robot_id: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{3,64}$")] = None,
+    sort: Sort = "due_at",
+    desc: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    """Orders the caller may see: a lead their region's, a technician their own."""
+    return repo.work_orders(
+        conn,
+        p=user,
+        status=status_,
+        type_=type_,
+        robot_id=robot_id,
+        sort=sort,
+        descending=desc,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{order_id}")
+def get_order(order_id: int, conn: DbConn, user: User) -> dict[str, Any]:
+    order = repo.work_order(conn, p=user, order_id=order_id)
+    if order is None:
+        raise NotFoundError("work order", order_id)
+    return order
+
+
+@router.post("/{order_id}/transitions")
+def move(order_id: int, body: TransitionCreate, conn: DbConn, user: User) -> dict[str, Any]:
+    """Move the order; refusals answer 409 with the reason."""
+    if user.role == "viewer":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "viewers are read-only")
+    if repo.work_order(conn, p=user, order_id=order_id) is None:
+        raise NotFoundError("work order", order_id)
+    if user.role == "technician" and body.to not in ("in_progress", "completed", "on_hold"):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "technicians start, hold and complete their own orders"
+        )
+    window = None
+    if body.window_start or body.window_end:
+        if not (body.window_start and body.window_end and body.window_start < body.window_end):
+            raise ValueError("a window needs window_start < window_end, with time zones")
+        window = (body.window_start, body.window_end)
+    order = transition(
+        conn,
+        order_id=order_id,
+        to=body.to,
+        actor=user.staff_id,
+        note=body.note,
+        technician_id=body.technician_id,
+        window=window,
+        completion=body.completion.model_dump() if body.completion else None,
+    )
+    return {"id": order["id"], "number": order["number"], "status": order["status"]}

@@ -1,0 +1,93 @@
+"""Passwords (argon2) and short-lived JWTs with an explicit algorithm list."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+ALGORITHMS = ["HS256"]  # never taken from the token header
+ROLES = ("admin", "engineer", "lead", "technician", "viewer")
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def api_role(staff_role: str) -> str:
+    """Staff roles of the registry → API roles (the HQ after-sales manager administers)."""
+    return {"manager": "admin"}.get(staff_role, staff_role)
+
+
+@dataclass(frozen=True)
+class Principal:
+    staff_id: str
+    role: str
+    region: str | None  # set for leads and technicians: their only region
+
+    @property
+    def regional(self) -> bool:
+        return self.role in ("lead", "technician")
+
+
+class TokenError(ValueError):
+    """A token that is missing, expired, tampered with, or of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    secret: str
+    access_minutes: int = 15
+    refresh_hours: int = 12
+
+    @classmethod
+    def with_secret(cls, secret: str | None, **kw: Any) -> Tokens:
+        return cls(secret or secrets.token_urlsafe(32), **kw)
+
+    def issue(self, p: Principal, *, kind: str = "access", now: datetime | None = None) -> str:
+        now = now or datetime.now(UTC)
+        life = (
+            timedelta(minutes=self.access_minutes)
+            if kind == "access"
+            else timedelta(hours=self.refresh_hours)
+        )
+        claims = {
+            "sub": p.staff_id,
+            "role": p.role,
+            "region": p.region,
+            "typ": kind,
+            "iat": int(now.timestamp()),
+            "exp": int((now + life).timestamp()),
+        }
+        return jwt.encode(claims, self.secret, algorithm=ALGORITHMS[0])
+
+    def decode(self, token: str, *, kind: str = "access") -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=ALGORITHMS,
+                options={"require": ["exp", "sub", "typ"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenError("token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise TokenError("invalid token") from exc
+        if claims.get("typ") != kind:
+            raise TokenError(f"not an {kind} token")
+        if claims.get("role") not in ROLES:
+            raise TokenError("invalid role")
+        return Principal(str(claims["sub"]), str(claims["role"]), claims.get("region"))

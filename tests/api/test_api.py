@@ -1,0 +1,257 @@
+"""The API: authentication, the region filter from the token, roles, errors as 4xx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from api.app import create_app
+from api.repository import set_password
+from api.security import Principal, Tokens, hash_password
+
+PASSWORD = "correct horse battery"
+NORTH_ROBOT = "aic-bj-00001"
+EAST_ROBOT = "aic-sh-00019"
+USERS = {
+    "hq-manager": "admin",
+    "eng-fault-models": "engineer",
+    "deng-keming": "lead",
+    "zheng-zhuzi": "lead",
+    "zeng-guangkuo": "technician",
+}
+
+
+@pytest.fixture
+def api(fresh_db: str) -> Iterator[tuple[TestClient, Tokens, str]]:
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("INSERT INTO staff (id, name, role) VALUES ('hq-viewer', 'HQ 查看', 'viewer')")
+        hashed = hash_password(PASSWORD)
+        for staff in [*USERS, "hq-viewer"]:
+            assert set_password(conn, staff_id=staff, password_hash=hashed)
+        now = datetime.now(UTC)
+        for robot, _region_order in ((NORTH_ROBOT, "north"), (EAST_ROBOT, "east")):
+            conn.execute(
+                """INSERT INTO anomalies (robot_id, detector, model_version, component, kind,
+                       window_start, window_end, score, severity, evidence)
+                   VALUES (%s, 'rules', 'rules/1', 'exhaust_fan', 'exhaust_fan_failure', %s, %s,
+                           1, 'critical', %s)""",
+                (robot, now - timedelta(days=1), now, Jsonb({})),
+            )
+        from scheduler.orders import generate_predictive
+
+        generate_predictive(conn, now=now)
+        conn.execute(
+            "UPDATE work_orders SET technician_id = 'zeng-guangkuo' WHERE region = 'north'"
+        )
+    with ConnectionPool(fresh_db, min_size=1, max_size=4) as pool:
+        tokens = Tokens.with_secret("test-secret-key-that-is-long-enough-32b")
+        with TestClient(create_app(pool, tokens)) as client:
+            yield client, tokens, fresh_db
+
+
+def login(client: TestClient, staff: str) -> dict[str, str]:
+    r = client.post("/api/v1/auth/token", data={"username": staff, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_login_and_refresh(api: tuple[TestClient, Tokens, str]) -> None:
+    """Password flow issues tokens with role and region; refresh issues new ones."""
+    client, _, _ = api
+    bad = client.post("/api/v1/auth/token", data={"username": "deng-keming", "password": "nope"})
+    assert bad.status_code == 401
+    r = client.post("/api/v1/auth/token", data={"username": "deng-keming", "password": PASSWORD})
+    body = r.json()
+    assert (body["role"], body["region"]) == ("lead", "north")
+    again = client.post("/api/v1/auth/refresh", json={"refresh_token": body["refresh_token"]})
+    assert again.status_code == 200
+    # an access token is not a refresh token
+    wrong = client.post("/api/v1/auth/refresh", json={"refresh_token": body["access_token"]})
+    assert wrong.status_code == 401
+
+
+@pytest.mark.parametrize("make", ["expired", "tampered", "alg_none", "other_key", "garbage"])
+def test_bad_tokens_get_401(api: tuple[TestClient, Tokens, str], make: str) -> None:
+    """Expired, tampered, alg=none and foreign tokens are refused."""
+    client, tokens, _ = api
+    p = Principal("hq-manager", "admin", None)
+    if make == "expired":
+        token = tokens.issue(p, now=datetime.now(UTC) - timedelta(hours=2))
+    elif make == "tampered":
+        good = tokens.issue(Principal("deng-keming", "lead", "north"))
+        head, _payload, sig = good.split(".")
+        forged = jwt.encode(
+            {"sub": "deng-keming", "role": "admin", "typ": "access", "exp": 9999999999},
+            "k" * 40,
+            algorithm="HS256",
+        ).split(".")[1]
+        token = f"{head}.{forged}.{sig}"
+    elif make == "alg_none":
+        token = jwt.encode(
+            {"sub": "hq-manager", "role": "admin", "typ": "access", "exp": 9999999999},
+            None,
+            algorithm="none",
+        )
+    elif make == "other_key":
+        token = Tokens.with_secret("another-secret-key-of-sufficient-len").issue(p)
+    else:
+        token = "not.a.token"
+    r = client.get("/api/v1/robots", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 401
+    assert client.get("/api/v1/robots").status_code == 401
+
+
+def test_leads_see_only_their_region(api: tuple[TestClient, Tokens, str]) -> None:
+    """No token ever receives another region's robot, anomaly or work order: those answer 404."""
+    client, _, _ = api
+    north = login(client, "deng-keming")
+    robots = client.get("/api/v1/robots?limit=500", headers=north).json()
+    assert robots and {r["region"] for r in robots} == {"north"}
+    assert client.get(f"/api/v1/robots/{EAST_ROBOT}", headers=north).status_code == 404
+    assert client.get(f"/api/v1/robots/{NORTH_ROBOT}", headers=north).status_code == 200
+    assert {a["robot_id"] for a in client.get("/api/v1/anomalies", headers=north).json()} == {
+        NORTH_ROBOT
+    }
+    orders = client.get("/api/v1/work-orders", headers=north).json()
+    assert orders and {o["region"] for o in orders} == {"north"}
+    east_orders = client.get("/api/v1/work-orders", headers=login(client, "zheng-zhuzi")).json()
+    assert east_orders and {o["region"] for o in east_orders} == {"east"}
+    assert (
+        client.get(f"/api/v1/work-orders/{east_orders[0]['id']}", headers=north).status_code == 404
+    )
+    # the query cannot widen the scope
+    assert client.get(f"/api/v1/anomalies?robot_id={EAST_ROBOT}", headers=north).json() == []
+    regions = client.get("/api/v1/regions", headers=north).json()
+    assert [r["code"] for r in regions] == ["north"]
+    admin = client.get("/api/v1/regions", headers=login(client, "hq-manager")).json()
+    assert len(admin) == 5
+
+
+def test_roles(api: tuple[TestClient, Tokens, str]) -> None:
+    """Technicians see their own orders and cannot acknowledge anomalies; viewers read only."""
+    client, _, _ = api
+    tech = login(client, "zeng-guangkuo")
+    orders = client.get("/api/v1/work-orders", headers=tech).json()
+    assert orders and all(o["technician_id"] == "zeng-guangkuo" for o in orders)
+    anomaly = client.get("/api/v1/anomalies", headers=tech).json()[0]
+    assert (
+        client.post(f"/api/v1/anomalies/{anomaly['id']}/acknowledge", headers=tech).status_code
+        == 403
+    )
+    viewer = login(client, "hq-viewer")
+    assert len(client.get("/api/v1/work-orders", headers=viewer).json()) >= 2
+    r = client.post(
+        f"/api/v1/work-orders/{orders[0]['id']}/transitions",
+        headers=viewer,
+        json={"to": "cancelled"},
+    )
+    assert r.status_code == 403
+    lead = login(client, "deng-keming")
+    ack = client.post(f"/api/v1/anomalies/{anomaly['id']}/acknowledge", headers=lead)
+    assert ack.status_code == 200 and ack.json()["status"] == "acknowledged"
+
+
+def test_transitions_through_the_api(api: tuple[TestClient, Tokens, str]) -> None:
+    """A lead confirms and dispatches; the technician completes; refusals are 409 with a reason."""
+    client, _, _ = api
+    lead = login(client, "deng-keming")
+    order = client.get("/api/v1/work-orders", headers=lead).json()[0]
+    bad = client.post(
+        f"/api/v1/work-orders/{order['id']}/transitions", headers=lead, json={"to": "completed"}
+    )
+    assert bad.status_code == 409 and "allowed from" in bad.json()["reason"]
+    for step in ("confirmed", "dispatched"):
+        r = client.post(
+            f"/api/v1/work-orders/{order['id']}/transitions", headers=lead, json={"to": step}
+        )
+        assert r.status_code == 200, r.text
+    tech = login(client, "zeng-guangkuo")
+    assert (
+        client.post(
+            f"/api/v1/work-orders/{order['id']}/transitions",
+            headers=tech,
+            json={"to": "in_progress"},
+        ).status_code
+        == 200
+    )
+    done = client.post(
+        f"/api/v1/work-orders/{order['id']}/transitions",
+        headers=tech,
+        json={
+            "to": "completed",
+            "completion": {
+                "cause": "fan motor burnt",
+                "resolution": "replaced",
+                "parts_used": [{"code": "FAN-EXH", "qty": 1}],
+                "time_spent_min": 60,
+                "fee": 0,
+                "rating": 5,
+                "signer": "店长",
+            },
+        },
+    )
+    assert done.status_code == 200, done.text
+    detail = client.get(f"/api/v1/work-orders/{order['id']}", headers=lead).json()
+    assert [h["to_status"] for h in detail["history"]][-2:] == ["in_progress", "completed"]
+    assert detail["callbacks"][0]["kind"] == "verification"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/v1/work-orders?sort=due_at;DROP TABLE robots",
+        "/api/v1/work-orders?sort=password",
+        "/api/v1/work-orders?limit=100000",
+        "/api/v1/work-orders?status=open' OR '1'='1",
+        "/api/v1/anomalies?robot_id=x' OR 1=1 --",
+        f"/api/v1/robots/{NORTH_ROBOT}/telemetry?metric=password",
+        f"/api/v1/robots/{NORTH_ROBOT}/telemetry?metric=wok_temp_c&from=2026-02-01&to=2026-01-01",
+        f"/api/v1/robots/{NORTH_ROBOT}/telemetry?metric=wok_temp_c&from=yesterday",
+    ],
+)
+def test_bad_input_is_422_never_500(api: tuple[TestClient, Tokens, str], query: str) -> None:
+    client, _, _ = api
+    r = client.get(query, headers=login(client, "hq-manager"))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]
+
+
+def test_telemetry_series_and_health(api: tuple[TestClient, Tokens, str]) -> None:
+    """A robot's series comes from the rollups; health, readiness and metrics answer."""
+    client, _, url = api
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT aic_ensure_partitions(%s, %s)", (start, start))
+        conn.execute(
+            """INSERT INTO telemetry (ts, robot_id, seq, state, wok_temp_c)
+               SELECT %s + make_interval(mins => g), %s, g, 'cooking', 100 + g
+               FROM generate_series(0, 59) g""",
+            (start, NORTH_ROBOT),
+        )
+        conn.execute("SELECT aic_refresh_rollups('0 s')")
+    admin = login(client, "hq-manager")
+    r = client.get(
+        f"/api/v1/robots/{NORTH_ROBOT}/telemetry",
+        headers=admin,
+        params={
+            "metric": "wok_temp_c",
+            "from": start.isoformat(),
+            "to": (start + timedelta(hours=1)).isoformat(),
+            "max_points": 30,
+        },
+    )
+    assert r.status_code == 200, r.text
+    points = r.json()["points"]
+    assert 25 <= len(points) <= 31
+    assert points[0]["min"] == 100 and points[-1]["max"] == 159
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    assert "aic_api_requests_total" in client.get("/metrics").text
+    assert client.get("/docs").status_code == 200
