@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from psycopg_pool import ConnectionPool
 
-from api import errors
+from api import errors, pages
 from api.routes import anomalies, auth, fleet, health, work_orders
 from api.security import Tokens
 
@@ -35,4 +37,11 @@ def create_app(pool: ConnectionPool, tokens: Tokens) -> FastAPI:
     for router in (auth.router, fleet.router, anomalies.router, work_orders.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
+
+    @app.exception_handler(pages.LoginRequiredError)
+    def to_login(request: Request, exc: pages.LoginRequiredError) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
     return app

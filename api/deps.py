@@ -25,9 +25,16 @@ def get_tokens(request: Request) -> Tokens:
     return tokens
 
 
+COOKIE = "aic_token"
+
+
 def current_user(
-    token: Annotated[str | None, Depends(oauth2)], tokens: Annotated[Tokens, Depends(get_tokens)]
+    request: Request,
+    token: Annotated[str | None, Depends(oauth2)],
+    tokens: Annotated[Tokens, Depends(get_tokens)],
 ) -> Principal:
+    """The bearer token, or the dashboard's cookie (HttpOnly, SameSite=Strict)."""
+    token = token or request.cookies.get(COOKIE)
     if not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -1,0 +1,192 @@
+"""The web dashboard: server-rendered pages (English first, Chinese labels) on the same app."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from api import repository as repo
+from api.deps import COOKIE, DbConn, get_tokens
+from api.security import Principal, TokenError, Tokens, api_role, verify_password
+from core.errors import NotFoundError
+from scheduler.errors import InvalidTransitionError
+from scheduler.orders import transition
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(include_in_schema=False)
+
+
+class LoginRequiredError(Exception):
+    """No valid dashboard session: the handler redirects to the login page."""
+
+
+def page_user(request: Request, tokens: Annotated[Tokens, Depends(get_tokens)]) -> Principal:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        raise LoginRequiredError
+    try:
+        return tokens.decode(token)
+    except TokenError as exc:
+        raise LoginRequiredError from exc
+
+
+PageUser = Annotated[Principal, Depends(page_user)]
+
+
+def _local(ts: datetime | None, tz: str | None, fmt: str = "%m-%d %H:%M") -> str:
+    if ts is None:
+        return "-"
+    return ts.astimezone(ZoneInfo(tz or "Asia/Shanghai")).strftime(fmt)
+
+
+templates.env.filters["local"] = _local
+
+
+@router.get("/", response_class=HTMLResponse)
+def home() -> Response:
+    return RedirectResponse("/ui/orders", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, error: str | None = None) -> Response:
+    return templates.TemplateResponse(request, "login.html", {"error": error})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    conn: DbConn,
+    tokens: Annotated[Tokens, Depends(get_tokens)],
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    row = repo.credentials(conn, staff_id=username)
+    if (
+        row is None
+        or not row["active"]
+        or row["password_hash"] is None
+        or not verify_password(row["password_hash"], password)
+    ):
+        return templates.TemplateResponse(
+            request,
+            "login.html",
+            {"error": "Wrong staff id or password 账号或密码错误"},
+            status_code=401,
+        )
+    p = Principal(row["id"], api_role(row["role"]), row["region"])
+    response = RedirectResponse("/ui/orders", status_code=303)
+    response.set_cookie(
+        COOKIE,
+        tokens.issue(p),
+        httponly=True,
+        samesite="strict",
+        max_age=tokens.access_minutes * 60,
+    )
+    return response
+
+
+@router.post("/logout")
+def logout() -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+@router.get("/ui/orders", response_class=HTMLResponse)
+def orders(request: Request, conn: DbConn, user: PageUser, status: str | None = None) -> Response:
+    """The lead's job queue: open orders with proposed visit windows and one-click actions."""
+    allowed = {"new", "scheduled", "confirmed", "dispatched", "in_progress", "completed"}
+    rows = repo.work_orders(
+        conn,
+        p=user,
+        status=status if status in allowed else None,
+        type_=None,
+        robot_id=None,
+        sort="priority",
+        descending=False,
+        limit=200,
+        offset=0,
+    )
+    if status not in allowed:
+        rows = [r for r in rows if r["status"] not in ("completed", "verified", "cancelled")]
+    sites: dict[str, str] = dict(conn.execute("SELECT id, timezone FROM sites").fetchall())
+    for r in rows:
+        r["tz"] = sites.get(r["site_id"])
+    return templates.TemplateResponse(
+        request, "orders.html", {"user": user, "orders": rows, "status": status}
+    )
+
+
+@router.post("/ui/orders/{order_id}/move")
+def move(order_id: int, conn: DbConn, user: PageUser, to: Annotated[str, Form()]) -> Response:
+    """Confirm the proposed window, or dispatch to the suggested technician."""
+    if user.role not in ("admin", "lead") or to not in ("confirmed", "dispatched"):
+        return RedirectResponse("/ui/orders?error=forbidden", status_code=303)
+    if repo.work_order(conn, p=user, order_id=order_id) is None:
+        raise NotFoundError("work order", order_id)
+    try:
+        transition(conn, order_id=order_id, to=to, actor=user.staff_id)
+    except InvalidTransitionError as exc:
+        return RedirectResponse(f"/ui/orders?error={exc.reason}", status_code=303)
+    return RedirectResponse("/ui/orders", status_code=303)
+
+
+@router.get("/ui/robots", response_class=HTMLResponse)
+def robots(request: Request, conn: DbConn, user: PageUser) -> Response:
+    rows = repo.robots(conn, p=user, limit=500, offset=0)
+    now = datetime.now(UTC)
+    for r in rows:
+        seen = r["last_seen"]
+        r["badge"] = (
+            "fault"
+            if r["state"] == "fault" or r["err"]
+            else "alert"
+            if r["open_anomalies"]
+            else "offline"
+            if seen is None or (now - seen).total_seconds() > 3600
+            else "ok"
+        )
+    return templates.TemplateResponse(request, "robots.html", {"user": user, "robots": rows})
+
+
+@router.get("/ui/robots/{robot_id}", response_class=HTMLResponse)
+def robot(robot_id: str, request: Request, conn: DbConn, user: PageUser) -> Response:
+    row = repo.robot(conn, p=user, robot_id=robot_id)
+    if row is None:
+        raise NotFoundError("robot", robot_id)
+    anomalies = repo.anomalies(
+        conn, p=user, status=None, robot_id=robot_id, kind=None, limit=50, offset=0
+    )
+    orders = repo.work_orders(
+        conn,
+        p=user,
+        status=None,
+        type_=None,
+        robot_id=robot_id,
+        sort="created_at",
+        descending=True,
+        limit=50,
+        offset=0,
+    )
+    markers: list[dict[str, Any]] = [
+        {"t": a["window_end"].timestamp(), "label": a["kind"], "kind": "anomaly"} for a in anomalies
+    ] + [{"t": o["created_at"].timestamp(), "label": o["number"], "kind": "order"} for o in orders]
+    return templates.TemplateResponse(
+        request,
+        "robot.html",
+        {
+            "user": user,
+            "robot": row,
+            "anomalies": anomalies,
+            "orders": orders,
+            "markers": markers,
+            "metrics": repo.ROBOT_METRICS,
+        },
+    )

@@ -1,0 +1,134 @@
+"""The dashboard end to end in headless Chromium: a lead signs in, sees only the region's jobs,
+confirms a proposed window, and opens a robot's chart. Screenshots go to the test's tmp dir
+(and to docs/img when AIC_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+import uvicorn
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool
+
+from api.app import create_app
+from api.repository import set_password
+from api.security import Tokens, hash_password
+from core.embedded import free_port, wait_for_port
+from tests.conftest import unavailable
+
+PASSWORD = "correct horse battery"
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def server(fresh_db: str) -> Iterator[str]:
+    now = datetime.now(UTC)
+    with psycopg.connect(fresh_db) as conn:
+        set_password(conn, staff_id="deng-keming", password_hash=hash_password(PASSWORD))
+        for robot in ("aic-bj-00001", "aic-sh-00019"):
+            conn.execute(
+                """INSERT INTO anomalies (robot_id, detector, model_version, component, kind,
+                       window_start, window_end, score, severity, evidence)
+                   VALUES (%s, 'baseline-cusum', 'baseline-cusum/1', 'igbt_cooling',
+                           'cooling_degradation', %s, %s, 8, 'high', %s)""",
+                (robot, now - timedelta(days=1), now - timedelta(hours=3), Jsonb({})),
+            )
+        from scheduler.orders import generate_predictive
+
+        generate_predictive(conn, now=now)
+        start = now.replace(second=0, microsecond=0) - timedelta(hours=6)
+        conn.execute("SELECT aic_ensure_partitions(%s, %s)", (start, now))
+        conn.execute(
+            """INSERT INTO telemetry (ts, robot_id, seq, state, igbt_temp_c, heater_power_w)
+               SELECT %s + make_interval(mins => g), 'aic-bj-00001', g, 'cooking',
+                      60 + 10 * sin(g / 20.0), 3000 FROM generate_series(0, 359) g""",
+            (start,),
+        )
+        conn.execute("SELECT aic_refresh_rollups('0 s')")
+    port = free_port()
+    with ConnectionPool(fresh_db, min_size=1, max_size=4) as pool:
+        app = create_app(pool, Tokens.with_secret("dashboard-test-secret-0123456789abcdef"))
+        srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        wait_for_port("127.0.0.1", port)
+        yield f"http://127.0.0.1:{port}"
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        unavailable("Chromium not installed (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1280,900",
+    ):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    yield driver
+    driver.quit()
+
+
+def test_lead_confirms_a_window_and_opens_a_chart(
+    server: str, browser: object, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.remote.webdriver import WebDriver
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert isinstance(browser, WebDriver)
+    d = browser
+    shots = REPO / "docs" / "img" if os.environ.get("AIC_SCREENSHOTS") else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    d.get(server + "/ui/orders")
+    assert "/login" in d.current_url  # not signed in: redirected
+    d.find_element(By.ID, "username").send_keys("deng-keming")
+    d.find_element(By.ID, "password").send_keys("wrong password")
+    d.find_element(By.ID, "sign-in").click()
+    assert "账号或密码错误" in d.find_element(By.ID, "login-error").text
+    d.find_element(By.ID, "username").clear()
+    d.find_element(By.ID, "username").send_keys("deng-keming")
+    d.find_element(By.ID, "password").send_keys(PASSWORD)
+    d.find_element(By.ID, "sign-in").click()
+    WebDriverWait(d, 10).until(ec.presence_of_element_located((By.ID, "orders")))
+    rows = d.find_elements(By.CSS_SELECTOR, "#orders tbody tr[data-order]")
+    assert rows and {r.get_attribute("data-region") for r in rows} == {"north"}
+    d.save_screenshot(str(shots / "lead-job-queue.png"))
+    rows[0].find_element(By.CSS_SELECTOR, "button.confirm").click()
+    WebDriverWait(d, 10).until(ec.presence_of_element_located((By.ID, "orders")))
+    status = d.find_element(By.CSS_SELECTOR, "#orders tbody tr[data-order] td.status").text
+    assert status == "confirmed"
+    d.get(server + "/ui/robots/aic-bj-00001")
+    WebDriverWait(d, 10).until(
+        lambda drv: int(drv.find_element(By.ID, "chart").get_attribute("data-points") or 0) > 0
+    )
+    assert d.find_elements(By.CSS_SELECTOR, "#chart canvas")
+    d.save_screenshot(str(shots / "robot-chart.png"))
+    d.get(server + "/ui/robots/aic-sh-00019")  # another region's robot
+    assert "not found" in d.page_source
+    assert (shots / "robot-chart.png").stat().st_size > 10_000
