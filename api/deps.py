@@ -49,8 +49,22 @@ def current_user(
         ) from exc
 
 
-DbConn = Annotated[Conn, Depends(get_conn)]
 User = Annotated[Principal, Depends(current_user)]
+
+
+def scoped_conn(request: Request, user: User) -> Iterator[Conn]:
+    """A connection whose transaction runs as ``aic_api`` with the caller's region set, so
+    PostgreSQL row-level security backs up the region filter of every query."""
+    with request.app.state.pool.connection() as conn:
+        conn.execute("SET LOCAL ROLE aic_api")
+        conn.execute(
+            "SELECT set_config('aic.region', %s, true)", (user.region if user.regional else "",)
+        )
+        yield conn
+
+
+DbConn = Annotated[Conn, Depends(scoped_conn)]
+LoginConn = Annotated[Conn, Depends(get_conn)]
 
 
 def require(*roles: str) -> Callable[[Principal], Principal]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,8 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api import repository as repo
-from api.deps import COOKIE, DbConn, get_tokens
+from api.deps import COOKIE, LoginConn, get_conn, get_tokens
 from api.security import Principal, TokenError, Tokens, api_role, verify_password
+from core.db import Conn
 from core.errors import NotFoundError
 from scheduler.errors import InvalidTransitionError
 from scheduler.orders import transition
@@ -40,6 +42,19 @@ def page_user(request: Request, tokens: Annotated[Tokens, Depends(get_tokens)]) 
 PageUser = Annotated[Principal, Depends(page_user)]
 
 
+def page_conn(request: Request, user: PageUser) -> Iterator[Conn]:
+    """Like the API's scoped connection: role aic_api and the user's region (RLS backstop)."""
+    for conn in get_conn(request):
+        conn.execute("SET LOCAL ROLE aic_api")
+        conn.execute(
+            "SELECT set_config('aic.region', %s, true)", (user.region if user.regional else "",)
+        )
+        yield conn
+
+
+DbConn = Annotated[Conn, Depends(page_conn)]
+
+
 def _local(ts: datetime | None, tz: str | None, fmt: str = "%m-%d %H:%M") -> str:
     if ts is None:
         return "-"
@@ -62,7 +77,7 @@ def login_page(request: Request, error: str | None = None) -> Response:
 @router.post("/login")
 def login(
     request: Request,
-    conn: DbConn,
+    conn: LoginConn,
     tokens: Annotated[Tokens, Depends(get_tokens)],
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],

@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from api import repository as repo
-from api.deps import DbConn, get_tokens
+from api.deps import LoginConn, get_tokens
 from api.security import Principal, TokenError, Tokens, api_role, verify_password
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -39,7 +39,7 @@ def _issue(tokens: Tokens, p: Principal) -> TokenRead:
 @router.post("/token")
 def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    conn: DbConn,
+    conn: LoginConn,
     tokens: Annotated[Tokens, Depends(get_tokens)],
 ) -> TokenRead:
     """Sign in with staff id and password."""
@@ -60,7 +60,7 @@ def token(
 
 @router.post("/refresh")
 def refresh(
-    body: RefreshCreate, conn: DbConn, tokens: Annotated[Tokens, Depends(get_tokens)]
+    body: RefreshCreate, conn: LoginConn, tokens: Annotated[Tokens, Depends(get_tokens)]
 ) -> TokenRead:
     """Exchange a refresh token for new tokens (the staff member must still be active)."""
     try:
