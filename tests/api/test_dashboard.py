@@ -110,7 +110,8 @@ def test_lead_confirms_a_window_and_opens_a_chart(
     d.find_element(By.ID, "username").send_keys("deng-keming")
     d.find_element(By.ID, "password").send_keys("wrong password")
     d.find_element(By.ID, "sign-in").click()
-    assert "账号或密码错误" in d.find_element(By.ID, "login-error").text
+    error = WebDriverWait(d, 10).until(ec.presence_of_element_located((By.ID, "login-error")))
+    assert "账号或密码错误" in error.text
     d.find_element(By.ID, "username").clear()
     d.find_element(By.ID, "username").send_keys("deng-keming")
     d.find_element(By.ID, "password").send_keys(PASSWORD)
@@ -120,9 +121,13 @@ def test_lead_confirms_a_window_and_opens_a_chart(
     assert rows and {r.get_attribute("data-region") for r in rows} == {"north"}
     d.save_screenshot(str(shots / "lead-job-queue.png"))
     rows[0].find_element(By.CSS_SELECTOR, "button.confirm").click()
-    WebDriverWait(d, 10).until(ec.presence_of_element_located((By.ID, "orders")))
-    status = d.find_element(By.CSS_SELECTOR, "#orders tbody tr[data-order] td.status").text
-    assert status == "confirmed"
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
+    WebDriverWait(d, 10, ignored_exceptions=(StaleElementReferenceException,
+                                             NoSuchElementException)).until(
+        lambda drv: drv.find_element(
+            By.CSS_SELECTOR, "#orders tbody tr[data-order] td.status").text == "confirmed")
+    assert d.find_elements(By.CSS_SELECTOR, "button.dispatch")
     d.get(server + "/ui/robots/aic-bj-00001")
     WebDriverWait(d, 10).until(
         lambda drv: int(drv.find_element(By.ID, "chart").get_attribute("data-points") or 0) > 0
