@@ -22,6 +22,34 @@ REPO_FLEET = Path(__file__).resolve().parent.parent / "examples" / "fleet.yaml"
 REPO_PLANS = Path(__file__).resolve().parent.parent / "examples" / "plans"
 
 
+DEMO_PASSWORD = "aic-demo-2026"
+
+
+def _serve(rt: object, port: int) -> None:
+    """Give the demo staff a password and serve the API and dashboard until Ctrl-C."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.repository import set_password
+    from api.security import Tokens, hash_password
+    from cli.context import Runtime
+
+    assert isinstance(rt, Runtime)
+    with rt.pool.connection() as conn:
+        hashed = hash_password(DEMO_PASSWORD)
+        staff = [r[0] for r in conn.execute("SELECT id FROM staff WHERE active ORDER BY id")]
+        for staff_id in staff:
+            set_password(conn, staff_id=staff_id, password_hash=hashed)
+    app = create_app(rt.pool, Tokens.with_secret(rt.settings.jwt_secret))
+    console.rule("Dashboard 控制台")
+    console.print(
+        f"open http://127.0.0.1:{port}/login — sign in as a lead (e.g. deng-keming 华北, "
+        f"zheng-zhuzi 华东) or hq-manager, password {DEMO_PASSWORD}; API docs at /docs"
+    )
+    console.print("Ctrl-C stops everything.")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
 def _schedule(rt: object, *, now: datetime) -> None:
     """Load the plans, turn anomalies and due tasks into work orders, show them per region."""
     from zoneinfo import ZoneInfo
@@ -94,8 +122,10 @@ def demo(
     days: float = typer.Option(21.0, min=8, help="simulated days (the first 7 are the baseline)"),
     faults: float = typer.Option(0.5, min=0, max=1, help="fraction of robots with a fault"),
     seed: int = typer.Option(7),
+    serve: bool = typer.Option(True, help="serve the dashboard afterwards until Ctrl-C"),
+    port: int = typer.Option(8000, min=1, max=65535, help="dashboard port"),
 ) -> None:
-    """Run simulator → MQTT → ingest → PostgreSQL → scoring, and report what was caught."""
+    """Run simulator → MQTT → ingest → PostgreSQL → scoring → work orders, then serve the dashboard."""
     from analytics.evaluation import to_markdown
     from analytics.service import backtest
     from core.fleet import load_fleet_file
@@ -198,4 +228,5 @@ def demo(
             "Regions 区域: " + ", ".join(f"{r.name_zh} {r.name_en} ({r.lead})" for r in regions)
         )
         _schedule(rt, now=end + timedelta(minutes=1))
-        console.print("The API and web dashboard are not built yet (issue 7).")
+        if serve:
+            _serve(rt, port)

@@ -18,7 +18,7 @@ def test_demo_end_to_end(
     """On an empty database the demo builds the schema, streams a small fleet, and reports."""
     result = CliRunner().invoke(
         app,
-        ["demo", "--robots", "8", "--days", "10", "--faults", "0.5", "--seed", "3"],
+        ["demo", "--robots", "8", "--days", "10", "--faults", "0.5", "--seed", "3", "--no-serve"],
         env={
             "AIC_DATABASE_URL": empty_database_url,
             "AIC_MQTT_URL": project_broker.url,
