@@ -1,0 +1,126 @@
+"""Broker security with deploy/mosquitto: per-robot credentials, ACL on the username, no anonymous."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from core.credentials import CredentialError, provision, revoke
+from tests.brokers import ProjectBroker, mosquitto_binary, start_project_broker
+from tests.conftest import unavailable
+
+pytestmark = pytest.mark.broker
+
+
+@pytest.fixture
+def secure_broker(tmp_path: Path) -> Iterator[tuple[ProjectBroker, dict[str, str]]]:
+    if mosquitto_binary() is None:
+        unavailable("mosquitto is not installed")
+    broker = start_project_broker(tmp_path / "broker", auth=True)
+    pw = broker.data_dir / "passwords"
+    creds = {name: provision(pw, name) for name in ("aic-bj-00001", "aic-bj-00002", "aic-ingest")}
+    reload(broker)
+    yield broker, creds
+    broker.stop()
+
+
+def reload(broker: ProjectBroker) -> None:
+    assert broker.process is not None
+    broker.process.send_signal(signal.SIGHUP)
+    time.sleep(0.3)
+
+
+class Client:
+    def __init__(self, broker: ProjectBroker, user: str | None, password: str | None) -> None:
+        self.messages: list[tuple[str, bytes]] = []
+        self.result: object = None
+        self.connected = threading.Event()
+        self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{user or 'anon'}-{time.time_ns()}",
+                             protocol=mqtt.MQTTv5)
+        if user:
+            self.c.username_pw_set(user, password)
+        self.c.on_connect = self._on_connect
+        self.c.on_message = lambda c, u, m: self.messages.append((m.topic, m.payload))
+        self.c.connect("127.0.0.1", broker.port)
+        self.c.loop_start()
+        self.connected.wait(5)
+
+    def _on_connect(self, c: mqtt.Client, u: object, f: object, reason: object, p: object) -> None:
+        self.result = reason
+        self.connected.set()
+
+    @property
+    def ok(self) -> bool:
+        return not getattr(self.result, "is_failure", True)
+
+    def close(self) -> None:
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+def test_anonymous_is_refused(secure_broker: tuple[ProjectBroker, dict[str, str]]) -> None:
+    broker, _ = secure_broker
+    anon = Client(broker, None, None)
+    assert not anon.ok
+    wrong = Client(broker, "aic-bj-00001", "wrong password")
+    assert not wrong.ok
+    anon.close()
+    wrong.close()
+
+
+def test_robot_cannot_publish_as_another_robot(secure_broker: tuple[ProjectBroker, dict[str, str]]) -> None:
+    """A robot's messages on another robot's topic never reach ingest; its own do."""
+    broker, creds = secure_broker
+    ingest = Client(broker, "aic-ingest", creds["aic-ingest"])
+    assert ingest.ok
+    ingest.c.subscribe("aic/v1/+/telemetry", qos=1)
+    a = Client(broker, "aic-bj-00001", creds["aic-bj-00001"])
+    assert a.ok
+    time.sleep(0.3)
+    a.c.publish("aic/v1/aic-bj-00002/telemetry", b"forged", qos=1).wait_for_publish(5)
+    a.c.publish("aic/v1/aic-bj-00001/telemetry", b"genuine", qos=1).wait_for_publish(5)
+    time.sleep(0.5)
+    assert [p for _, p in ingest.messages] == [b"genuine"]
+    for c in (ingest, a):
+        c.close()
+
+
+def test_robot_cannot_read_everything(secure_broker: tuple[ProjectBroker, dict[str, str]]) -> None:
+    """Subscribing to '#' yields nothing of other robots' traffic."""
+    broker, creds = secure_broker
+    spy = Client(broker, "aic-bj-00001", creds["aic-bj-00001"])
+    spy.c.subscribe("#", qos=1)
+    spy.c.subscribe("aic/v1/+/telemetry", qos=1)
+    b = Client(broker, "aic-bj-00002", creds["aic-bj-00002"])
+    time.sleep(0.3)
+    b.c.publish("aic/v1/aic-bj-00002/telemetry", b"private", qos=1).wait_for_publish(5)
+    time.sleep(0.5)
+    assert b"private" not in [p for _, p in spy.messages]
+    for c in (spy, b):
+        c.close()
+
+
+def test_wildcards_in_ids_are_refused(tmp_path: Path) -> None:
+    """Ids with MQTT wildcards or separators can never become usernames (ACL escape)."""
+    for bad in ("aic+1", "aic#", "a/b", "%u-x", "AB"):
+        with pytest.raises(CredentialError):
+            provision(tmp_path / "pw", bad)
+
+
+def test_revoked_robot_cannot_reconnect(secure_broker: tuple[ProjectBroker, dict[str, str]]) -> None:
+    broker, creds = secure_broker
+    first = Client(broker, "aic-bj-00002", creds["aic-bj-00002"])
+    assert first.ok
+    first.close()
+    revoke(broker.data_dir / "passwords", "aic-bj-00002")
+    reload(broker)
+    again = Client(broker, "aic-bj-00002", creds["aic-bj-00002"])
+    assert not again.ok
+    again.close()
