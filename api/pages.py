@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -140,7 +141,12 @@ def orders(request: Request, conn: DbConn, user: PageUser, status: str | None = 
 
 
 @router.post("/ui/orders/{order_id}/move")
-def move(order_id: int, conn: DbConn, user: PageUser, to: Annotated[str, Form()]) -> Response:
+def move(
+    order_id: Annotated[int, PathParam(ge=1, le=2**62)],
+    conn: DbConn,
+    user: PageUser,
+    to: Annotated[str, Form()],
+) -> Response:
     """Confirm the proposed window, or dispatch to the suggested technician."""
     if user.role not in ("admin", "lead") or to not in ("confirmed", "dispatched"):
         return RedirectResponse("/ui/orders?error=forbidden", status_code=303)

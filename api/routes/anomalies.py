@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from api import repository as repo
 from api.deps import DbConn, User, require
@@ -23,7 +23,7 @@ def list_anomalies(
     robot_id: Annotated[str | None, Query(pattern=r"^[a-z0-9-]{3,64}$")] = None,
     kind: Annotated[str | None, Query(pattern=r"^[a-z_]{3,40}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     return repo.anomalies(
         conn, p=user, status=status, robot_id=robot_id, kind=kind, limit=limit, offset=offset
@@ -31,7 +31,9 @@ def list_anomalies(
 
 
 @router.post("/{anomaly_id}/acknowledge")
-def acknowledge(anomaly_id: int, conn: DbConn, user: Editor) -> dict[str, Any]:
+def acknowledge(
+    anomaly_id: Annotated[int, Path(ge=1, le=2**62)], conn: DbConn, user: Editor
+) -> dict[str, Any]:
     row = repo.set_anomaly_status(conn, p=user, anomaly_id=anomaly_id, status="acknowledged")
     if row is None:
         raise NotFoundError("anomaly", anomaly_id)
@@ -39,7 +41,9 @@ def acknowledge(anomaly_id: int, conn: DbConn, user: Editor) -> dict[str, Any]:
 
 
 @router.post("/{anomaly_id}/clear")
-def clear(anomaly_id: int, conn: DbConn, user: Editor) -> dict[str, Any]:
+def clear(
+    anomaly_id: Annotated[int, Path(ge=1, le=2**62)], conn: DbConn, user: Editor
+) -> dict[str, Any]:
     row = repo.set_anomaly_status(conn, p=user, anomaly_id=anomaly_id, status="cleared")
     if row is None:
         raise NotFoundError("anomaly", anomaly_id)

@@ -26,7 +26,7 @@ def robots(
     conn: DbConn,
     user: User,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     """Robots with state, last seen, online, open anomalies, next maintenance and warranty."""
     return repo.robots(conn, p=user, limit=limit, offset=offset)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from api import repository as repo
@@ -62,7 +62,7 @@ def list_orders(
     sort: Sort = "due_at",
     desc: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[dict[str, Any]]:
     """Orders the caller may see: a lead their region's, a technician their own."""
     return repo.work_orders(
@@ -79,7 +79,9 @@ def list_orders(
 
 
 @router.get("/{order_id}")
-def get_order(order_id: int, conn: DbConn, user: User) -> dict[str, Any]:
+def get_order(
+    order_id: Annotated[int, Path(ge=1, le=2**62)], conn: DbConn, user: User
+) -> dict[str, Any]:
     order = repo.work_order(conn, p=user, order_id=order_id)
     if order is None:
         raise NotFoundError("work order", order_id)
@@ -87,7 +89,9 @@ def get_order(order_id: int, conn: DbConn, user: User) -> dict[str, Any]:
 
 
 @router.post("/{order_id}/transitions")
-def move(order_id: int, body: TransitionCreate, conn: DbConn, user: User) -> dict[str, Any]:
+def move(
+    order_id: Annotated[int, Path(ge=1, le=2**62)], body: TransitionCreate, conn: DbConn, user: User
+) -> dict[str, Any]:
     """Move the order; refusals answer 409 with the reason."""
     if user.role == "viewer":
         raise HTTPException(status.HTTP_403_FORBIDDEN, "viewers are read-only")
