@@ -249,3 +249,78 @@ def work_order(conn: Conn, *, p: Principal, order_id: int) -> dict[str, Any] | N
                 (order_id,),
             ).fetchall()
         return order
+
+
+def customers(conn: Conn, *, p: Principal) -> list[dict[str, Any]]:
+    where, params = _scope(p, "s.region")
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT DISTINCT c.id, c.name, c.contact, c.phone FROM customers c"
+            " JOIN sites s ON s.customer_id = c.id WHERE true" + where + " ORDER BY c.id",
+            params,
+        ).fetchall()
+
+
+def sites(conn: Conn, *, p: Principal) -> list[dict[str, Any]]:
+    where, params = _scope(p, "s.region")
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT s.id, s.customer_id, s.region, s.name, s.city, s.address, s.contact, s.phone,"
+            " s.timezone FROM sites s WHERE true" + where + " ORDER BY s.id",
+            params,
+        ).fetchall()
+        hours: dict[str, list[dict[str, Any]]] = {}
+        for h in cur.execute(
+            "SELECT site_id, weekday, opens, closes FROM site_service_hours"
+            " ORDER BY site_id, weekday, opens"
+        ):
+            hours.setdefault(h["site_id"], []).append(
+                {"weekday": h["weekday"], "opens": h["opens"], "closes": h["closes"]}
+            )
+    for r in rows:
+        r["service_hours"] = hours.get(r["id"], [])
+    return rows
+
+
+def events(conn: Conn, *, robot_id: str, limit: int) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT ts, seq, type, code, detail, fw FROM robot_events WHERE robot_id = %s"
+            " ORDER BY ts DESC LIMIT %s",
+            (robot_id, limit),
+        ).fetchall()
+
+
+def plans(conn: Conn) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT p.robot_model, p.version, p.loaded_at, t.code, t.title_zh, t.title_en,
+                      t.interval_days, t.interval_cycles, t.interval_run_hours,
+                      t.interval_heater_hours, t.anchor, t.duration_min, t.parts, t.checklist
+               FROM maintenance_plans p JOIN plan_tasks t ON t.plan_id = p.id
+               WHERE p.active ORDER BY p.robot_model, t.code"""
+        ).fetchall()
+
+
+def quarantine(conn: Conn, *, reason: str | None, limit: int) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            "SELECT id, received_at, topic, reason, detail, payload FROM quarantine"
+            " WHERE (%(r)s::text IS NULL OR reason = %(r)s) ORDER BY id DESC LIMIT %(n)s",
+            {"r": reason, "n": limit},
+        ).fetchall()
+    for r in rows:
+        r["payload"] = bytes(r["payload"])[:2000].decode("utf-8", errors="replace")
+    return rows
+
+
+def record_callback(
+    conn: Conn, *, order_id: int, kind: str, staff_id: str, satisfied: bool, notes: str | None
+) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """UPDATE callbacks SET done_at = now(), done_by = %s, satisfied = %s, notes = %s
+               WHERE work_order_id = %s AND kind = %s AND done_at IS NULL
+               RETURNING kind, due_at, done_at, satisfied""",
+            (staff_id, satisfied, notes, order_id, kind),
+        ).fetchone()

@@ -117,3 +117,34 @@ def move(
         completion=body.completion.model_dump() if body.completion else None,
     )
     return {"id": order["id"], "number": order["number"], "status": order["status"]}
+
+
+class CallbackCreate(BaseModel):
+    satisfied: bool
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/{order_id}/callbacks/{kind}")
+def callback(
+    order_id: Annotated[int, Path(ge=1, le=2**62)],
+    kind: Literal["phone_guided", "uncertain_fix", "verification"],
+    body: CallbackCreate,
+    conn: DbConn,
+    user: User,
+) -> dict[str, Any]:
+    """Record a customer callback (客户回访); an unsatisfied customer means a new visit."""
+    if user.role not in ("admin", "lead"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "leads record callbacks")
+    if repo.work_order(conn, p=user, order_id=order_id) is None:
+        raise NotFoundError("work order", order_id)
+    done = repo.record_callback(
+        conn,
+        order_id=order_id,
+        kind=kind,
+        staff_id=user.staff_id,
+        satisfied=body.satisfied,
+        notes=body.notes,
+    )
+    if done is None:
+        raise NotFoundError("open callback", f"{order_id}/{kind}")
+    return done

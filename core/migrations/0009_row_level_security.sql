@@ -10,6 +10,7 @@ END $$;
 GRANT aic_api TO CURRENT_USER;
 GRANT USAGE ON SCHEMA public TO aic_api;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO aic_api;
+GRANT UPDATE ON fault_models TO aic_api;
 GRANT INSERT, UPDATE ON anomalies, work_orders, work_order_events, task_completions, callbacks,
     alerts, notifications TO aic_api;
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO aic_api;

@@ -255,3 +255,72 @@ def test_telemetry_series_and_health(api: tuple[TestClient, Tokens, str]) -> Non
     assert client.get("/readyz").json() == {"status": "ready"}
     assert "aic_api_requests_total" in client.get("/metrics").text
     assert client.get("/docs").status_code == 200
+
+
+MATRIX_USERS = {
+    "admin": "hq-manager",
+    "engineer": "eng-fault-models",
+    "lead": "deng-keming",
+    "technician": "zeng-guangkuo",
+    "viewer": "hq-viewer",
+}
+
+
+def _ids(db: str) -> dict[str, int]:
+    with psycopg.connect(db) as conn:
+        north = conn.execute(
+            "SELECT id FROM anomalies WHERE robot_id = %s", (NORTH_ROBOT,)
+        ).fetchone()
+        east = conn.execute("SELECT id FROM work_orders WHERE region = 'east'").fetchone()
+    assert north and east
+    return {"north_anomaly": north[0], "east_order": east[0]}
+
+
+# (method, path template, expected status per role: admin, engineer, lead, technician, viewer)
+MATRIX = [
+    ("GET", "/api/v1/regions", (200, 200, 200, 200, 200)),
+    ("GET", "/api/v1/robots", (200, 200, 200, 200, 200)),
+    ("GET", "/api/v1/customers", (200, 200, 200, 200, 200)),
+    ("GET", "/api/v1/sites", (200, 200, 200, 200, 200)),
+    ("GET", "/api/v1/plans", (200, 200, 200, 200, 200)),
+    ("GET", f"/api/v1/robots/{EAST_ROBOT}", (200, 200, 404, 404, 200)),
+    ("GET", f"/api/v1/robots/{EAST_ROBOT}/events", (200, 200, 404, 404, 200)),
+    ("GET", "/api/v1/work-orders/{east_order}", (200, 200, 404, 404, 200)),
+    ("GET", "/api/v1/fault-models", (200, 200, 403, 403, 403)),
+    ("POST", "/api/v1/fault-models/rollback?robot_model=AIC-W1", (404, 404, 403, 403, 403)),
+    ("GET", "/api/v1/quarantine", (200, 403, 403, 403, 403)),
+    ("POST", "/api/v1/anomalies/{north_anomaly}/acknowledge", (200, 200, 200, 403, 403)),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "expected"), MATRIX)
+def test_authorization_matrix(
+    api: tuple[TestClient, Tokens, str], method: str, path: str, expected: tuple[int, ...]
+) -> None:
+    """Every role against every endpoint: the expected answer, never another region's data."""
+    client, _, db = api
+    url = path.format(**_ids(db))
+    got = tuple(
+        client.request(method, url, headers=login(client, staff)).status_code
+        for staff in MATRIX_USERS.values()
+    )
+    assert got == expected, dict(zip(MATRIX_USERS, got, strict=True))
+
+
+def test_callbacks_are_recorded(api: tuple[TestClient, Tokens, str]) -> None:
+    """After completion the lead records the callback; a second record of it is a 404."""
+    client, _, db = api
+    lead = login(client, "deng-keming")
+    order = client.get("/api/v1/work-orders", headers=lead).json()[0]
+    with psycopg.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO callbacks (work_order_id, kind, due_at) VALUES (%s, 'phone_guided',"
+            " now())",
+            (order["id"],),
+        )
+    url = f"/api/v1/work-orders/{order['id']}/callbacks/phone_guided"
+    r = client.post(url, headers=lead, json={"satisfied": True, "notes": "客户满意"})
+    assert r.status_code == 200 and r.json()["satisfied"] is True
+    assert client.post(url, headers=lead, json={"satisfied": True}).status_code == 404
+    tech = login(client, "zeng-guangkuo")
+    assert client.post(url, headers=tech, json={"satisfied": True}).status_code == 403

@@ -123,10 +123,14 @@ def test_lead_confirms_a_window_and_opens_a_chart(
     rows[0].find_element(By.CSS_SELECTOR, "button.confirm").click()
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 
-    WebDriverWait(d, 10, ignored_exceptions=(StaleElementReferenceException,
-                                             NoSuchElementException)).until(
-        lambda drv: drv.find_element(
-            By.CSS_SELECTOR, "#orders tbody tr[data-order] td.status").text == "confirmed")
+    WebDriverWait(
+        d, 10, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+    ).until(
+        lambda drv: (
+            drv.find_element(By.CSS_SELECTOR, "#orders tbody tr[data-order] td.status").text
+            == "confirmed"
+        )
+    )
     assert d.find_elements(By.CSS_SELECTOR, "button.dispatch")
     d.get(server + "/ui/robots/aic-bj-00001")
     WebDriverWait(d, 10).until(

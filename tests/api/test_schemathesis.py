@@ -15,8 +15,9 @@ from api.app import create_app
 from api.security import Principal, Tokens
 
 TOKENS = Tokens.with_secret("schemathesis-test-secret-0123456789abcdef")
-HEADERS = {"Authorization": "Bearer " + TOKENS.issue(Principal("deng-keming", "lead", "north"),
-                                                      now=None)}
+HEADERS = {
+    "Authorization": "Bearer " + TOKENS.issue(Principal("deng-keming", "lead", "north"), now=None)
+}
 
 
 @pytest.fixture
@@ -38,8 +39,9 @@ def test_no_server_errors(api_schema: Any) -> None:
     assert len(operations) >= 10
     for op in operations:
 
-        @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None)
+        @settings(
+            max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         @given(case=op.as_strategy())
         def run(case: Any) -> None:
             response = case.call(headers=HEADERS)

@@ -42,8 +42,11 @@ class Client:
         self.messages: list[tuple[str, bytes]] = []
         self.result: object = None
         self.connected = threading.Event()
-        self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{user or 'anon'}-{time.time_ns()}",
-                             protocol=mqtt.MQTTv5)
+        self.c = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"{user or 'anon'}-{time.time_ns()}",
+            protocol=mqtt.MQTTv5,
+        )
         if user:
             self.c.username_pw_set(user, password)
         self.c.on_connect = self._on_connect
@@ -75,7 +78,9 @@ def test_anonymous_is_refused(secure_broker: tuple[ProjectBroker, dict[str, str]
     wrong.close()
 
 
-def test_robot_cannot_publish_as_another_robot(secure_broker: tuple[ProjectBroker, dict[str, str]]) -> None:
+def test_robot_cannot_publish_as_another_robot(
+    secure_broker: tuple[ProjectBroker, dict[str, str]],
+) -> None:
     """A robot's messages on another robot's topic never reach ingest; its own do."""
     broker, creds = secure_broker
     ingest = Client(broker, "aic-ingest", creds["aic-ingest"])
@@ -114,7 +119,9 @@ def test_wildcards_in_ids_are_refused(tmp_path: Path) -> None:
             provision(tmp_path / "pw", bad)
 
 
-def test_revoked_robot_cannot_reconnect(secure_broker: tuple[ProjectBroker, dict[str, str]]) -> None:
+def test_revoked_robot_cannot_reconnect(
+    secure_broker: tuple[ProjectBroker, dict[str, str]],
+) -> None:
     broker, creds = secure_broker
     first = Client(broker, "aic-bj-00002", creds["aic-bj-00002"])
     assert first.ok
