@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cli.context import console, runtime
@@ -118,8 +119,8 @@ def _schedule(rt: object, *, now: datetime) -> None:
 
 def demo(
     fleet_file: Path = typer.Option(REPO_FLEET, "--fleet", help="fleet YAML to load"),
-    robots: int = typer.Option(40, min=1, help="how many robots to simulate"),
-    days: float = typer.Option(21.0, min=8, help="simulated days (the first 7 are the baseline)"),
+    robots: int = typer.Option(100, min=1, help="how many robots to simulate"),
+    days: float = typer.Option(30.0, min=8, help="simulated days (the first 7 are the baseline)"),
     faults: float = typer.Option(0.5, min=0, max=1, help="fraction of robots with a fault"),
     seed: int = typer.Option(7),
     serve: bool = typer.Option(True, help="serve the dashboard afterwards until Ctrl-C"),
@@ -183,8 +184,23 @@ def demo(
         )
         started = time.monotonic()
         sink = MqttSink(endpoint)
-        for m in simulation.messages():
-            sink.send(m)
+        span = (simulation.end - simulation.start).total_seconds()
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            sim_task = progress.add_task("simulate → MQTT 模拟上报", total=span)
+            done = 0.0
+            for m in simulation.messages():
+                sink.send(m)
+                now_s = (m.at - simulation.start).total_seconds()
+                if now_s - done > span / 200:
+                    progress.update(sim_task, completed=now_s)
+                    done = now_s
+            progress.update(sim_task, completed=span)
         left = sink.close(timeout_s=300)
         sim_counts = simulation.counts()
 
@@ -193,8 +209,14 @@ def demo(
             return ingest.metrics.total("aic_ingest_messages_received")
 
         deadline = time.monotonic() + 300
-        while (received() < sink.sent or ingest.inbox.qsize()) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=console
+        ) as progress:
+            store_task = progress.add_task("ingest → PostgreSQL 入库", total=sink.sent)
+            while (received() < sink.sent or ingest.inbox.qsize()) and time.monotonic() < deadline:
+                progress.update(store_task, completed=received())
+                time.sleep(0.2)
+            progress.update(store_task, completed=sink.sent)
         ingest.stop()
         metrics = ingest.metrics
         stored = metrics.value("aic_ingest_rows_written_total")
