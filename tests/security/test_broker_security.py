@@ -81,7 +81,11 @@ def test_anonymous_is_refused(secure_broker: tuple[ProjectBroker, dict[str, str]
 def test_robot_cannot_publish_as_another_robot(
     secure_broker: tuple[ProjectBroker, dict[str, str]],
 ) -> None:
-    """A robot's messages on another robot's topic never reach ingest; its own do."""
+    """A robot's messages on another robot's topic never reach ingest; its own do.
+
+    The broker either answers the forged publish with "not authorized" or drops
+    the offending connection; both are fine, the message must not get through.
+    """
     broker, creds = secure_broker
     ingest = Client(broker, "aic-ingest", creds["aic-ingest"])
     assert ingest.ok
@@ -89,7 +93,12 @@ def test_robot_cannot_publish_as_another_robot(
     a = Client(broker, "aic-bj-00001", creds["aic-bj-00001"])
     assert a.ok
     time.sleep(0.3)
-    a.c.publish("aic/v1/aic-bj-00002/telemetry", b"forged", qos=1).wait_for_publish(5)
+    try:
+        a.c.publish("aic/v1/aic-bj-00002/telemetry", b"forged", qos=1).wait_for_publish(5)
+    except (RuntimeError, ValueError):
+        pass  # the broker closed the connection: refused
+    a.close()
+    a = Client(broker, "aic-bj-00001", creds["aic-bj-00001"])
     a.c.publish("aic/v1/aic-bj-00001/telemetry", b"genuine", qos=1).wait_for_publish(5)
     time.sleep(0.5)
     assert [p for _, p in ingest.messages] == [b"genuine"]
