@@ -211,3 +211,72 @@ def robot(robot_id: str, request: Request, conn: DbConn, user: PageUser) -> Resp
             "metrics": repo.ROBOT_METRICS,
         },
     )
+
+
+@router.get("/ui/orders/{order_id}", response_class=HTMLResponse)
+def order_page(
+    order_id: Annotated[int, PathParam(ge=1, le=2**62)],
+    request: Request,
+    conn: DbConn,
+    user: PageUser,
+) -> Response:
+    """Work-order detail (the manual's form) with the completion form while in progress."""
+    order = repo.work_order(conn, p=user, order_id=order_id)
+    if order is None:
+        raise NotFoundError("work order", order_id)
+    return templates.TemplateResponse(request, "order.html", {"user": user, "order": order})
+
+
+def _parts(text: str) -> list[dict[str, Any]]:
+    """'FAN-FILTER-120:1, GREASE:2' → [{"code": …, "qty": …}]."""
+    out = []
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        code, _, qty = item.partition(":")
+        out.append({"code": code.strip(), "qty": int(qty) if qty.strip().isdigit() else 1})
+    return out
+
+
+@router.post("/ui/orders/{order_id}/complete")
+def complete(
+    order_id: Annotated[int, PathParam(ge=1, le=2**62)],
+    conn: DbConn,
+    user: PageUser,
+    cause: Annotated[str, Form(max_length=2000)],
+    resolution: Annotated[str, Form(max_length=2000)],
+    time_spent_min: Annotated[int, Form(ge=1, le=1440)],
+    rating: Annotated[int, Form(ge=1, le=5)],
+    signer: Annotated[str, Form(max_length=100)],
+    parts: Annotated[str, Form(max_length=2000)] = "",
+    fee: Annotated[str, Form(max_length=20)] = "",
+    uncertain: Annotated[str, Form(max_length=1)] = "",
+    phone_guided: Annotated[str, Form(max_length=1)] = "",
+) -> Response:
+    """Record the completion (cause, resolution, parts, time, fee, rating, signer)."""
+    if user.role not in ("admin", "lead", "technician"):
+        return RedirectResponse(f"/ui/orders/{order_id}?error=forbidden", status_code=303)
+    if repo.work_order(conn, p=user, order_id=order_id) is None:
+        raise NotFoundError("work order", order_id)
+    try:
+        fee_value = float(fee) if fee.strip() else None
+    except ValueError:
+        return RedirectResponse(
+            f"/ui/orders/{order_id}?error=fee must be a number", status_code=303
+        )
+    completion = {
+        "cause": cause,
+        "resolution": resolution,
+        "parts_used": _parts(parts),
+        "time_spent_min": time_spent_min,
+        "fee": fee_value,
+        "rating": rating,
+        "signer": signer,
+        "uncertain": bool(uncertain),
+        "phone_guided": bool(phone_guided),
+    }
+    try:
+        transition(
+            conn, order_id=order_id, to="completed", actor=user.staff_id, completion=completion
+        )
+    except InvalidTransitionError as exc:
+        return RedirectResponse(f"/ui/orders/{order_id}?error={exc.reason}", status_code=303)
+    return RedirectResponse(f"/ui/orders/{order_id}", status_code=303)

@@ -2,64 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import jwt
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
 
-from api.app import create_app
-from api.repository import set_password
-from api.security import Principal, Tokens, hash_password
-
-PASSWORD = "correct horse battery"
-NORTH_ROBOT = "aic-bj-00001"
-EAST_ROBOT = "aic-sh-00019"
-USERS = {
-    "hq-manager": "admin",
-    "eng-fault-models": "engineer",
-    "deng-keming": "lead",
-    "zheng-zhuzi": "lead",
-    "zeng-guangkuo": "technician",
-}
-
-
-@pytest.fixture
-def api(fresh_db: str) -> Iterator[tuple[TestClient, Tokens, str]]:
-    with psycopg.connect(fresh_db) as conn:
-        conn.execute("INSERT INTO staff (id, name, role) VALUES ('hq-viewer', 'HQ 查看', 'viewer')")
-        hashed = hash_password(PASSWORD)
-        for staff in [*USERS, "hq-viewer"]:
-            assert set_password(conn, staff_id=staff, password_hash=hashed)
-        now = datetime.now(UTC)
-        for robot, _region_order in ((NORTH_ROBOT, "north"), (EAST_ROBOT, "east")):
-            conn.execute(
-                """INSERT INTO anomalies (robot_id, detector, model_version, component, kind,
-                       window_start, window_end, score, severity, evidence)
-                   VALUES (%s, 'rules', 'rules/1', 'exhaust_fan', 'exhaust_fan_failure', %s, %s,
-                           1, 'critical', %s)""",
-                (robot, now - timedelta(days=1), now, Jsonb({})),
-            )
-        from scheduler.orders import generate_predictive
-
-        generate_predictive(conn, now=now)
-        conn.execute(
-            "UPDATE work_orders SET technician_id = 'zeng-guangkuo' WHERE region = 'north'"
-        )
-    with ConnectionPool(fresh_db, min_size=1, max_size=4) as pool:
-        tokens = Tokens.with_secret("test-secret-key-that-is-long-enough-32b")
-        with TestClient(create_app(pool, tokens)) as client:
-            yield client, tokens, fresh_db
-
-
-def login(client: TestClient, staff: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", data={"username": staff, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+from api.security import Principal, Tokens
+from tests.api.conftest import EAST_ROBOT, NORTH_ROBOT, PASSWORD, login
 
 
 def test_login_and_refresh(api: tuple[TestClient, Tokens, str]) -> None:
