@@ -55,11 +55,10 @@ User = Annotated[Principal, Depends(current_user)]
 def scoped_conn(request: Request, user: User) -> Iterator[Conn]:
     """A connection whose transaction runs as ``aic_api`` with the caller's region set, so
     PostgreSQL row-level security backs up the region filter of every query."""
+    from api.repository import enter_scope
+
     with request.app.state.pool.connection() as conn:
-        conn.execute("SET LOCAL ROLE aic_api")
-        conn.execute(
-            "SELECT set_config('aic.region', %s, true)", (user.region if user.regional else "",)
-        )
+        enter_scope(conn, p=user)
         yield conn
 
 

@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from api import repository as repo
 from api.deps import COOKIE, LoginConn, get_conn, get_tokens
-from api.security import Principal, TokenError, Tokens, api_role, verify_password
+from api.security import Principal, TokenError, Tokens
 from core.db import Conn
 from core.errors import NotFoundError
 from scheduler.errors import InvalidTransitionError
@@ -46,10 +46,7 @@ PageUser = Annotated[Principal, Depends(page_user)]
 def page_conn(request: Request, user: PageUser) -> Iterator[Conn]:
     """Like the API's scoped connection: role aic_api and the user's region (RLS backstop)."""
     for conn in get_conn(request):
-        conn.execute("SET LOCAL ROLE aic_api")
-        conn.execute(
-            "SELECT set_config('aic.region', %s, true)", (user.region if user.regional else "",)
-        )
+        repo.enter_scope(conn, p=user)
         yield conn
 
 
@@ -83,20 +80,14 @@ def login(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
-    row = repo.credentials(conn, staff_id=username)
-    if (
-        row is None
-        or not row["active"]
-        or row["password_hash"] is None
-        or not verify_password(row["password_hash"], password)
-    ):
+    p = repo.authenticate(conn, staff_id=username, password=password)
+    if p is None:
         return templates.TemplateResponse(
             request,
             "login.html",
             {"error": "Wrong staff id or password 账号或密码错误"},
             status_code=401,
         )
-    p = Principal(row["id"], api_role(row["role"]), row["region"])
     response = RedirectResponse("/ui/orders", status_code=303)
     response.set_cookie(
         COOKIE,

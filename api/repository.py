@@ -324,3 +324,24 @@ def record_callback(
                RETURNING kind, due_at, done_at, satisfied""",
             (staff_id, satisfied, notes, order_id, kind),
         ).fetchone()
+
+
+def enter_scope(conn: Conn, *, p: Principal) -> None:
+    """Run the rest of this transaction as ``aic_api`` with the caller's region (RLS backstop)."""
+    conn.execute("SET LOCAL ROLE aic_api")
+    conn.execute("SELECT set_config('aic.region', %s, true)", (p.region if p.regional else "",))
+
+
+def authenticate(conn: Conn, *, staff_id: str, password: str) -> Principal | None:
+    """The principal for valid, active credentials; None otherwise (no hint which part failed)."""
+    from api.security import api_role, verify_password
+
+    row = credentials(conn, staff_id=staff_id)
+    if (
+        row is None
+        or not row["active"]
+        or row["password_hash"] is None
+        or not verify_password(row["password_hash"], password)
+    ):
+        return None
+    return Principal(row["id"], api_role(row["role"]), row["region"])

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from api import repository as repo
 from api.deps import LoginConn, get_tokens
-from api.security import Principal, TokenError, Tokens, api_role, verify_password
+from api.security import Principal, TokenError, Tokens, api_role
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -43,19 +43,14 @@ def token(
     tokens: Annotated[Tokens, Depends(get_tokens)],
 ) -> TokenRead:
     """Sign in with staff id and password."""
-    row = repo.credentials(conn, staff_id=form.username)
-    if (
-        row is None
-        or not row["active"]
-        or row["password_hash"] is None
-        or not verify_password(row["password_hash"], form.password)
-    ):
+    p = repo.authenticate(conn, staff_id=form.username, password=form.password)
+    if p is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "wrong staff id or password",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return _issue(tokens, Principal(row["id"], api_role(row["role"]), row["region"]))
+    return _issue(tokens, p)
 
 
 @router.post("/refresh")
