@@ -175,6 +175,7 @@ def demo(
                 database_url=rt.services.database_url,
                 endpoint=endpoint,
                 client_id="aic-demo-ingest",
+                protocol=rt.services.mqtt_protocol,
             )
         )
         ingest.start()
@@ -183,7 +184,7 @@ def demo(
             f"{len(simulation.faults)} injected faults …"
         )
         started = time.monotonic()
-        sink = MqttSink(endpoint)
+        sink = MqttSink(endpoint, protocol=rt.services.mqtt_protocol)
         span = (simulation.end - simulation.start).total_seconds()
         with Progress(
             TextColumn("{task.description}"),

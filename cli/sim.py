@@ -129,7 +129,11 @@ def sim(
         from firmware_sim.outputs import MqttSink, pace
 
         passwords = _read_credentials(credentials) if credentials else None
-        sink = MqttSink(parse_mqtt_url(rt.services.mqtt_url), passwords=passwords)
+        sink = MqttSink(
+            parse_mqtt_url(rt.services.mqtt_url),
+            passwords=passwords,
+            protocol=rt.services.mqtt_protocol,
+        )
         started = time.monotonic()
         for m in pace(simulation.messages(), speed=speed, start=simulation.start):
             sink.send(m)

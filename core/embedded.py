@@ -236,6 +236,13 @@ class Services(contextlib.AbstractContextManager["Services"]):
             raise
         return self
 
+    @property
+    def mqtt_protocol(self) -> str:
+        """ "3.1.1" when the embedded broker is amqtt (no MQTT v5), else "5"."""
+        if self._broker is not None and self._broker.broker is not None:
+            return "3.1.1" if self._broker.broker.kind == "amqtt" else "5"
+        return "5"
+
     def close(self) -> None:
         if self._broker is not None:
             self._broker.stop()

@@ -87,6 +87,7 @@ class RobotClient:
     outbox: deque[_Entry] = field(default_factory=deque)
     inflight: dict[int, _Entry] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    protocol: str = "5"  # "5", or "3.1.1" for brokers without MQTT v5 (amqtt)
     connected: bool = False
     acked: int = 0
     _order: int = 0
@@ -94,7 +95,13 @@ class RobotClient:
     _early: set[int] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.robot_id, protocol=mqtt.MQTTv5)
+        v5 = self.protocol == "5"
+        c = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.robot_id,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            clean_session=None if v5 else False,
+        )
         c.max_inflight_messages_set(100)
         c.max_queued_messages_set(0)
         c.reconnect_delay_set(min_delay=1, max_delay=8)
@@ -113,15 +120,18 @@ class RobotClient:
         self.client = c
 
     def start(self) -> None:
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-        props.SessionExpiryInterval = 3600
-        self.client.connect_async(
-            self.endpoint.host,
-            self.endpoint.port,
-            keepalive=30,
-            clean_start=False,
-            properties=props,
-        )
+        if self.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = 3600
+            self.client.connect_async(
+                self.endpoint.host,
+                self.endpoint.port,
+                keepalive=30,
+                clean_start=False,
+                properties=props,
+            )
+        else:
+            self.client.connect_async(self.endpoint.host, self.endpoint.port, keepalive=30)
         self.client.loop_start()
 
     def send(self, m: SimMessage) -> None:
@@ -200,9 +210,16 @@ class RobotClient:
 class MqttSink:
     """Publishes each robot's messages from its own client (client id = robot id)."""
 
-    def __init__(self, endpoint: MqttEndpoint, *, passwords: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: MqttEndpoint,
+        *,
+        passwords: dict[str, str] | None = None,
+        protocol: str = "5",
+    ) -> None:
         self.endpoint = endpoint
         self.passwords = passwords or {}
+        self.protocol = protocol
         self.clients: dict[str, RobotClient] = {}
         self.sent = 0
         self._closing = threading.Event()
@@ -219,7 +236,9 @@ class MqttSink:
     def send(self, m: SimMessage) -> None:
         client = self.clients.get(m.robot_id)
         if client is None:
-            client = RobotClient(m.robot_id, self.endpoint, self.passwords.get(m.robot_id))
+            client = RobotClient(
+                m.robot_id, self.endpoint, self.passwords.get(m.robot_id), protocol=self.protocol
+            )
             client.start()
             self.clients[m.robot_id] = client
         client.send(m)

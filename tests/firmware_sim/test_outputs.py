@@ -128,3 +128,33 @@ def test_cli_sim_to_file_and_bad_scenario(tmp_path: Path) -> None:
     bad.write_text("faults: [{robot: aic-bj-00001, kind: gremlins, onset_day: 1}]\n")
     res = CliRunner().invoke(app, ["sim", "--scenario", str(bad), "--out", str(out)], env=env)
     assert res.exit_code == 2 and "gremlins" in res.output
+
+
+def test_simulator_and_ingest_over_the_amqtt_fallback(
+    fleet: Fleet, fresh_db: str, tmp_path: Path, start_ingest: Callable[..., Any]
+) -> None:
+    """On a machine without mosquitto the demo's broker is amqtt (MQTT 3.1.1 only): robots and
+    ingest speak 3.1.1 to it and every reading arrives."""
+    from datetime import UTC, datetime, timedelta
+
+    from core.embedded import EmbeddedBroker
+
+    broker = EmbeddedBroker(tmp_path / "amqtt", prefer="amqtt")
+    url = broker.start()
+    try:
+        start_ingest(fresh_db, url, protocol="3.1.1")
+        end = datetime.now(UTC) - timedelta(minutes=1)
+        sim = build_simulation(
+            fleet, Scenario(end=end, days=1, max_robots=3, seed=2, sample_s=120, batch=5)
+        )
+        messages = list(sim.messages())
+        sink = MqttSink(parse_mqtt_url(url), protocol="3.1.1")
+        for m in messages:
+            sink.send(m)
+        assert sink.close(timeout_s=60) == 0
+        readings = sim.counts()["readings"]
+        wait_until(
+            lambda: count(fresh_db, "SELECT count(*) FROM telemetry") == readings, timeout_s=30
+        )
+    finally:
+        broker.stop()
