@@ -3,8 +3,9 @@
 Definitions (also in docs/fault-models.md):
 
 - A fault *counts for recall* when it failed inside the evaluated period. It is
-  *detected* when an anomaly of the same robot and fault kind ends at most one
-  window after the failure (error codes at failure count, with lead time 0).
+  *detected* when an anomaly of the same robot and fault kind starts at most one
+  window after the failure (error codes reported at the next power-on count,
+  with lead time 0).
 - *Lead time*: failure time minus the end of the first matching anomaly window
   (floored at 0).
 - Anomalies of a robot and kind form *episodes* (gaps ≤ 2 days). An episode is
@@ -124,7 +125,8 @@ def evaluate(
             (
                 a
                 for a in by_robot_kind[(f["robot_id"], f["kind"])]
-                if f["onset"] - GRACE <= a["window_end"] <= f["failure"] + window
+                if a["window_end"] >= f["onset"] - GRACE
+                and a["window_start"] <= f["failure"] + window
             ),
             key=lambda a: a["window_end"],
         )

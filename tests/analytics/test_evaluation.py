@@ -79,3 +79,24 @@ def test_error_code_after_failure_counts_with_zero_lead() -> None:
 def test_episodes_split_on_gaps() -> None:
     eps = episodes([anomaly("a", "x", d) for d in (1, 2, 3, 9, 10)])
     assert [(s.day, e.day) for _, _, s, e in eps] == [(2, 5), (10, 12)]
+
+
+def test_failure_at_night_is_caught_by_the_next_window() -> None:
+    """A fan that dies at 23:00 is reported at the next power-on: the window starting the
+    next day still counts as detection."""
+    truth = [
+        {
+            "robot_id": "a",
+            "kind": "exhaust_fan_failure",
+            "onset": T0 + 9 * D + timedelta(hours=23),
+            "failure": T0 + 9 * D + timedelta(hours=23),
+        }
+    ]
+    rep = evaluate(
+        truth, [anomaly("a", "exhaust_fan_failure", 10)], start=T0, end=T0 + 20 * D, robots=1
+    )
+    assert rep.kinds["exhaust_fan_failure"].detected == 1
+    late = evaluate(
+        truth, [anomaly("a", "exhaust_fan_failure", 12)], start=T0, end=T0 + 20 * D, robots=1
+    )
+    assert late.kinds["exhaust_fan_failure"].detected == 0
