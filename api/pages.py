@@ -271,3 +271,40 @@ def complete(
     except InvalidTransitionError as exc:
         return RedirectResponse(f"/ui/orders/{order_id}?error={exc.reason}", status_code=303)
     return RedirectResponse(f"/ui/orders/{order_id}", status_code=303)
+
+
+@router.get("/ui/models", response_class=HTMLResponse)
+def models_page(request: Request, conn: DbConn, user: PageUser, run: str | None = None) -> Response:
+    """Engineers: the model registry and an evaluation against a simulator run's ground truth."""
+    from analytics.evaluation import evaluate
+    from analytics.registry import list_models
+
+    if user.role not in ("admin", "engineer", "viewer"):
+        return RedirectResponse("/ui/orders?error=engineers only", status_code=303)
+    runs = repo.ground_truth_runs(conn)
+    report = None
+    lead_hours: dict[str, list[float]] = {}
+    chosen = run or (runs[0]["run_id"] if runs else None)
+    if chosen:
+        data = repo.evaluation_inputs(conn, run_id=chosen)
+        if data["truth"] and data.get("start") is not None:
+            report = evaluate(
+                data["truth"],
+                data["anomalies"],
+                start=data["start"],
+                end=data["end"],
+                robots=int(data["robots"] or 1),
+            )
+            lead_hours = {k: r.lead_hours for k, r in report.kinds.items() if r.lead_hours}
+    return templates.TemplateResponse(
+        request,
+        "models.html",
+        {
+            "user": user,
+            "models": list_models(conn),
+            "runs": runs,
+            "run": chosen,
+            "report": report,
+            "lead_hours": lead_hours,
+        },
+    )

@@ -52,3 +52,37 @@ def test_pages_keep_to_the_region(api: tuple[TestClient, Tokens, str]) -> None:
     assert east == []
     other = client.get("/ui/robots/aic-sh-00019")
     assert other.status_code == 404
+
+
+def test_engineer_page_evaluates_a_simulator_run(api: tuple[TestClient, Tokens, str]) -> None:
+    """Engineers see the model registry and an evaluation of a run's ground truth with a chart;
+    leads are sent back to their job queue."""
+    from datetime import UTC, datetime, timedelta
+
+    import psycopg
+
+    client, _, db = api
+    now = datetime.now(UTC)
+    with psycopg.connect(db) as conn:
+        conn.execute(
+            """INSERT INTO fault_ground_truth (run_id, robot_id, kind, component, error_code,
+                   onset, failure, seed)
+               VALUES ('run-1', 'aic-bj-00001', 'exhaust_fan_failure', 'exhaust_fan', 'E401',
+                       %s, %s, 1)""",
+            (now - timedelta(hours=12), now - timedelta(hours=12)),
+        )
+        conn.execute(
+            """INSERT INTO robot_features (robot_id, window_start, n_readings, n_cooking, err_count)
+               VALUES ('aic-bj-00001', %s, 10, 5, 0), ('aic-sh-00019', %s, 10, 5, 0)""",
+            (now - timedelta(days=2), now - timedelta(days=1)),
+        )
+    client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
+    assert client.get("/ui/models").url.path == "/ui/orders"
+    client.post("/logout")
+    client.post("/login", data={"username": "eng-fault-models", "password": PASSWORD})
+    page = client.get("/ui/models?run=run-1")
+    assert page.status_code == 200
+    assert 'id="eval-summary"' in page.text and "exhaust_fan_failure" in page.text
+    row = page.text.split("<td>exhaust_fan_failure</td>")[1].split("</tr>")[0]
+    assert "<td>1</td><td>1</td><td>1.00</td>" in row.replace("\n", "")
+    assert 'id="leads"' in page.text
