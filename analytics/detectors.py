@@ -19,7 +19,16 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 Array = NDArray[np.float64]
 
 
-class RobustBaseline(TransformerMixin, OutlierMixin, BaseEstimator):  # type: ignore[misc]
+class _AllowNaN:
+    """Declares to scikit-learn that missing features (a day without dosing) are NaN."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class RobustBaseline(_AllowNaN, TransformerMixin, OutlierMixin, BaseEstimator):  # type: ignore[misc]
     """Per-robot robust z-scores: ``(x - median) / (1.4826 * MAD)``.
 
     The scale has a floor of ``min_rel_scale * |median|`` so that a very steady
@@ -40,11 +49,6 @@ class RobustBaseline(TransformerMixin, OutlierMixin, BaseEstimator):  # type: ig
     def __init__(self, min_rel_scale: float = 0.02, threshold: float = 4.0) -> None:
         self.min_rel_scale = min_rel_scale
         self.threshold = threshold
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # missing features (a day without dosing) are NaN
-        return tags
 
     def fit(self, X: Any, y: Any = None) -> RobustBaseline:
         X = validate_data(self, X, ensure_all_finite="allow-nan", reset=True)
@@ -76,7 +80,7 @@ class RobustBaseline(TransformerMixin, OutlierMixin, BaseEstimator):  # type: ig
         return np.where(self.decision_function(X) >= 0, 1, -1)
 
 
-class CusumDrift(BaseEstimator):  # type: ignore[misc]
+class CusumDrift(_AllowNaN, BaseEstimator):  # type: ignore[misc]
     """One-sided CUSUM on z-scores, for slow drifts a single window does not show.
 
     ``S_t = max(0, S_{t-1} + z_t - k)``; an alarm is raised when ``S_t > h``.
@@ -93,11 +97,6 @@ class CusumDrift(BaseEstimator):  # type: ignore[misc]
     def __init__(self, k: float = 0.5, h: float = 5.0) -> None:
         self.k = k
         self.h = h
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True  # missing features (a day without dosing) are NaN
-        return tags
 
     def fit(self, X: Any, y: Any = None) -> CusumDrift:
         X = validate_data(self, X, ensure_all_finite="allow-nan", reset=True)

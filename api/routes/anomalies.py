@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from api import repository as repo
 from api.deps import DbConn, User, require
 from api.security import Principal
+from core.db import Conn
 from core.errors import NotFoundError
 
 router = APIRouter(prefix="/anomalies", tags=["anomalies"])
@@ -30,21 +31,21 @@ def list_anomalies(
     )
 
 
-@router.post("/{anomaly_id}/acknowledge")
-def acknowledge(
-    anomaly_id: Annotated[int, Path(ge=1, le=2**62)], conn: DbConn, user: Editor
-) -> dict[str, Any]:
-    row = repo.set_anomaly_status(conn, p=user, anomaly_id=anomaly_id, status="acknowledged")
+AnomalyId = Annotated[int, Path(ge=1, le=2**62)]
+
+
+def _set_status(conn: Conn, user: Principal, anomaly_id: int, status: str) -> dict[str, Any]:
+    row = repo.set_anomaly_status(conn, p=user, anomaly_id=anomaly_id, status=status)
     if row is None:
         raise NotFoundError("anomaly", anomaly_id)
     return row
+
+
+@router.post("/{anomaly_id}/acknowledge")
+def acknowledge(anomaly_id: AnomalyId, conn: DbConn, user: Editor) -> dict[str, Any]:
+    return _set_status(conn, user, anomaly_id, "acknowledged")
 
 
 @router.post("/{anomaly_id}/clear")
-def clear(
-    anomaly_id: Annotated[int, Path(ge=1, le=2**62)], conn: DbConn, user: Editor
-) -> dict[str, Any]:
-    row = repo.set_anomaly_status(conn, p=user, anomaly_id=anomaly_id, status="cleared")
-    if row is None:
-        raise NotFoundError("anomaly", anomaly_id)
-    return row
+def clear(anomaly_id: AnomalyId, conn: DbConn, user: Editor) -> dict[str, Any]:
+    return _set_status(conn, user, anomaly_id, "cleared")
