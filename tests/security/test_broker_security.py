@@ -140,3 +140,43 @@ def test_revoked_robot_cannot_reconnect(
     again = Client(broker, "aic-bj-00002", creds["aic-bj-00002"])
     assert not again.ok
     again.close()
+
+
+def test_simulated_robots_publish_with_their_own_credentials(
+    secure_broker: tuple[ProjectBroker, dict[str, str]],
+    fleet: object,
+    fresh_db: str,
+    start_ingest: object,
+) -> None:
+    """The simulator's per-robot credentials work against the secured broker end to end."""
+    from datetime import UTC, datetime, timedelta
+
+    from core.fleet import Fleet
+    from core.settings import parse_mqtt_url
+    from firmware_sim.engine import build_simulation
+    from firmware_sim.outputs import MqttSink
+    from firmware_sim.scenario import Scenario
+    from tests.ingest.helpers import count, wait_until
+
+    broker, creds = secure_broker
+    assert isinstance(fleet, Fleet) and callable(start_ingest)
+    start_ingest(fresh_db, f"mqtt://aic-ingest:{creds['aic-ingest']}@127.0.0.1:{broker.port}")
+    sim = build_simulation(
+        fleet,
+        Scenario(
+            end=datetime.now(UTC) - timedelta(minutes=1),
+            days=1,
+            robots=["aic-bj-00001", "aic-bj-00002"],
+            seed=3,
+            sample_s=300,
+        ),
+    )
+    sink = MqttSink(
+        parse_mqtt_url(broker.url),
+        passwords={r: creds[r] for r in ("aic-bj-00001", "aic-bj-00002")},
+    )
+    for m in sim.messages():
+        sink.send(m)
+    assert sink.close(timeout_s=30) == 0
+    readings = sim.counts()["readings"]
+    wait_until(lambda: count(fresh_db, "SELECT count(*) FROM telemetry") == readings, timeout_s=30)
