@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from psycopg_pool import ConnectionPool
 
 from api import errors, pages
-from api.routes import admin, anomalies, auth, fleet, health, work_orders
+from api.routes import admin, anomalies, auth, fleet, health, reports, work_orders
 from api.security import Tokens
 
 
@@ -34,7 +34,15 @@ def create_app(pool: ConnectionPool, tokens: Tokens) -> FastAPI:
         return response
 
     errors.install(app)
-    for router in (auth.router, fleet.router, admin.router, anomalies.router, work_orders.router):
+    routers = (
+        auth.router,
+        fleet.router,
+        admin.router,
+        anomalies.router,
+        work_orders.router,
+        reports.router,
+    )
+    for router in routers:
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
     app.include_router(pages.router)

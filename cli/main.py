@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import api, db, demo, fleet, ingest, models, robots, scheduler, sim
+from cli import api, db, demo, fleet, ingest, models, report, robots, scheduler, sim
 
 app = typer.Typer(
     help="AIC fleet care: telemetry and predictive maintenance for AIC cooking robots.",
@@ -23,6 +23,7 @@ app.command(name="sim")(sim.sim)
 app.command(name="api")(api.api)
 app.add_typer(api.users_app, name="users")
 app.add_typer(robots.app, name="robots")
+app.add_typer(report.app, name="report")
 
 
 def main() -> None:

@@ -275,3 +275,33 @@ def test_callbacks_are_recorded(api: tuple[TestClient, Tokens, str]) -> None:
     assert client.post(url, headers=lead, json={"satisfied": True}).status_code == 404
     tech = login(client, "zeng-guangkuo")
     assert client.post(url, headers=tech, json={"satisfied": True}).status_code == 403
+
+
+def test_monthly_fault_report_is_region_scoped(api: tuple[TestClient, Tokens, str]) -> None:
+    """Leads get their region's report; CSV carries the bilingual header; a bad month is 422."""
+    client, _, db = api
+    month = datetime.now(UTC).strftime("%Y-%m")
+    with psycopg.connect(db) as conn:
+        for robot, seq in ((NORTH_ROBOT, 1), (EAST_ROBOT, 1)):
+            conn.execute(
+                "INSERT INTO robot_events (robot_id, ts, seq, type, code)"
+                " VALUES (%s, now(), %s, 'fault', 'E401')",
+                (robot, seq),
+            )
+    lead = login(client, "deng-keming")
+    rows = client.get(
+        "/api/v1/reports/monthly-faults", params={"month": month}, headers=lead
+    ).json()
+    assert rows and {r["region"] for r in rows} == {"north"}
+    admin = client.get(
+        "/api/v1/reports/monthly-faults",
+        params={"month": month},
+        headers=login(client, "hq-manager"),
+    ).json()
+    assert {r["region"] for r in admin} == {"north", "east"}
+    csv = client.get(
+        "/api/v1/reports/monthly-faults", params={"month": month, "format": "csv"}, headers=lead
+    )
+    assert csv.status_code == 200 and "区域 Region" in csv.content.decode("utf-8-sig")
+    bad = client.get("/api/v1/reports/monthly-faults", params={"month": "Nov"}, headers=lead)
+    assert bad.status_code == 422

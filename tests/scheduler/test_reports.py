@@ -1,0 +1,117 @@
+"""The monthly fault statistics report on a seeded dataset with hand-computed figures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from scheduler.reports import fault_statistics, month_bounds, to_csv, to_xlsx
+
+A, B, EAST = "aic-bj-00001", "aic-bj-00002", "aic-sh-00019"
+
+
+def ts(day: int, hour: int = 0, month: int = 11) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=UTC)
+
+
+@pytest.fixture
+def seeded(fresh_db: str) -> str:
+    with psycopg.connect(fresh_db) as c:
+        c.execute("UPDATE robots SET model = 'AIC-W1' WHERE robot_id IN (%s, %s, %s)", (A, B, EAST))
+        events = [
+            (A, ts(10), 1, "E203"),
+            (A, ts(20, 3), 2, "E401"),
+            (B, ts(12), 1, "E203"),
+            (A, ts(25, month=10), 3, "E203"),  # October: not in the report
+            (EAST, ts(5), 1, "E310"),
+        ]
+        c.cursor().executemany(
+            "INSERT INTO robot_events (robot_id, ts, seq, type, code) VALUES (%s, %s, %s,"
+            " 'fault', %s)",
+            [(r, t, s, code) for r, t, s, code in events],
+        )
+        hours = [
+            (A, ts(1), 100.0),
+            (A, ts(30, 23), 300.0),
+            (B, ts(1), 50.0),
+            (B, ts(30, 23), 150.0),
+            (EAST, ts(1), 10.0),
+            (EAST, ts(30, 23), 90.0),
+        ]
+        c.cursor().executemany(
+            "INSERT INTO telemetry_1h (robot_id, bucket, n, run_hours, err_count)"
+            " VALUES (%s, %s, 60, %s, 0)",
+            hours,
+        )
+        anomaly = c.execute(
+            """INSERT INTO anomalies (robot_id, detector, model_version, component, kind,
+                   window_start, window_end, score, severity, evidence)
+               VALUES (%s, 'rules', 'rules/1', 'exhaust_fan', 'exhaust_fan_failure', %s, %s, 1,
+                       'critical', %s) RETURNING id""",
+            (A, ts(20), ts(21), Jsonb({"error_code": "E401"})),
+        ).fetchone()
+        assert anomaly is not None
+        order = c.execute(
+            """INSERT INTO work_orders (number, type, status, dedup_key, robot_id, site_id, region,
+                   customer_id, title, due_at, warranty, anomaly_id, created_at)
+               SELECT 'WO-T-1', 'repair', 'completed', 'x', r.robot_id, r.site_id, s.region,
+                      s.customer_id, 'fan', %s, 'in_warranty', %s, %s
+               FROM robots r JOIN sites s ON s.id = r.site_id WHERE r.robot_id = %s
+               RETURNING id""",
+            (ts(21), anomaly[0], ts(20, 8), A),
+        ).fetchone()
+        assert order is not None
+        c.execute(
+            "INSERT INTO work_order_events (work_order_id, at, actor, from_status, to_status)"
+            " VALUES (%s, %s, 'tech', 'in_progress', 'completed')",
+            (order[0], ts(20, 14)),
+        )
+    return fresh_db
+
+
+def test_hand_computed_figures(seeded: str) -> None:
+    """North AIC-W1: 300 operating hours; 2 cooling failures → MTBF 150 h; 1 fan failure →
+    MTBF 300 h, repaired once in 6 h. East: 1 dosing failure over 80 h."""
+    with psycopg.connect(seeded) as conn:
+        rows = {
+            (r.region, r.model, r.component): r for r in fault_statistics(conn, month="2026-11")
+        }
+        north = fault_statistics(conn, month="2026-11", region="north")
+    cooling = rows[("north", "AIC-W1", "igbt_cooling")]
+    assert (cooling.failures, cooling.operating_hours, cooling.mtbf_h) == (2, 300.0, 150.0)
+    assert (cooling.repairs, cooling.mttr_h) == (0, None)
+    fan = rows[("north", "AIC-W1", "exhaust_fan")]
+    assert (fan.failures, fan.mtbf_h, fan.repairs, fan.mttr_h) == (1, 300.0, 1, 6.0)
+    dosing = rows[("east", "AIC-W1", "dosing_pump")]
+    assert (dosing.failures, dosing.operating_hours, dosing.mtbf_h) == (1, 80.0, 80.0)
+    assert {r.region for r in north} == {"north"} and len(north) == 2
+
+
+def test_exports_carry_headers_and_totals(seeded: str, tmp_path: Path) -> None:
+    """CSV and XLSX open with the bilingual headers and the expected totals."""
+    from openpyxl import load_workbook
+
+    with psycopg.connect(seeded) as conn:
+        rows = fault_statistics(conn, month="2026-11")
+    csv_text = to_csv(rows)
+    assert csv_text.splitlines()[0].startswith(
+        "区域 Region,机型 Model,部件 Component,故障次数 Failures"
+    )
+    path = tmp_path / "faults.xlsx"
+    to_xlsx(rows, path, title="月度故障统计分析报告 2026-11")
+    ws = load_workbook(path).active
+    assert ws is not None
+    values = list(ws.iter_rows(values_only=True))
+    assert values[1][0] == "区域 Region" and values[1][5] == "平均故障间隔(小时) MTBF (h)"
+    total = values[-1]
+    assert total[0] == "合计 Total" and total[3] == 4 and total[6] == 1
+
+
+def test_bad_month_is_a_clear_error() -> None:
+    assert month_bounds("2026-12")[1] == datetime(2027, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValueError, match="2026-11"):
+        month_bounds("November")
