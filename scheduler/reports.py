@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from core.db import Conn
+from scheduler import reports_repository
 from scheduler.reports_repository import monthly_faults
 
 COLUMNS = (
@@ -75,30 +78,72 @@ def fault_statistics(conn: Conn, *, month: str, region: str | None = None) -> li
     return out
 
 
-def to_csv(rows: list[FaultRow]) -> str:
+Columns = tuple[tuple[str, str], ...]
+DISTRIBUTION_COLUMNS: Columns = (
+    ("region", "区域 Region"),
+    ("model", "机型 Model"),
+    ("robots", "设备数 Robots"),
+    ("sites", "客户点 Sites"),
+    ("customers", "客户 Customers"),
+    ("in_warranty", "保内 In warranty"),
+)
+OUT_OF_BOX_COLUMNS: Columns = (
+    ("region", "区域 Region"),
+    ("month", "安装月份 Month installed"),
+    ("installed", "安装 Installed"),
+    ("passed", "合格 Passed"),
+    ("failed", "不合格 Failed"),
+    ("pending", "待调试 Pending"),
+    ("pass_rate", "开箱合格率 Out-of-box pass rate"),
+)
+
+
+def equipment_distribution(conn: Conn, *, region: str | None = None) -> list[dict[str, Any]]:
+    """区域设备分布统计表."""
+    return [dict(r) for r in reports_repository.equipment_distribution(conn, region=region)]
+
+
+def out_of_box_pass_rate(conn: Conn, *, region: str | None = None) -> list[dict[str, Any]]:
+    """开箱合格率: passed / (passed + failed) of commissioned robots, per region and month."""
+    out = []
+    for r in reports_repository.out_of_box(conn, region=region):
+        decided = r["passed"] + r["failed"]
+        out.append({**r, "pass_rate": round(r["passed"] / decided, 3) if decided else None})
+    return out
+
+
+def _value(row: object, key: str) -> Any:
+    return row.get(key) if isinstance(row, dict) else getattr(row, key)
+
+
+def to_csv(rows: Sequence[object], columns: Columns = COLUMNS) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow([label for _, label in COLUMNS])
+    writer.writerow([label for _, label in columns])
     for r in rows:
-        writer.writerow(["" if getattr(r, k) is None else getattr(r, k) for k, _ in COLUMNS])
+        writer.writerow(["" if _value(r, k) is None else _value(r, k) for k, _ in columns])
     return buf.getvalue()
 
 
-def to_xlsx(rows: list[FaultRow], path: Path, *, title: str) -> None:
-    """An XLSX sheet with the bilingual header, the rows and a totals line."""
+def to_xlsx(rows: Sequence[object], path: Path, *, title: str, columns: Columns = COLUMNS) -> None:
+    """An XLSX sheet with the title, the bilingual header, the rows and a totals line
+    (sums of the integer columns)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.title = "月度故障统计"
+    ws.title = title.split()[0][:31]
     ws.append([title])
     ws["A1"].font = Font(bold=True)
-    ws.append([label for _, label in COLUMNS])
+    ws.append([label for _, label in columns])
     for r in rows:
-        ws.append([getattr(r, k) for k, _ in COLUMNS])
-    failures = sum(r.failures for r in rows)
-    repairs = sum(r.repairs for r in rows)
-    ws.append(["合计 Total", "", "", failures, "", "", repairs, ""])
+        ws.append([_value(r, k) for k, _ in columns])
+    totals: list[Any] = ["合计 Total"]
+    for key, _ in columns[1:]:
+        values = [_value(r, key) for r in rows]
+        ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+        totals.append(sum(ints) if values and len(ints) == len(values) else "")
+    ws.append(totals)
     wb.save(path)

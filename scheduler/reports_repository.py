@@ -73,3 +73,32 @@ def monthly_faults(
                 "comps": list(COMPONENT_BY_CODE.values()),
             },
         ).fetchall()
+
+
+def equipment_distribution(conn: Conn, *, region: str | None) -> list[dict[str, Any]]:
+    """区域设备分布统计表: robots, sites and customers per region and model; warranty split."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT s.region, r.model, count(*) AS robots, count(DISTINCT s.id) AS sites,
+                      count(DISTINCT s.customer_id) AS customers,
+                      count(*) FILTER (WHERE r.warranty_end >= current_date) AS in_warranty
+               FROM robots r JOIN sites s ON s.id = r.site_id
+               WHERE r.active AND (%(region)s::text IS NULL OR s.region = %(region)s)
+               GROUP BY 1, 2 ORDER BY 1, 2""",
+            {"region": region},
+        ).fetchall()
+
+
+def out_of_box(conn: Conn, *, region: str | None) -> list[dict[str, Any]]:
+    """开箱合格率: commissioning results per region and month of installation."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT s.region, to_char(r.install_date, 'YYYY-MM') AS month, count(*) AS installed,
+                      count(*) FILTER (WHERE r.commissioning = 'pass') AS passed,
+                      count(*) FILTER (WHERE r.commissioning = 'fail') AS failed,
+                      count(*) FILTER (WHERE r.commissioning = 'pending') AS pending
+               FROM robots r JOIN sites s ON s.id = r.site_id
+               WHERE (%(region)s::text IS NULL OR s.region = %(region)s)
+               GROUP BY 1, 2 ORDER BY 1, 2""",
+            {"region": region},
+        ).fetchall()

@@ -115,3 +115,52 @@ def test_bad_month_is_a_clear_error() -> None:
     assert month_bounds("2026-12")[1] == datetime(2027, 1, 1, tzinfo=UTC)
     with pytest.raises(ValueError, match="2026-11"):
         month_bounds("November")
+
+
+def test_equipment_distribution_matches_the_fleet_file(fresh_db: str, fleet_file: Path) -> None:
+    """区域设备分布统计表 per region and model equals a count made from examples/fleet.yaml."""
+    from collections import Counter
+
+    from core.fleet import load_fleet_file
+    from scheduler.reports import equipment_distribution
+
+    fleet = load_fleet_file(fleet_file)
+    expected = Counter((site.region, r.model) for site, r in fleet.robots())
+    with psycopg.connect(fresh_db) as conn:
+        rows = equipment_distribution(conn)
+        north = equipment_distribution(conn, region="north")
+    assert {(r["region"], r["model"]): r["robots"] for r in rows} == dict(expected)
+    assert sum(r["robots"] for r in north) == sum(
+        v for (g, _), v in expected.items() if g == "north"
+    )
+
+
+def test_out_of_box_pass_rate(fresh_db: str, tmp_path: Path) -> None:
+    """Four robots installed in 2026-03 in the north: 2 pass, 1 fail, 1 pending → 2/3."""
+    from openpyxl import load_workbook
+
+    from scheduler.reports import OUT_OF_BOX_COLUMNS, out_of_box_pass_rate, to_xlsx
+
+    robots = ["aic-bj-00001", "aic-bj-00002", "aic-bj-00003", "aic-tj-00004"]
+    results = ["pass", "pass", "fail", "pending"]
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute(
+            "UPDATE robots SET install_date = '2025-01-15', purchase_date = '2025-01-01'"
+            " WHERE robot_id NOT IN (SELECT unnest(%s::text[]))",
+            (robots,),
+        )
+        for robot, result in zip(robots, results, strict=True):
+            conn.execute(
+                "UPDATE robots SET purchase_date = '2026-03-01', install_date = '2026-03-10',"
+                " warranty_end = '2027-03-01', commissioning = %s WHERE robot_id = %s",
+                (result, robot),
+            )
+        rows = out_of_box_pass_rate(conn, region="north")
+    march = next(r for r in rows if r["month"] == "2026-03")
+    assert (march["installed"], march["passed"], march["failed"], march["pending"]) == (4, 2, 1, 1)
+    assert march["pass_rate"] == round(2 / 3, 3)
+    path = tmp_path / "oob.xlsx"
+    to_xlsx(rows, path, title="开箱合格率 Out-of-box pass rate", columns=OUT_OF_BOX_COLUMNS)
+    values = list(load_workbook(path).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert values[1][6] == "开箱合格率 Out-of-box pass rate"
+    assert values[-1][0] == "合计 Total" and values[-1][2] == sum(r["installed"] for r in rows)
