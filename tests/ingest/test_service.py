@@ -276,10 +276,13 @@ def test_database_connection_cut_mid_stream(
                 (dbname,),
             )
 
-    chaos = Stopwatch(cut, 0.15)
+    chaos = Stopwatch(cut, 0.15)  # also cuts mid-batch, at random moments
     chaos.start()
     pub = Publisher(project_broker.url)
-    pub.telemetry(readings(3000), batch=20)
+    data = readings(3000)
+    for i in range(0, 3000, 300):
+        cut()  # the writer's next batch always meets a dead connection
+        pub.telemetry(data[i : i + 300], batch=20)
     time.sleep(1.0)
     chaos.done.set()
     chaos.join()
