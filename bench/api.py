@@ -53,11 +53,9 @@ def load(db: str, robots: int) -> list[str]:
                 (now, now),
             )
         from scheduler.orders import generate_preventive
-        from scheduler.plans import load_plan
-        from scheduler.repository import store_plan
+        from scheduler.plans import load_plan_directory
 
-        for f in sorted((REPO / "examples" / "plans").glob("*.yaml")):
-            store_plan(conn, plan=load_plan(f), source=str(f))
+        load_plan_directory(conn, REPO / "examples" / "plans")
         conn.execute("UPDATE maintenance_plans SET loaded_at = %s", (now - timedelta(days=20),))
         conn.execute(
             "INSERT INTO robot_state (robot_id, last_seen, cycles_total, run_hours,"

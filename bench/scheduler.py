@@ -21,8 +21,7 @@ from core.fleet import load_fleet_file, parse_fleet
 from core.fleet_repository import upsert_fleet
 from core.fleet_synth import synthesize
 from scheduler.orders import generate_preventive
-from scheduler.plans import load_plan
-from scheduler.repository import store_plan
+from scheduler.plans import load_plan_directory
 
 
 def main() -> None:
@@ -37,8 +36,7 @@ def main() -> None:
             )
         )
         upsert_fleet(conn, fleet=fleet)
-        for f in sorted((REPO / "examples" / "plans").glob("*.yaml")):
-            store_plan(conn, plan=load_plan(f), source=str(f))
+        load_plan_directory(conn, REPO / "examples" / "plans")
         conn.execute("UPDATE maintenance_plans SET loaded_at = %s", (now - timedelta(days=20),))
         conn.execute(
             "INSERT INTO robot_state (robot_id, last_seen, cycles_total, run_hours, heater_hours)"

@@ -8,7 +8,6 @@ injected faults.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,15 +57,11 @@ def _schedule(rt: object, *, now: datetime) -> None:
     from cli.context import Runtime
     from core.maintenance import refresh_rollups
     from scheduler.orders import generate_predictive, generate_preventive
-    from scheduler.plans import load_plan
-    from scheduler.repository import store_plan
+    from scheduler.plans import load_plan_directory
 
     assert isinstance(rt, Runtime)
     with rt.pool.connection() as conn:
-        for f in sorted(REPO_PLANS.glob("*.yaml")):
-            # A second demo run finds this plan version loaded already.
-            with contextlib.suppress(ValueError):
-                store_plan(conn, plan=load_plan(f), source=str(f))
+        load_plan_directory(conn, REPO_PLANS, skip_loaded=True)
         refresh_rollups(conn, lag=timedelta(0))
         predictive = generate_predictive(conn, now=now)
         preventive = generate_preventive(conn, now=now)

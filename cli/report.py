@@ -21,28 +21,21 @@ def monthly_faults(
     out: Path | None = typer.Option(None, help="write .csv or .xlsx"),
 ) -> None:
     """月度故障统计分析报告: failures, MTBF and MTTR per region, model and component."""
-    from scheduler.reports import COLUMNS, fault_statistics, to_csv, to_xlsx
+    from dataclasses import asdict
+
+    from scheduler.reports import COLUMNS, fault_statistics
 
     with runtime() as rt, rt.pool.connection() as conn:
         try:
             rows = fault_statistics(conn, month=month, region=region)
         except ValueError as exc:
             raise fail(str(exc)) from exc
-    if out is not None:
-        if out.suffix == ".xlsx":
-            to_xlsx(rows, out, title=f"月度故障统计分析报告 Monthly fault statistics {month}")
-        elif out.suffix == ".csv":
-            out.write_text(to_csv(rows), encoding="utf-8-sig")
-        else:
-            raise fail(f"--out must end in .csv or .xlsx, got {out.name!r}")
-        console.print(f"wrote {len(rows)} rows to {out}")
-        return
-    table = Table(title=f"月度故障统计分析报告 Monthly fault statistics {month}")
-    for _, label in COLUMNS:
-        table.add_column(label)
-    for r in rows:
-        table.add_row(*["-" if getattr(r, k) is None else str(getattr(r, k)) for k, _ in COLUMNS])
-    console.print(table)
+    _emit(
+        [asdict(r) for r in rows],
+        COLUMNS,
+        f"月度故障统计分析报告 Monthly fault statistics {month}",
+        out,
+    )
 
 
 def _emit(

@@ -15,7 +15,7 @@ from scheduler import lifecycle, sla
 from scheduler.errors import InvalidTransitionError
 from scheduler.leader import LeaderLock
 from scheduler.orders import Policy, generate_predictive, generate_preventive, transition
-from scheduler.plans import load_plan
+from scheduler.plans import load_plan, load_plan_directory
 from scheduler.repository import field_staff, store_plan
 from scheduler.routing import route
 
@@ -28,8 +28,7 @@ ROBOT = "aic-bj-00001"
 def db(fresh_db: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     """A fleet database with the example plans loaded; the connection commits explicitly."""
     conn = psycopg.connect(fresh_db)
-    for f in sorted((REPO / "examples" / "plans").glob("*.yaml")):
-        store_plan(conn, plan=load_plan(f), source=str(f))
+    load_plan_directory(conn, REPO / "examples" / "plans")
     # Plans in force for 20 days: the 30-day task falls due within the 14-day horizon.
     conn.execute("UPDATE maintenance_plans SET loaded_at = %s", (NOW - timedelta(days=20),))
     conn.execute(
