@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from psycopg_pool import ConnectionPool
 
 from api import errors, pages
-from api.routes import admin, anomalies, auth, fleet, health, reports, work_orders
+from api.routes import admin, anomalies, auth, fleet, health, reports, service, work_orders
 from api.security import Tokens
 
 
@@ -41,6 +41,7 @@ def create_app(pool: ConnectionPool, tokens: Tokens) -> FastAPI:
         anomalies.router,
         work_orders.router,
         reports.router,
+        service.router,
     )
     for router in routers:
         app.include_router(router, prefix="/api/v1")

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from core.errors import NotFoundError
-from scheduler.errors import InvalidTransitionError
+from scheduler.errors import InvalidTransitionError, StockError
 
 
 def install(app: FastAPI) -> None:
@@ -16,6 +16,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(InvalidTransitionError)
     def invalid_transition(request: Request, exc: InvalidTransitionError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "reason": exc.reason}, status_code=409)
+
+    @app.exception_handler(StockError)
+    def stock(request: Request, exc: StockError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "reason": exc.reason}, status_code=409)
 
     @app.exception_handler(ValueError)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -215,15 +216,22 @@ def order_page(
     order = repo.work_order(conn, p=user, order_id=order_id)
     if order is None:
         raise NotFoundError("work order", order_id)
-    return templates.TemplateResponse(request, "order.html", {"user": user, "order": order})
+    from scheduler.commissioning import CHECKLIST
+
+    return templates.TemplateResponse(
+        request, "order.html", {"user": user, "order": order, "checklist": CHECKLIST}
+    )
 
 
 def _parts(text: str) -> list[dict[str, Any]]:
     """'FAN-FILTER-120:1, GREASE:2' → [{"code": …, "qty": …}]."""
+    from scheduler.parts import PartQty
+
     out = []
     for item in filter(None, (x.strip() for x in text.split(","))):
         code, _, qty = item.partition(":")
-        out.append({"code": code.strip(), "qty": int(qty) if qty.strip().isdigit() else 1})
+        line = PartQty(code=code.strip().upper(), qty=int(qty) if qty.strip() else 1)
+        out.append(line.model_dump())
     return out
 
 
@@ -238,27 +246,36 @@ def complete(
     rating: Annotated[int, Form(ge=1, le=5)],
     signer: Annotated[str, Form(max_length=100)],
     parts: Annotated[str, Form(max_length=2000)] = "",
-    fee: Annotated[str, Form(max_length=20)] = "",
+    warranty_void_reason: Annotated[str, Form(max_length=500)] = "",
+    firmware_version: Annotated[str, Form(max_length=32)] = "",
+    checklist: Annotated[list[str] | None, Form()] = None,
     uncertain: Annotated[str, Form(max_length=1)] = "",
     phone_guided: Annotated[str, Form(max_length=1)] = "",
 ) -> Response:
-    """Record the completion (cause, resolution, parts, time, fee, rating, signer)."""
+    """Record the completion (cause, resolution, parts, time, rating, signer); the price
+    comes from the fee schedule."""
+    from scheduler.commissioning import CHECKLIST
+    from scheduler.errors import StockError
+
     if user.role not in ("admin", "lead", "technician"):
         return RedirectResponse(f"/ui/orders/{order_id}?error=forbidden", status_code=303)
     if repo.work_order(conn, p=user, order_id=order_id) is None:
         raise NotFoundError("work order", order_id)
     try:
-        fee_value = float(fee) if fee.strip() else None
+        used = _parts(parts)
     except ValueError:
         return RedirectResponse(
-            f"/ui/orders/{order_id}?error=fee must be a number", status_code=303
+            f"/ui/orders/{order_id}?error=parts look like FAN-FILTER-120:1", status_code=303
         )
-    completion = {
+    ticked = set(checklist or [])
+    completion: dict[str, Any] = {
         "cause": cause,
         "resolution": resolution,
-        "parts_used": _parts(parts),
+        "parts_used": used,
         "time_spent_min": time_spent_min,
-        "fee": fee_value,
+        "warranty_void_reason": warranty_void_reason.strip() or None,
+        "firmware_version": firmware_version.strip() or None,
+        "checklist": {k: k in ticked for k in CHECKLIST},
         "rating": rating,
         "signer": signer,
         "uncertain": bool(uncertain),
@@ -268,8 +285,10 @@ def complete(
         transition(
             conn, order_id=order_id, to="completed", actor=user.staff_id, completion=completion
         )
-    except InvalidTransitionError as exc:
-        return RedirectResponse(f"/ui/orders/{order_id}?error={exc.reason}", status_code=303)
+    except (InvalidTransitionError, StockError) as exc:
+        return RedirectResponse(
+            f"/ui/orders/{order_id}?error={quote_plus(exc.reason)}", status_code=303
+        )
     return RedirectResponse(f"/ui/orders/{order_id}", status_code=303)
 
 
@@ -306,5 +325,67 @@ def models_page(request: Request, conn: DbConn, user: PageUser, run: str | None 
             "run": chosen,
             "report": report,
             "lead_hours": lead_hours,
+        },
+    )
+
+
+@router.get("/ui/reports", response_class=HTMLResponse)
+def reports_page(request: Request, user: PageUser) -> Response:
+    """The reports a lead owes HQ, each viewable and downloadable."""
+    from scheduler.reports import REPORT_LIST
+
+    return templates.TemplateResponse(
+        request, "reports.html", {"user": user, "reports": REPORT_LIST}
+    )
+
+
+@router.get("/ui/reports/{name}", response_class=HTMLResponse)
+def report_page(
+    name: str,
+    request: Request,
+    conn: DbConn,
+    user: PageUser,
+    month: str | None = None,
+    week: str | None = None,
+) -> Response:
+    """One report: period picker, bar chart, table with totals, CSV/XLSX links."""
+    from scheduler.reports import REPORTS, cell, run, totals
+
+    report = REPORTS.get(name)
+    if report is None:
+        raise NotFoundError("report", name)
+    period = month if report.period == "month" else week if report.period == "week" else None
+    rows, error = None, None
+    if report.period is None or period:
+        try:
+            rows = run(conn, name, region=user.region if user.regional else None, period=period)
+        except ValueError as exc:
+            error = str(exc)
+    chart = None
+    if rows and report.chart:
+        label, value = report.chart
+        sums: dict[str, float] = {}
+        for r in rows:
+            v = r.get(value)
+            sums[str(r.get(label))] = sums.get(str(r.get(label)), 0.0) + float(v or 0)
+        labels = dict(report.columns)
+        chart = {
+            "labels": list(sums),
+            "data": list(sums.values()),
+            "title": f"{labels[value]} by {labels[label]}",
+        }
+    return templates.TemplateResponse(
+        request,
+        "report.html",
+        {
+            "user": user,
+            "report": report,
+            "rows": rows,
+            "period": period,
+            "query": f"&{report.period}={quote_plus(period)}" if report.period and period else "",
+            "error": error,
+            "chart": chart,
+            "cell": cell,
+            "totals": totals(rows, report.columns) if rows else [],
         },
     )

@@ -50,26 +50,47 @@ def _serve(rt: object, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
+def _firmware_quality(rt: object) -> None:
+    """各版本故障率: the report that shows a firmware version doing worse than the last."""
+    from cli.context import Runtime
+    from cli.report import emit
+    from scheduler.reports import REPORTS, run
+
+    assert isinstance(rt, Runtime)
+    with rt.pool.connection() as conn:
+        rows = run(conn, "firmware-quality")
+    if rows:
+        report = REPORTS["firmware-quality"]
+        emit(rows, report, report.title, None)
+
+
 def _schedule(rt: object, *, now: datetime) -> None:
     """Load the plans, turn anomalies and due tasks into work orders, show them per region."""
     from zoneinfo import ZoneInfo
 
     from cli.context import Runtime
     from core.maintenance import refresh_rollups
+    from scheduler import commissioning, software
     from scheduler.orders import generate_predictive, generate_preventive
+    from scheduler.parts import load_parts, read_parts_file
     from scheduler.plans import load_plan_directory
 
     assert isinstance(rt, Runtime)
     with rt.pool.connection() as conn:
         load_plan_directory(conn, REPO_PLANS, skip_loaded=True)
+        load_parts(conn, read_parts_file(REPO_PLANS.parent / "parts.yaml"))
         refresh_rollups(conn, lag=timedelta(0))
         predictive = generate_predictive(conn, now=now)
         preventive = generate_preventive(conn, now=now)
+        commissioned = commissioning.generate(conn, now=now)
+        updates = software.sync_from_events(conn)
     console.print(
         f"work orders: {len(predictive.created)} predictive/repair, "
         f"{len(preventive.created)} preventive ({preventive.merged} tasks merged into "
-        "predictive visits)"
+        f"predictive visits), {len(commissioned)} commissioning; "
+        f"{updates} software updates recorded from the robots"
     )
+    _firmware_quality(rt)
     with rt.pool.connection() as conn:
         rows = conn.execute(
             """SELECT g.name_zh, g.name_en, l.name, w.number, w.type, w.priority, w.robot_id,

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from cli import api, db, demo, fleet, ingest, models, report, robots, scheduler, sim
+from cli import (
+    api,
+    db,
+    demo,
+    fleet,
+    ingest,
+    models,
+    parts,
+    report,
+    robots,
+    scheduler,
+    sim,
+    software,
+)
 
 app = typer.Typer(
     help="AIC fleet care: telemetry and predictive maintenance for AIC cooking robots.",
@@ -24,6 +37,8 @@ app.command(name="api")(api.api)
 app.add_typer(api.users_app, name="users")
 app.add_typer(robots.app, name="robots")
 app.add_typer(report.app, name="report")
+app.add_typer(parts.app, name="parts")
+app.add_typer(software.app, name="software")
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ def once(
     job: str = typer.Argument(
         ...,
         help="maintenance | scoring | predictive-orders | "
-        "preventive-orders | sla-callbacks-escalations",
+        "preventive-orders | sla-callbacks-escalations | service-records | notifications",
     ),
 ) -> None:
     """Run one job now, in this process (it is idempotent)."""
@@ -167,13 +167,15 @@ def move(
     window_start: datetime | None = typer.Option(None),
     window_end: datetime | None = typer.Option(None),
     completion: str | None = typer.Option(
-        None, help="JSON: cause, resolution, parts_used, time_spent_min, fee, rating, signer"
+        None,
+        help="JSON: cause, resolution, parts_used [{code, qty}], time_spent_min, rating, signer"
+        " (+ checklist for commissioning, firmware_version for software updates)",
     ),
     note: str | None = typer.Option(None),
 ) -> None:
     """Move a work order through its lifecycle (refused with the reason if not allowed)."""
     from core.errors import NotFoundError
-    from scheduler.errors import InvalidTransitionError
+    from scheduler.errors import InvalidTransitionError, StockError
     from scheduler.orders import transition
 
     window = None
@@ -198,6 +200,53 @@ def move(
                 window=window,
                 completion=done,
             )
-        except (InvalidTransitionError, NotFoundError) as exc:
+        except (InvalidTransitionError, NotFoundError, StockError) as exc:
             raise fail(str(exc)) from exc
     console.print(f"{order['number']}: {order['status']}")
+    if order["completion"] and order["status"] == "completed":
+        c = order["completion"]
+        console.print(
+            f"{'in warranty 保内' if c['in_warranty'] else 'out of warranty 保外'}"
+            f" ({c['warranty_reason']}); charged ¥{c['charged']}"
+        )
+
+
+@orders_app.command("commissioning")
+def commissioning_orders(
+    robot: list[str] | None = typer.Option(None, help="only these robots"),
+) -> None:
+    """Create installation/commissioning orders (设备调试) for robots pending or failed."""
+    from scheduler.commissioning import generate
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        created = generate(conn, now=datetime.now(UTC), robot_ids=robot or None)
+    console.print(f"{len(created)} commissioning orders created")
+
+
+@orders_app.command("warranty-card")
+def warranty_card(robot: str) -> None:
+    """Show a robot's warranty card (保修卡) with its service lines."""
+    from scheduler.warranty import card
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        c = card(conn, robot_id=robot)
+    if c is None:
+        raise fail(f"no warranty card for robot {robot!r}")
+    console.print(
+        f"保修卡 {c['card_no']} · {c['robot_id']} ({c['model']}, {c['serial']}) · {c['customer']}\n"
+        f"warranty {c['start_date']} → {c['end_date']}"
+        + (f", cap {c['cycle_cap']} cycles" if c["cycle_cap"] else "")
+    )
+    table = Table()
+    for col in ("date 日期", "order 工单", "type", "work 内容", "warranty 保修", "charged 收费"):
+        table.add_column(col)
+    for e in c["entries"]:
+        table.add_row(
+            f"{e['at']:%Y-%m-%d}",
+            e["work_order"],
+            e["type"],
+            e["description"],
+            "保内" if e["in_warranty"] else "保外",
+            f"¥{e['charged']}",
+        )
+    console.print(table)

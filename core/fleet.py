@@ -82,6 +82,7 @@ class RobotEntry(_Strict):
     purchase_date: date
     install_date: date
     warranty_end: date | None = None
+    warranty_cycles: int | None = Field(default=None, gt=0)
     firmware: str
     commissioning: Literal["pending", "pass", "fail"] = "pending"
 
@@ -149,6 +150,9 @@ class RobotModel(_Strict):
     heater_max_w: float = Field(gt=0)
     wok_capacity_l: float | None = Field(default=None, gt=0)
     warranty_months: int = Field(default=12, ge=0)
+    # Warranty runs from the purchase date or from a passed commissioning visit.
+    warranty_from: Literal["purchase", "commissioning"] = "purchase"
+    warranty_cycles: int | None = Field(default=None, gt=0)  # optional usage cap
 
 
 class Fleet(_Strict):
@@ -241,8 +245,14 @@ def warranty_end(robot: RobotEntry, model: RobotModel) -> date:
     """Return the explicit warranty end, or purchase date plus the model's warranty months."""
     if robot.warranty_end is not None:
         return robot.warranty_end
-    months = robot.purchase_date.month - 1 + model.warranty_months
-    year = robot.purchase_date.year + months // 12
-    month = months % 12 + 1
-    day = min(robot.purchase_date.day, 28)
-    return date(year, month, day)
+    return add_months(robot.purchase_date, model.warranty_months)
+
+
+def add_months(start: date, months: int) -> date:
+    """``start`` plus whole months (day clamped to 28 so every month has it).
+
+    >>> add_months(date(2026, 1, 31), 12)
+    datetime.date(2027, 1, 28)
+    """
+    total = start.month - 1 + months
+    return date(start.year + total // 12, total % 12 + 1, min(start.day, 28))

@@ -38,14 +38,25 @@ def upsert_fleet(conn: Conn, *, fleet: Fleet) -> LoadCounts:
         )
         cur.executemany(
             """INSERT INTO robot_models (code, name, description, heater_max_w, wok_capacity_l,
-                                         warranty_months)
-               VALUES (%s, %s, %s, %s, %s, %s)
+                                         warranty_months, warranty_from, warranty_cycles)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name,
                    description = EXCLUDED.description, heater_max_w = EXCLUDED.heater_max_w,
                    wok_capacity_l = EXCLUDED.wok_capacity_l,
-                   warranty_months = EXCLUDED.warranty_months""",
+                   warranty_months = EXCLUDED.warranty_months,
+                   warranty_from = EXCLUDED.warranty_from,
+                   warranty_cycles = EXCLUDED.warranty_cycles""",
             [
-                (m.code, m.name, m.description, m.heater_max_w, m.wok_capacity_l, m.warranty_months)
+                (
+                    m.code,
+                    m.name,
+                    m.description,
+                    m.heater_max_w,
+                    m.wok_capacity_l,
+                    m.warranty_months,
+                    m.warranty_from,
+                    m.warranty_cycles,
+                )
                 for m in fleet.models
             ],
         )
@@ -92,13 +103,14 @@ def upsert_fleet(conn: Conn, *, fleet: Fleet) -> LoadCounts:
         models = {m.code: m for m in fleet.models}
         cur.executemany(
             """INSERT INTO robots (robot_id, serial, model, site_id, purchase_date, install_date,
-                                   warranty_end, firmware, commissioning)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                   warranty_end, firmware, commissioning, warranty_cycles)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (robot_id) DO UPDATE SET serial = EXCLUDED.serial,
                    model = EXCLUDED.model, site_id = EXCLUDED.site_id,
                    purchase_date = EXCLUDED.purchase_date, install_date = EXCLUDED.install_date,
                    warranty_end = EXCLUDED.warranty_end, firmware = EXCLUDED.firmware,
-                   commissioning = EXCLUDED.commissioning""",
+                   commissioning = EXCLUDED.commissioning,
+                   warranty_cycles = EXCLUDED.warranty_cycles""",
             [
                 (
                     r.id,
@@ -110,6 +122,27 @@ def upsert_fleet(conn: Conn, *, fleet: Fleet) -> LoadCounts:
                     warranty_end(r, models[r.model]),
                     r.firmware,
                     r.commissioning,
+                    r.warranty_cycles,
+                )
+                for site, r in fleet.robots()
+            ],
+        )
+        # 保修卡: every robot has a warranty card; a reload updates its dates.
+        cur.executemany(
+            """INSERT INTO warranty_cards (robot_id, card_no, customer_id, start_date, end_date,
+                                           cycle_cap)
+               VALUES (%s, %s, %s, %s, %s, %s)
+               ON CONFLICT (robot_id) DO UPDATE SET customer_id = EXCLUDED.customer_id,
+                   start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
+                   cycle_cap = EXCLUDED.cycle_cap""",
+            [
+                (
+                    r.id,
+                    f"WC-{r.serial}",
+                    site.customer,
+                    r.purchase_date,
+                    warranty_end(r, models[r.model]),
+                    r.warranty_cycles or models[r.model].warranty_cycles,
                 )
                 for site, r in fleet.robots()
             ],

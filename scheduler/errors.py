@@ -12,3 +12,13 @@ class InvalidTransitionError(ValueError):
         self.current = current
         self.target = target
         self.reason = reason
+
+
+class StockError(ValueError):
+    """A stock movement the regional stock cannot cover (or an unknown part)."""
+
+    def __init__(self, region: str, part: str, reason: str) -> None:
+        super().__init__(f"stock of {part} in {region}: {reason}")
+        self.region = region
+        self.part = part
+        self.reason = reason

@@ -62,6 +62,21 @@ def job_preventive(ctx: JobContext) -> str:
     )
 
 
+def job_service_records(ctx: JobContext) -> str:
+    """Commissioning orders for new installations, software-update records from the
+    robots' events, replenishment alerts."""
+    from scheduler import commissioning, parts, software
+
+    with ctx.pool.connection() as conn:
+        created = commissioning.generate(conn, now=datetime.now(UTC))
+        synced = software.sync_from_events(conn)
+        opened, resolved = parts.check_levels(conn)
+    return (
+        f"{len(created)} commissioning orders, {synced} software updates recorded, "
+        f"parts alerts +{opened}/-{resolved}"
+    )
+
+
 def job_sla(ctx: JobContext) -> str:
     from scheduler.sla import check
 
@@ -95,6 +110,7 @@ JOBS = (
     JobSpec("predictive-orders", job_predictive, "interval", {"minutes": 15}),
     JobSpec("preventive-orders", job_preventive, "cron", {"hour": 2, "minute": 0}),
     JobSpec("sla-callbacks-escalations", job_sla, "interval", {"minutes": 5}),
+    JobSpec("service-records", job_service_records, "interval", {"minutes": 30}),
     JobSpec("notifications", job_notify, "interval", {"minutes": 1}),
 )
 

@@ -2,13 +2,14 @@
 
 new → scheduled (window proposed) → confirmed (window agreed with the customer) →
 dispatched (technician) → in_progress → completed (cause, resolution, parts, time,
-fee, rating and signer) → verified (callback done); on_hold and cancelled on the way.
+rating and signer; priced by scheduler.service_records) → verified (callback done); on_hold and cancelled on the way.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from scheduler.commissioning import checklist_problems
 from scheduler.errors import InvalidTransitionError
 
 OPEN = ("new", "scheduled", "confirmed", "dispatched", "in_progress", "on_hold")
@@ -67,7 +68,13 @@ def check(
         rating = (completion or {}).get("rating")
         if not isinstance(rating, int) or not 1 <= rating <= 5:
             raise InvalidTransitionError(number, current, target, "rating must be 1 to 5")
-        if order.get("warranty") == "out_of_warranty" and (completion or {}).get("fee") is None:
+        if order.get("type") == "commissioning":
+            problem = checklist_problems((completion or {}).get("checklist"))
+            if problem:
+                raise InvalidTransitionError(number, current, target, problem)
+        if order.get("type") == "software_update" and not (completion or {}).get(
+            "firmware_version"
+        ):
             raise InvalidTransitionError(
-                number, current, target, "out of warranty: the fee charged is required"
+                number, current, target, "a software update needs the firmware_version installed"
             )

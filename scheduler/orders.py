@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from core.db import Conn
 from core.errors import NotFoundError
-from scheduler import lifecycle
+from scheduler import lifecycle, service_records
 from scheduler import repository as repo
-from scheduler.due import LastDone, Usage, due
+from scheduler.due import Due, LastDone, Usage, due
 from scheduler.notify import NotifyConfig, enqueue
 from scheduler.routing import route
 from scheduler.windows import propose
@@ -187,6 +188,40 @@ def _announce(conn: Conn, notify: NotifyConfig | None, order_id: int) -> None:
     )
 
 
+def upcoming_preventive(
+    conn: Conn,
+    *,
+    now: datetime,
+    policy: Policy = Policy(),
+    robot_ids: list[str] | None = None,
+    stale: list[str] | None = None,
+) -> Iterator[tuple[repo.RobotCtx, str, Due]]:
+    """(robot, task code, due) for every plan task due within the policy's horizon.
+
+    Robots whose counters are older than ``policy.no_data_after`` are appended to
+    ``stale``: calendar intervals still apply to them, usage is reported, not guessed.
+    """
+    plans = repo.active_plans(conn)
+    last = repo.last_completions(conn)
+    for ctx in repo.robots(conn, now=now, robot_ids=robot_ids):
+        plan = plans.get(ctx.model)
+        if plan is None:
+            continue
+        usage = ctx.usage
+        if ctx.last_seen is None or now - ctx.last_seen > policy.no_data_after:
+            if stale is not None:
+                stale.append(ctx.robot_id)
+            usage = Usage(None, None, None)
+        installed = datetime.combine(ctx.install_date, datetime.min.time(), now.tzinfo)
+        for task in plan.tasks:
+            done = last.get((ctx.robot_id, task.code)) or _since_plan(
+                plan.loaded_at, installed, usage, now
+            )
+            d = due(task, now=now, installed=installed, last=done, usage=usage)
+            if d.at <= now + policy.horizon:
+                yield ctx, task.code, d
+
+
 def generate_preventive(
     conn: Conn,
     *,
@@ -197,78 +232,63 @@ def generate_preventive(
 ) -> Generated:
     """Create preventive orders for tasks due within the horizon (idempotent)."""
     out = Generated()
-    plans = repo.active_plans(conn)
-    last = repo.last_completions(conn)
+    tasks = {
+        (model, t.code): t for model, plan in repo.active_plans(conn).items() for t in plan.tasks
+    }
     planner = Planner(conn, now=now, policy=policy)
     hosts = repo.open_orders_by_robot(conn, types=("predictive", "repair"))
-    for ctx in repo.robots(conn, now=now, robot_ids=robot_ids):
-        plan = plans.get(ctx.model)
-        if plan is None:
-            continue
-        stale = ctx.last_seen is None or now - ctx.last_seen > policy.no_data_after
-        usage = ctx.usage
-        if stale:
-            out.robots_without_data.append(ctx.robot_id)
-            # Calendar intervals still apply; usage is reported, not guessed.
-            usage = Usage(None, None, None)
-        installed = datetime.combine(ctx.install_date, datetime.min.time(), now.tzinfo)
+    for ctx, code, d in upcoming_preventive(
+        conn, now=now, policy=policy, robot_ids=robot_ids, stale=out.robots_without_data
+    ):
+        task = tasks[(ctx.model, code)]
         predictive = hosts.get(ctx.robot_id, [])
-        for task in plan.tasks:
-            done = last.get((ctx.robot_id, task.code)) or _since_plan(
-                plan.loaded_at, installed, usage, now
-            )
-            d = due(task, now=now, installed=installed, last=done, usage=usage)
-            if d.at > now + policy.horizon:
-                continue
-            host = next(
-                (p for p in predictive if abs(p["due_at"] - d.at) <= policy.merge_within), None
-            )
-            if host is not None:
-                if task.code not in host["tasks"]:
-                    host["tasks"].append(task.code)
-                    repo.update_order(
-                        conn,
-                        order_id=host["id"],
-                        changes={"tasks": host["tasks"]},
-                        actor="scheduler",
-                        from_status=None,
-                        note=None,
-                    )
-                    out.merged += 1
-                continue
-            key = f"pm:{ctx.robot_id}:{task.code}"
-            if key in planner.open_keys:
-                out.existing += 1
-                continue
-            fields = {
-                "type": "preventive",
-                "dedup_key": key,
-                "robot_id": ctx.robot_id,
-                "site_id": ctx.site_id,
-                "region": ctx.region,
-                "customer_id": ctx.customer_id,
-                "title": f"{task.title_zh} / {task.title_en}",
-                "tasks": [task.code],
-                "priority": 2 if d.at < now else 3,
-                "due_at": d.at,
-                "warranty": _warranty(ctx, now),
-                "evidence": {"due_by": d.reason, "plan_task": task.code},
-            }
-            fields.update(
-                planner.schedule(
-                    ctx,
-                    due_at=max(d.at, now + policy.lead_time),
-                    duration=timedelta(minutes=task.duration_min),
+        host = next((p for p in predictive if abs(p["due_at"] - d.at) <= policy.merge_within), None)
+        if host is not None:
+            if task.code not in host["tasks"]:
+                host["tasks"].append(task.code)
+                repo.update_order(
+                    conn,
+                    order_id=host["id"],
+                    changes={"tasks": host["tasks"]},
+                    actor="scheduler",
+                    from_status=None,
+                    note=None,
                 )
+                out.merged += 1
+            continue
+        key = f"pm:{ctx.robot_id}:{task.code}"
+        if key in planner.open_keys:
+            out.existing += 1
+            continue
+        fields = {
+            "type": "preventive",
+            "dedup_key": key,
+            "robot_id": ctx.robot_id,
+            "site_id": ctx.site_id,
+            "region": ctx.region,
+            "customer_id": ctx.customer_id,
+            "title": f"{task.title_zh} / {task.title_en}",
+            "tasks": [task.code],
+            "priority": 2 if d.at < now else 3,
+            "due_at": d.at,
+            "warranty": _warranty(ctx, now),
+            "evidence": {"due_by": d.reason, "plan_task": task.code},
+        }
+        fields.update(
+            planner.schedule(
+                ctx,
+                due_at=max(d.at, now + policy.lead_time),
+                duration=timedelta(minutes=task.duration_min),
             )
-            # The unique index still decides: another scheduler may have inserted it meanwhile.
-            order_id = repo.insert_order(conn, fields=fields, actor="scheduler")
-            if order_id is None:
-                out.existing += 1
-            else:
-                planner.open_keys.add(key)
-                out.created.append(order_id)
-                _announce(conn, notify, order_id)
+        )
+        # The unique index still decides: another scheduler may have inserted it meanwhile.
+        order_id = repo.insert_order(conn, fields=fields, actor="scheduler")
+        if order_id is None:
+            out.existing += 1
+        else:
+            planner.open_keys.add(key)
+            out.created.append(order_id)
+            _announce(conn, notify, order_id)
     return out
 
 
@@ -368,45 +388,54 @@ def transition(
     completion: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Move a work order to ``to`` if the lifecycle allows it; audit who, when, from, to."""
-    order = repo.get_order(conn, order_id=order_id, lock=True)
-    if order is None:
-        raise NotFoundError("work order", order_id)
-    lifecycle.check(order, to, completion=completion, window=window, technician_id=technician_id)
-    at = now or datetime.now(order["due_at"].tzinfo)
-    changes: dict[str, Any] = {"status": to}
-    if to == "on_hold":
-        changes["held_from"] = order["status"]
-    if technician_id:
-        changes["technician_id"] = technician_id
-    if window:
-        changes["window_start"], changes["window_end"] = window
-    if to == "completed":
-        assert completion is not None
-        changes["completion"] = completion
-    repo.update_order(
-        conn,
-        order_id=order_id,
-        changes=changes,
-        actor=actor,
-        from_status=order["status"],
-        note=note,
-    )
-    if to == "completed":
-        repo.record_completions(conn, order=order, at=at)
-        # 4.2.2 B: phone-guided simple fix → callback after 2 h; 4.3.1: uncertain fix → 3 h.
-        if completion and completion.get("phone_guided"):
-            repo.add_callback(
-                conn, order_id=order_id, kind="phone_guided", due=at + timedelta(hours=2)
+    """Move a work order to ``to`` if the lifecycle allows it; audit who, when, from, to.
+
+    All or nothing: a refusal half-way (no stock for a part) leaves no trace.
+    """
+    with conn.transaction():
+        order = repo.get_order(conn, order_id=order_id, lock=True)
+        if order is None:
+            raise NotFoundError("work order", order_id)
+        lifecycle.check(
+            order, to, completion=completion, window=window, technician_id=technician_id
+        )
+        at = now or datetime.now(order["due_at"].tzinfo)
+        changes: dict[str, Any] = {"status": to}
+        if to == "on_hold":
+            changes["held_from"] = order["status"]
+        if technician_id:
+            changes["technician_id"] = technician_id
+        if window:
+            changes["window_start"], changes["window_end"] = window
+        if to == "completed":
+            assert completion is not None
+            changes["completion"], changes["warranty"] = service_records.complete(
+                conn, order=order, completion=completion, actor=actor, at=at
             )
-        elif completion and completion.get("uncertain"):
-            repo.add_callback(
-                conn, order_id=order_id, kind="uncertain_fix", due=at + timedelta(hours=3)
-            )
-        else:
-            repo.add_callback(
-                conn, order_id=order_id, kind="verification", due=at + timedelta(days=1)
-            )
+        repo.update_order(
+            conn,
+            order_id=order_id,
+            changes=changes,
+            actor=actor,
+            from_status=order["status"],
+            note=note,
+            at=now,
+        )
+        if to == "completed":
+            repo.record_completions(conn, order=order, at=at)
+            # 4.2.2 B: phone-guided simple fix → callback after 2 h; 4.3.1: uncertain fix → 3 h.
+            if completion and completion.get("phone_guided"):
+                repo.add_callback(
+                    conn, order_id=order_id, kind="phone_guided", due=at + timedelta(hours=2)
+                )
+            elif completion and completion.get("uncertain"):
+                repo.add_callback(
+                    conn, order_id=order_id, kind="uncertain_fix", due=at + timedelta(hours=3)
+                )
+            else:
+                repo.add_callback(
+                    conn, order_id=order_id, kind="verification", due=at + timedelta(days=1)
+                )
     updated = repo.get_order(conn, order_id=order_id)
     assert updated is not None
     return updated

@@ -1,133 +1,481 @@
-"""The monthly fault statistics analysis (月度故障统计分析报告), with CSV and XLSX exports.
+"""The reports the regional leads owe HQ (manual ch. 2, 组长职责 2–6), with CSV/XLSX export.
 
-MTBF = operating hours of the group's robots in the month (run-hour counters) /
-functional failures (``fault`` events); MTTR = mean hours from opening a repair
-or predictive work order to completing it, for orders completed in the month.
-Headers are bilingual: Chinese for the leads, English after.
+Every report is one entry of ``REPORTS``: its bilingual title, columns (Chinese for the
+leads, English after), the period it takes (a month ``2026-11``, an ISO week
+``2026-W48`` or none) and the function that builds its rows. The CLI (``aic report``),
+the API (``/api/v1/reports/{name}``) and the dashboard (``/ui/reports``) all read this
+table, so a report is defined once. Periods are calendar months/weeks in China time
+(Asia/Shanghai), the time the leads and HQ keep.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from core.db import Conn
-from scheduler import reports_repository
-from scheduler.reports_repository import monthly_faults
+from scheduler import reports_repository as rr
 
-COLUMNS = (
-    ("region", "区域 Region"),
-    ("model", "机型 Model"),
-    ("component", "部件 Component"),
-    ("failures", "故障次数 Failures"),
-    ("operating_hours", "运行小时 Operating hours"),
-    ("mtbf_h", "平均故障间隔(小时) MTBF (h)"),
-    ("repairs", "维修次数 Repairs"),
-    ("mttr_h", "平均修复时间(小时) MTTR (h)"),
-)
+REPORT_TZ = ZoneInfo("Asia/Shanghai")
+Columns = tuple[tuple[str, str], ...]
+Period = Literal["month", "week"] | None
 
 
-@dataclass(frozen=True)
-class FaultRow:
-    region: str
-    model: str
-    component: str
-    failures: int
-    operating_hours: float
-    mtbf_h: float | None
-    repairs: int
-    mttr_h: float | None
+def _start(d: date) -> datetime:
+    return datetime.combine(d, datetime.min.time(), REPORT_TZ).astimezone(UTC)
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """'2026-11' → [2026-11-01, 2026-12-01) in UTC; a bad month is a ValueError naming it."""
+    """'2026-11' → [2026-11-01, 2026-12-01) China time; a bad month is a ValueError naming it."""
     try:
         first = date.fromisoformat(f"{month}-01")
     except ValueError as exc:
         raise ValueError(f"month must look like 2026-11, got {month!r}") from exc
     nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return (
-        datetime.combine(first, datetime.min.time(), UTC),
-        datetime.combine(nxt, datetime.min.time(), UTC),
-    )
+    return _start(first), _start(nxt)
 
 
-def fault_statistics(conn: Conn, *, month: str, region: str | None = None) -> list[FaultRow]:
-    start, end = month_bounds(month)
+def week_bounds(week: str) -> tuple[datetime, datetime]:
+    """'2026-W48' (ISO week, Monday to Sunday) → its bounds in China time."""
+    try:
+        year, w = week.split("-W")
+        monday = date.fromisocalendar(int(year), int(w), 1)
+    except ValueError as exc:
+        raise ValueError(f"week must look like 2026-W48, got {week!r}") from exc
+    return _start(monday), _start(monday + timedelta(days=7))
+
+
+def bounds(period: Period, value: str | None) -> tuple[datetime, datetime] | None:
+    if period is None:
+        return None
+    if not value:
+        raise ValueError(
+            f"this report needs {period} (e.g. {'2026-11' if period == 'month' else '2026-W48'})"
+        )
+    return month_bounds(value) if period == "month" else week_bounds(value)
+
+
+def _ratio(a: float, b: float, digits: int = 3) -> float | None:
+    return round(a / b, digits) if b else None
+
+
+# ---------------------------------------------------------------- report builders
+# (connection, region or None for all, (start, end) of the period or None)
+Builder = Callable[[Conn, str | None, Any], list[dict[str, Any]]]
+
+
+def _monthly_faults(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
     out = []
-    for r in monthly_faults(conn, start=start, end=end, region=region):
+    for r in rr.monthly_faults(conn, start=span[0], end=span[1], region=region):
         hours = float(r["operating_hours"] or 0)
         failures = int(r["failures"])
         out.append(
-            FaultRow(
-                r["region"],
-                r["model"],
-                r["component"],
-                failures,
-                round(hours, 1),
-                round(hours / failures, 1) if failures else None,
-                int(r["repairs"]),
-                round(float(r["mttr_h"]), 2) if r["mttr_h"] is not None else None,
-            )
+            {
+                **r,
+                "failures": failures,
+                "repairs": int(r["repairs"]),
+                "operating_hours": round(hours, 1),
+                "mtbf_h": round(hours / failures, 1) if failures else None,
+                "mttr_h": round(float(r["mttr_h"]), 2) if r["mttr_h"] is not None else None,
+            }
         )
     return out
 
 
-Columns = tuple[tuple[str, str], ...]
-DISTRIBUTION_COLUMNS: Columns = (
-    ("region", "区域 Region"),
-    ("model", "机型 Model"),
-    ("robots", "设备数 Robots"),
-    ("sites", "客户点 Sites"),
-    ("customers", "客户 Customers"),
-    ("in_warranty", "保内 In warranty"),
-)
-OUT_OF_BOX_COLUMNS: Columns = (
-    ("region", "区域 Region"),
-    ("month", "安装月份 Month installed"),
-    ("installed", "安装 Installed"),
-    ("passed", "合格 Passed"),
-    ("failed", "不合格 Failed"),
-    ("pending", "待调试 Pending"),
-    ("pass_rate", "开箱合格率 Out-of-box pass rate"),
-)
+def _out_of_box(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+    return [
+        {**r, "pass_rate": _ratio(r["passed"], r["passed"] + r["failed"])}
+        for r in rr.out_of_box(conn, region=region)
+    ]
 
 
-def equipment_distribution(conn: Conn, *, region: str | None = None) -> list[dict[str, Any]]:
-    """区域设备分布统计表."""
-    return [dict(r) for r in reports_repository.equipment_distribution(conn, region=region)]
-
-
-def out_of_box_pass_rate(conn: Conn, *, region: str | None = None) -> list[dict[str, Any]]:
-    """开箱合格率: passed / (passed + failed) of commissioned robots, per region and month."""
+def _service_quality(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
     out = []
-    for r in reports_repository.out_of_box(conn, region=region):
-        decided = r["passed"] + r["failed"]
-        out.append({**r, "pass_rate": round(r["passed"] / decided, 3) if decided else None})
+    for r in rr.service_quality(conn, start=span[0], end=span[1], region=region):
+        answered = r["satisfied"] + r["unsatisfied"]
+        out.append(
+            {
+                **r,
+                "same_day_rate": _ratio(r["same_day"], r["repairs"]),
+                "callback_rate": _ratio(r["callbacks_done"], r["callbacks_due"]),
+                "satisfaction": _ratio(r["satisfied"], answered),
+                "avg_rating": round(float(r["avg_rating"]), 2)
+                if r["avg_rating"] is not None
+                else None,
+            }
+        )
     return out
+
+
+def _parts_stock(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+    from scheduler.parts import stock
+
+    return stock(conn, region=region)
+
+
+def _faulty_returns(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+    from scheduler.parts import faulty_returns
+
+    return faulty_returns(conn, region=region, open_only=False)
+
+
+def _forecast(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+    from scheduler.parts import forecast
+
+    return forecast(conn, now=datetime.now(UTC), region=region)
+
+
+def _software(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+    from scheduler.software import records
+
+    return records(
+        conn,
+        region=region,
+        start=span[0].astimezone(REPORT_TZ).date(),
+        end=span[1].astimezone(REPORT_TZ).date(),
+    )
+
+
+def _versions(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+    from scheduler.software import version_distribution
+
+    return version_distribution(conn, region=region)
+
+
+def _version_rates(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+    from scheduler.software import version_rates
+
+    return version_rates(conn, region=region)
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    period: Period
+    columns: Columns
+    build: Builder
+    chart: tuple[str, str] | None = None  # (label column, value column) for the dashboard
+
+
+REPORT_LIST = (
+    Report(
+        "monthly-faults",
+        "月度故障统计分析报告 Monthly fault statistics",
+        "month",
+        (
+            ("region", "区域 Region"),
+            ("model", "机型 Model"),
+            ("component", "部件 Component"),
+            ("failures", "故障次数 Failures"),
+            ("operating_hours", "运行小时 Operating hours"),
+            ("mtbf_h", "平均故障间隔(小时) MTBF (h)"),
+            ("repairs", "维修次数 Repairs"),
+            ("mttr_h", "平均修复时间(小时) MTTR (h)"),
+        ),
+        _monthly_faults,
+        ("component", "failures"),
+    ),
+    Report(
+        "equipment-tracking",
+        "设备跟踪表 Equipment tracking sheet",
+        "month",
+        (
+            ("region", "区域 Region"),
+            ("customer", "客户 Customer"),
+            ("site", "客户点 Site"),
+            ("robot_id", "设备 Robot"),
+            ("serial", "序列号 Serial"),
+            ("model", "机型 Model"),
+            ("install_date", "安装日期 Installed"),
+            ("warranty_end", "保修截止 Warranty end"),
+            ("commissioning", "调试 Commissioning"),
+            ("firmware", "软件版本 Firmware"),
+            ("last_seen", "最后在线 Last seen"),
+            ("cycles_total", "累计炒菜次数 Cycles"),
+            ("run_hours", "运行小时 Run hours"),
+            ("failures", "本月故障 Failures"),
+            ("orders_completed", "本月完工单 Orders completed"),
+            ("open_orders", "未完工单 Open orders"),
+            ("last_service", "最近服务 Last service"),
+        ),
+        lambda conn, region, span: rr.equipment_tracking(
+            conn, start=span[0], end=span[1], region=region
+        ),
+    ),
+    Report(
+        "distribution",
+        "区域设备分布统计表 Regional equipment distribution",
+        None,
+        (
+            ("region", "区域 Region"),
+            ("model", "机型 Model"),
+            ("robots", "设备数 Robots"),
+            ("sites", "客户点 Sites"),
+            ("customers", "客户 Customers"),
+            ("in_warranty", "保内 In warranty"),
+        ),
+        lambda conn, region, span: rr.equipment_distribution(conn, region=region),
+        ("region", "robots"),
+    ),
+    Report(
+        "out-of-box",
+        "开箱合格率 Out-of-box pass rate",
+        None,
+        (
+            ("region", "区域 Region"),
+            ("month", "安装月份 Month installed"),
+            ("installed", "安装 Installed"),
+            ("passed", "合格 Passed"),
+            ("failed", "不合格 Failed"),
+            ("pending", "待调试 Pending"),
+            ("pass_rate", "开箱合格率 Out-of-box pass rate"),
+        ),
+        _out_of_box,
+    ),
+    Report(
+        "parts-replaced",
+        "月度维修更换零配件统计表 Monthly parts replaced",
+        "month",
+        (
+            ("region", "区域 Region"),
+            ("part_code", "配件编号 Part"),
+            ("name_zh", "配件名称 Name"),
+            ("name_en", "Name (EN)"),
+            ("qty", "更换数量 Qty replaced"),
+            ("qty_in_warranty", "保内 In warranty"),
+            ("qty_out_of_warranty", "保外 Out of warranty"),
+            ("work_orders", "工单数 Work orders"),
+            ("value", "金额(元) Value (CNY)"),
+            ("returned", "坏料已回仓 Faulty returned"),
+        ),
+        lambda conn, region, span: rr.parts_replaced(
+            conn, start=span[0], end=span[1], region=region
+        ),
+        ("part_code", "qty"),
+    ),
+    Report(
+        "service-quality",
+        "日清日结、回访及满意度 Same-day fixes, callbacks and satisfaction",
+        "month",
+        (
+            ("region", "区域 Region"),
+            ("repairs", "报修 Repairs reported"),
+            ("same_day", "当天修复 Fixed same day"),
+            ("same_day_rate", "日清日结率 Same-day fix rate"),
+            ("callbacks_due", "应回访 Callbacks due"),
+            ("callbacks_done", "已回访 Callbacks done"),
+            ("callbacks_on_time", "按时回访 On time"),
+            ("callback_rate", "回访完成率 Callback completion"),
+            ("satisfied", "满意 Satisfied"),
+            ("unsatisfied", "不满意 Unsatisfied"),
+            ("satisfaction", "满意率 Satisfaction"),
+            ("rated", "评价数 Ratings"),
+            ("avg_rating", "平均评分 Avg rating (1–5)"),
+        ),
+        _service_quality,
+        ("region", "same_day_rate"),
+    ),
+    Report(
+        "weekly",
+        "售后周报 Weekly report",
+        "week",
+        (
+            ("region", "区域 Region"),
+            ("created", "新工单 New orders"),
+            ("completed", "完工 Completed"),
+            ("repairs", "维修 Repairs"),
+            ("preventive", "预防性维护 Preventive"),
+            ("predictive", "预知性维护 Predictive"),
+            ("installs_updates", "调试/软件更新 Commissioning & updates"),
+            ("hours", "工时(小时) Hours worked"),
+            ("open_items", "未完成 Open at week end"),
+            ("overdue", "逾期 Overdue at week end"),
+        ),
+        lambda conn, region, span: rr.weekly(conn, start=span[0], end=span[1], region=region),
+        ("region", "completed"),
+    ),
+    Report(
+        "customer-file",
+        "用户档案 Customer file",
+        None,
+        (
+            ("region", "区域 Region"),
+            ("customer_id", "客户编号 Customer ID"),
+            ("customer", "客户 Customer"),
+            ("contact", "联系人 Contact"),
+            ("phone", "电话 Phone"),
+            ("sites", "客户点 Sites"),
+            ("robots", "设备数 Robots"),
+            ("work_orders", "工单 Work orders"),
+            ("open_orders", "未完工单 Open orders"),
+            ("services", "服务记录 Services"),
+            ("avg_rating", "平均评分 Avg rating"),
+            ("charged", "收费合计(元) Charged (CNY)"),
+            ("last_service", "最近服务 Last service"),
+        ),
+        lambda conn, region, span: rr.customer_file(conn, region=region),
+    ),
+    Report(
+        "parts-stock",
+        "区域备件库存 Regional parts stock",
+        None,
+        (
+            ("region", "区域 Region"),
+            ("part_code", "配件编号 Part"),
+            ("name_zh", "配件名称 Name"),
+            ("name_en", "Name (EN)"),
+            ("unit", "单位 Unit"),
+            ("on_hand", "库存 On hand"),
+            ("min_level", "最低库存 Minimum"),
+            ("below_min", "需补货 Below minimum"),
+        ),
+        _parts_stock,
+    ),
+    Report(
+        "faulty-returns",
+        "坏料回仓 Faulty-part returns",
+        None,
+        (
+            ("region", "区域 Region"),
+            ("id", "编号 ID"),
+            ("part_code", "配件编号 Part"),
+            ("name_zh", "配件名称 Name"),
+            ("qty", "数量 Qty"),
+            ("work_order", "工单 Work order"),
+            ("robot_id", "设备 Robot"),
+            ("removed_at", "拆下时间 Removed"),
+            ("received_at", "回仓时间 Back in warehouse"),
+            ("days_out", "在外天数 Days out"),
+        ),
+        _faulty_returns,
+    ),
+    Report(
+        "parts-forecast",
+        "备件需求预测(30天) Parts forecast, next 30 days",
+        None,
+        (
+            ("region", "区域 Region"),
+            ("part_code", "配件编号 Part"),
+            ("name_zh", "配件名称 Name"),
+            ("needed", "预计需要 Needed"),
+            ("open_orders", "相关工单 Open orders"),
+            ("on_hand", "库存 On hand"),
+            ("min_level", "最低库存 Minimum"),
+            ("to_order", "建议补货 To order"),
+        ),
+        _forecast,
+        ("part_code", "needed"),
+    ),
+    Report(
+        "software-updates",
+        "软件更新记录 Software updates",
+        "month",
+        (
+            ("region", "区域 Region"),
+            ("site", "客户地点 Site"),
+            ("updated_on", "日期 Date"),
+            ("model", "机型 Model"),
+            ("quantity", "数量 Quantity"),
+            ("version", "版本 Version"),
+            ("from_version", "原版本 From"),
+            ("operator", "操作人员 Operator"),
+            ("source", "来源 Source"),
+        ),
+        _software,
+    ),
+    Report(
+        "firmware-versions",
+        "软件版本分布 Firmware version distribution",
+        None,
+        (
+            ("region", "区域 Region"),
+            ("model", "机型 Model"),
+            ("version", "版本 Version"),
+            ("robots", "设备数 Robots"),
+            ("share", "占比 Share"),
+        ),
+        _versions,
+        ("version", "robots"),
+    ),
+    Report(
+        "firmware-quality",
+        "各版本故障率 Fault rate per firmware version",
+        None,
+        (
+            ("model", "机型 Model"),
+            ("version", "版本 Version"),
+            ("robot_days", "设备天数 Robot-days"),
+            ("failures", "故障 Failures"),
+            ("failures_per_100d", "故障/百台天 Failures per 100 robot-days"),
+            ("anomalies", "异常 Anomalies"),
+            ("anomalies_per_100d", "异常/百台天 Anomalies per 100 robot-days"),
+            ("predecessor", "上一版本 Predecessor"),
+            ("worse", "比上一版本差 Worse than predecessor"),
+        ),
+        _version_rates,
+        ("version", "failures_per_100d"),
+    ),
+)
+REPORTS: dict[str, Report] = {r.name: r for r in REPORT_LIST}
+
+
+def run(
+    conn: Conn, name: str, *, region: str | None = None, period: str | None = None
+) -> list[dict[str, Any]]:
+    """Build one report's rows; unknown names and bad periods are ValueErrors that say why."""
+    report = REPORTS.get(name)
+    if report is None:
+        raise ValueError(f"unknown report {name!r}; reports: {', '.join(REPORTS)}")
+    return report.build(conn, region, bounds(report.period, period))
+
+
+def title(report: Report, period: str | None) -> str:
+    return f"{report.title} {period}" if report.period and period else report.title
+
+
+# ---------------------------------------------------------------- exports
+def cell(value: Any) -> Any:
+    """A value as a spreadsheet cell: times in China time without zone, the rest as is."""
+    if isinstance(value, datetime):
+        return value.astimezone(REPORT_TZ).strftime("%Y-%m-%d %H:%M") if value.tzinfo else value
+    return value
 
 
 def _value(row: object, key: str) -> Any:
     return row.get(key) if isinstance(row, dict) else getattr(row, key)
 
 
-def to_csv(rows: Sequence[object], columns: Columns = COLUMNS) -> str:
+def to_csv(rows: Sequence[object], columns: Columns) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow([label for _, label in columns])
     for r in rows:
-        writer.writerow(["" if _value(r, k) is None else _value(r, k) for k, _ in columns])
+        writer.writerow(["" if _value(r, k) is None else cell(_value(r, k)) for k, _ in columns])
     return buf.getvalue()
 
 
-def to_xlsx(rows: Sequence[object], path: Path, *, title: str, columns: Columns = COLUMNS) -> None:
-    """An XLSX sheet with the title, the bilingual header, the rows and a totals line
-    (sums of the integer columns)."""
+def totals(rows: Sequence[object], columns: Columns) -> list[Any]:
+    """'合计 Total', then the sum of every column whose values are all counts or money."""
+    out: list[Any] = ["合计 Total"]
+    for key, _ in columns[1:]:
+        values = [_value(r, key) for r in rows]
+        summable = [v for v in values if isinstance(v, int | Decimal) and not isinstance(v, bool)]
+        out.append(sum(summable) if values and len(summable) == len(values) else "")
+    return out
+
+
+def to_xlsx(
+    rows: Sequence[object], path: Path | io.BytesIO, *, title: str, columns: Columns
+) -> None:
+    """An XLSX sheet with the title, the bilingual header, the rows and a totals line."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -138,12 +486,15 @@ def to_xlsx(rows: Sequence[object], path: Path, *, title: str, columns: Columns 
     ws.append([title])
     ws["A1"].font = Font(bold=True)
     ws.append([label for _, label in columns])
+    for cell_ in ws[2]:
+        cell_.font = Font(bold=True)
     for r in rows:
-        ws.append([_value(r, k) for k, _ in columns])
-    totals: list[Any] = ["合计 Total"]
-    for key, _ in columns[1:]:
-        values = [_value(r, key) for r in rows]
-        ints = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
-        totals.append(sum(ints) if values and len(ints) == len(values) else "")
-    ws.append(totals)
+        ws.append([cell(_value(r, k)) for k, _ in columns])
+    ws.append(totals(rows, columns))
     wb.save(path)
+
+
+def to_xlsx_bytes(rows: Sequence[object], *, title: str, columns: Columns) -> bytes:
+    buf = io.BytesIO()
+    to_xlsx(rows, buf, title=title, columns=columns)
+    return buf.getvalue()

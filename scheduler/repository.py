@@ -257,8 +257,9 @@ def update_order(
     actor: str,
     from_status: str | None,
     note: str | None,
+    at: datetime | None = None,
 ) -> None:
-    """Apply changes (status included) and audit the status change."""
+    """Apply changes (status included) and audit the status change (at ``at``, default now)."""
     sets = ", ".join(f"{k} = %s" for k in changes)
     values = [Jsonb(v) if isinstance(v, dict | list) else v for v in changes.values()]
     conn.execute(
@@ -266,9 +267,9 @@ def update_order(
     )
     if "status" in changes:
         conn.execute(
-            "INSERT INTO work_order_events (work_order_id, actor, from_status, to_status, note)"
-            " VALUES (%s, %s, %s, %s, %s)",
-            (order_id, actor, from_status, changes["status"], note),
+            "INSERT INTO work_order_events (work_order_id, actor, from_status, to_status, note, at)"
+            " VALUES (%s, %s, %s, %s, %s, coalesce(%s, now()))",
+            (order_id, actor, from_status, changes["status"], note, at),
         )
 
 

@@ -141,12 +141,14 @@ def fleet_template_url(pg_admin_url: str, fleet_file: Path) -> Iterator[str]:
     """A migrated database with the example fleet, used as a template (never connected to after)."""
     from core.fleet import load_fleet_file
     from core.fleet_repository import upsert_fleet
+    from scheduler.parts import load_parts, read_parts_file
 
     url = create_database(pg_admin_url, "aic_tpl")
     with psycopg.connect(url, autocommit=True) as c:
         migrate(c)
     with psycopg.connect(url) as c:
         upsert_fleet(c, fleet=load_fleet_file(fleet_file))
+        load_parts(c, read_parts_file(REPO / "examples" / "parts.yaml"))
     yield url
     drop_database(pg_admin_url, url)
 

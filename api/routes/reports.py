@@ -1,33 +1,53 @@
-"""Reports for HQ and the leads (a lead gets their own region)."""
+"""Reports for HQ and the leads (a lead or technician gets their own region only)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import DbConn, User
+from scheduler.reports import REPORTS, run, title, to_csv, to_xlsx_bytes
 
 router = APIRouter(prefix="/reports", tags=["reports"])
+NAMES = "^(" + "|".join(REPORTS) + ")$"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@router.get("/monthly-faults", response_model=None)
-def monthly_faults(
+@router.get("")
+def list_reports(user: User) -> list[dict[str, Any]]:
+    """The reports, their titles, the period each takes and their columns."""
+    return [
+        {"name": r.name, "title": r.title, "period": r.period, "columns": dict(r.columns)}
+        for r in REPORTS.values()
+    ]
+
+
+@router.get("/{name}", response_model=None)
+def report(
+    name: Annotated[str, Path(pattern=NAMES)],
     conn: DbConn,
     user: User,
-    month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")],
-    format: Literal["json", "csv"] = "json",
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    week: Annotated[str | None, Query(pattern=r"^\d{4}-W\d{2}$")] = None,
+    format: Literal["json", "csv", "xlsx"] = "json",
 ) -> list[dict[str, Any]] | Response:
-    """月度故障统计分析报告: failures, MTBF and MTTR per region, model and component."""
-    from dataclasses import asdict
-
-    from scheduler.reports import fault_statistics, to_csv
-
-    rows = fault_statistics(conn, month=month, region=user.region if user.regional else None)
+    """One report as JSON rows, CSV (UTF-8 with BOM, opens in Excel) or XLSX with a totals
+    line. Monthly reports need ``month=2026-11``, weekly ones ``week=2026-W48``."""
+    spec = REPORTS[name]
+    period = month if spec.period == "month" else week if spec.period == "week" else None
+    rows = run(conn, name, region=user.region if user.regional else None, period=period)
+    stem = f"{name}-{period}" if period else name
     if format == "csv":
         return Response(
-            to_csv(rows).encode("utf-8-sig"),
+            to_csv(rows, spec.columns).encode("utf-8-sig"),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="faults-{month}.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
         )
-    return [asdict(r) for r in rows]
+    if format == "xlsx":
+        return Response(
+            to_xlsx_bytes(rows, title=title(spec, period), columns=spec.columns),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
+        )
+    return rows

@@ -28,16 +28,28 @@ Status = Literal[
 Sort = Literal["due_at", "priority", "created_at", "updated_at", "status", "number"]
 
 
+class PartUsed(BaseModel):
+    code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{1,63}$")
+    qty: int = Field(default=1, ge=1, le=1000)
+
+
 class Completion(BaseModel):
+    """The completed 维修工单 / 维护保养工作单. The price is not entered: it comes from the
+    fee schedule (非保费用结算标准) and is charged only out of warranty."""
+
     cause: str = Field(min_length=1, max_length=2000)
     resolution: str = Field(min_length=1, max_length=2000)
-    parts_used: list[dict[str, Any]] = Field(default_factory=list)
+    parts_used: list[PartUsed] = Field(default_factory=list, max_length=50)
     time_spent_min: int = Field(ge=1, le=24 * 60)
-    fee: float | None = Field(default=None, ge=0)
     rating: int = Field(ge=1, le=5)
     signer: str = Field(min_length=1, max_length=100)
     phone_guided: bool = False
     uncertain: bool = False
+    warranty_void_reason: str | None = Field(default=None, max_length=500)
+    checklist: dict[str, bool] | None = Field(default=None, max_length=50)
+    firmware_version: str | None = Field(
+        default=None, pattern=r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,31}$"
+    )
 
 
 class TransitionCreate(BaseModel):

@@ -140,9 +140,8 @@ def test_transitions_through_the_api(api: tuple[TestClient, Tokens, str]) -> Non
             "completion": {
                 "cause": "fan motor burnt",
                 "resolution": "replaced",
-                "parts_used": [{"code": "FAN-EXH", "qty": 1}],
+                "parts_used": [{"code": "FAN-EXH-200", "qty": 1}],
                 "time_spent_min": 60,
-                "fee": 0,
                 "rating": 5,
                 "signer": "店长",
             },
@@ -152,6 +151,10 @@ def test_transitions_through_the_api(api: tuple[TestClient, Tokens, str]) -> Non
     detail = client.get(f"/api/v1/work-orders/{order['id']}", headers=lead).json()
     assert [h["to_status"] for h in detail["history"]][-2:] == ["in_progress", "completed"]
     assert detail["callbacks"][0]["kind"] == "verification"
+    # Priced from the fee schedule: 1 h labour 150 + fan 640 + north travel 100.
+    assert detail["completion"]["quote"]["total"] == "890.00"
+    expected = "0" if detail["warranty"] == "in_warranty" else "890.00"
+    assert detail["completion"]["charged"] == expected
 
 
 @pytest.mark.parametrize(
@@ -280,7 +283,9 @@ def test_callbacks_are_recorded(api: tuple[TestClient, Tokens, str]) -> None:
 def test_monthly_fault_report_is_region_scoped(api: tuple[TestClient, Tokens, str]) -> None:
     """Leads get their region's report; CSV carries the bilingual header; a bad month is 422."""
     client, _, db = api
-    month = datetime.now(UTC).strftime("%Y-%m")
+    from scheduler.reports import REPORT_TZ
+
+    month = datetime.now(REPORT_TZ).strftime("%Y-%m")  # report months are China time
     with psycopg.connect(db) as conn:
         for robot, seq in ((NORTH_ROBOT, 1), (EAST_ROBOT, 1)):
             conn.execute(

@@ -29,19 +29,16 @@ def test_complete_a_work_order_from_the_form(api: tuple[TestClient, Tokens, str]
     form = {
         "cause": "排烟风机电机烧毁",
         "resolution": "更换风机",
-        "parts": "FAN-EXH:1",
+        "parts": "FAN-EXH-200:1",
         "time_spent_min": "60",
         "rating": "5",
         "signer": "王店长",
     }
-    refused = client.post(f"/ui/orders/{order['id']}/complete", data=form)
-    if "保外" in page.text:
-        assert "fee charged is required" in refused.text
-        form["fee"] = "380"
-        done = client.post(f"/ui/orders/{order['id']}/complete", data=form)
-    else:
-        done = refused
+    bad = client.post(f"/ui/orders/{order['id']}/complete", data={**form, "parts": "NO-SUCH:1"})
+    assert "unknown part" in bad.text and '<td id="order-status">in_progress</td>' in bad.text
+    done = client.post(f"/ui/orders/{order['id']}/complete", data=form)
     assert '<td id="order-status">completed</td>' in done.text
+    assert 'id="charged"' in done.text and "890.00" in done.text  # 150 + 640 + 100
     assert "verification" in done.text  # the callback is due
 
 

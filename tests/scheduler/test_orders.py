@@ -12,6 +12,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from scheduler import lifecycle, sla
+from scheduler.commissioning import CHECKLIST
 from scheduler.errors import InvalidTransitionError
 from scheduler.leader import LeaderLock
 from scheduler.orders import Policy, generate_predictive, generate_preventive, transition
@@ -183,7 +184,6 @@ def test_every_lifecycle_transition(db: psycopg.Connection[tuple[object, ...]]) 
             "time_spent_min": 40,
             "rating": 5,
             "signer": "王店长",
-            "fee": 380.0,
             "uncertain": True,
         },
     )
@@ -216,8 +216,7 @@ def test_every_lifecycle_transition(db: psycopg.Connection[tuple[object, ...]]) 
     ]
 
 
-def test_out_of_warranty_completion_needs_a_fee() -> None:
-    order = {"number": "WO-1", "status": "in_progress", "warranty": "out_of_warranty"}
+def test_commissioning_and_software_completions_need_their_fields() -> None:
     full = {
         "cause": "c",
         "resolution": "r",
@@ -226,9 +225,18 @@ def test_out_of_warranty_completion_needs_a_fee() -> None:
         "rating": 4,
         "signer": "s",
     }
-    with pytest.raises(InvalidTransitionError, match="fee"):
+    order = {"number": "WO-1", "status": "in_progress", "type": "commissioning"}
+    with pytest.raises(InvalidTransitionError, match="checklist"):
         lifecycle.check(order, "completed", completion=full)
-    lifecycle.check(order, "completed", completion={**full, "fee": 380.0})
+    with pytest.raises(InvalidTransitionError, match="without a result: power_supply"):
+        lifecycle.check(order, "completed", completion={**full, "checklist": {"site_survey": True}})
+    lifecycle.check(
+        order, "completed", completion={**full, "checklist": dict.fromkeys(CHECKLIST, True)}
+    )
+    update = {"number": "WO-2", "status": "in_progress", "type": "software_update"}
+    with pytest.raises(InvalidTransitionError, match="firmware_version"):
+        lifecycle.check(update, "completed", completion=full)
+    lifecycle.check(update, "completed", completion={**full, "firmware_version": "2.5.0"})
 
 
 def test_same_day_rule_overdue_and_offline(db: psycopg.Connection[tuple[object, ...]]) -> None:

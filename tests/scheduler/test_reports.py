@@ -9,7 +9,9 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from scheduler.reports import fault_statistics, month_bounds, to_csv, to_xlsx
+from scheduler.reports import REPORTS, month_bounds, run, to_csv, to_xlsx, week_bounds
+
+FAULTS = REPORTS["monthly-faults"].columns
 
 A, B, EAST = "aic-bj-00001", "aic-bj-00002", "aic-sh-00019"
 
@@ -36,11 +38,11 @@ def seeded(fresh_db: str) -> str:
         )
         hours = [
             (A, ts(1), 100.0),
-            (A, ts(30, 23), 300.0),
+            (A, ts(30, 15), 300.0),
             (B, ts(1), 50.0),
-            (B, ts(30, 23), 150.0),
+            (B, ts(30, 15), 150.0),
             (EAST, ts(1), 10.0),
-            (EAST, ts(30, 23), 90.0),
+            (EAST, ts(30, 15), 90.0),
         ]
         c.cursor().executemany(
             "INSERT INTO telemetry_1h (robot_id, bucket, n, run_hours, err_count)"
@@ -78,17 +80,18 @@ def test_hand_computed_figures(seeded: str) -> None:
     MTBF 300 h, repaired once in 6 h. East: 1 dosing failure over 80 h."""
     with psycopg.connect(seeded) as conn:
         rows = {
-            (r.region, r.model, r.component): r for r in fault_statistics(conn, month="2026-11")
+            (r["region"], r["model"], r["component"]): r
+            for r in run(conn, "monthly-faults", period="2026-11")
         }
-        north = fault_statistics(conn, month="2026-11", region="north")
+        north = run(conn, "monthly-faults", period="2026-11", region="north")
     cooling = rows[("north", "AIC-W1", "igbt_cooling")]
-    assert (cooling.failures, cooling.operating_hours, cooling.mtbf_h) == (2, 300.0, 150.0)
-    assert (cooling.repairs, cooling.mttr_h) == (0, None)
+    assert (cooling["failures"], cooling["operating_hours"], cooling["mtbf_h"]) == (2, 300.0, 150.0)
+    assert (cooling["repairs"], cooling["mttr_h"]) == (0, None)
     fan = rows[("north", "AIC-W1", "exhaust_fan")]
-    assert (fan.failures, fan.mtbf_h, fan.repairs, fan.mttr_h) == (1, 300.0, 1, 6.0)
+    assert (fan["failures"], fan["mtbf_h"], fan["repairs"], fan["mttr_h"]) == (1, 300.0, 1, 6.0)
     dosing = rows[("east", "AIC-W1", "dosing_pump")]
-    assert (dosing.failures, dosing.operating_hours, dosing.mtbf_h) == (1, 80.0, 80.0)
-    assert {r.region for r in north} == {"north"} and len(north) == 2
+    assert (dosing["failures"], dosing["operating_hours"], dosing["mtbf_h"]) == (1, 80.0, 80.0)
+    assert {r["region"] for r in north} == {"north"} and len(north) == 2
 
 
 def test_exports_carry_headers_and_totals(seeded: str, tmp_path: Path) -> None:
@@ -96,13 +99,13 @@ def test_exports_carry_headers_and_totals(seeded: str, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
     with psycopg.connect(seeded) as conn:
-        rows = fault_statistics(conn, month="2026-11")
-    csv_text = to_csv(rows)
+        rows = run(conn, "monthly-faults", period="2026-11")
+    csv_text = to_csv(rows, FAULTS)
     assert csv_text.splitlines()[0].startswith(
         "区域 Region,机型 Model,部件 Component,故障次数 Failures"
     )
     path = tmp_path / "faults.xlsx"
-    to_xlsx(rows, path, title="月度故障统计分析报告 2026-11")
+    to_xlsx(rows, path, title="月度故障统计分析报告 2026-11", columns=FAULTS)
     ws = load_workbook(path).active
     assert ws is not None
     values = list(ws.iter_rows(values_only=True))
@@ -112,9 +115,20 @@ def test_exports_carry_headers_and_totals(seeded: str, tmp_path: Path) -> None:
 
 
 def test_bad_month_is_a_clear_error() -> None:
-    assert month_bounds("2026-12")[1] == datetime(2027, 1, 1, tzinfo=UTC)
+    """Periods are China time: December 2026 ends at 2026-12-31 16:00 UTC."""
+    assert month_bounds("2026-12")[1] == datetime(2026, 12, 31, 16, tzinfo=UTC)
+    assert week_bounds("2026-W49") == (
+        datetime(2026, 11, 29, 16, tzinfo=UTC),
+        datetime(2026, 12, 6, 16, tzinfo=UTC),
+    )
     with pytest.raises(ValueError, match="2026-11"):
         month_bounds("November")
+    with pytest.raises(ValueError, match="2026-W48"):
+        week_bounds("2026-48")
+    with pytest.raises(ValueError, match="needs month"):
+        run(None, "monthly-faults")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown report"):
+        run(None, "nope")  # type: ignore[arg-type]
 
 
 def test_equipment_distribution_matches_the_fleet_file(fresh_db: str, fleet_file: Path) -> None:
@@ -122,13 +136,12 @@ def test_equipment_distribution_matches_the_fleet_file(fresh_db: str, fleet_file
     from collections import Counter
 
     from core.fleet import load_fleet_file
-    from scheduler.reports import equipment_distribution
 
     fleet = load_fleet_file(fleet_file)
     expected = Counter((site.region, r.model) for site, r in fleet.robots())
     with psycopg.connect(fresh_db) as conn:
-        rows = equipment_distribution(conn)
-        north = equipment_distribution(conn, region="north")
+        rows = run(conn, "distribution")
+        north = run(conn, "distribution", region="north")
     assert {(r["region"], r["model"]): r["robots"] for r in rows} == dict(expected)
     assert sum(r["robots"] for r in north) == sum(
         v for (g, _), v in expected.items() if g == "north"
@@ -138,8 +151,6 @@ def test_equipment_distribution_matches_the_fleet_file(fresh_db: str, fleet_file
 def test_out_of_box_pass_rate(fresh_db: str, tmp_path: Path) -> None:
     """Four robots installed in 2026-03 in the north: 2 pass, 1 fail, 1 pending → 2/3."""
     from openpyxl import load_workbook
-
-    from scheduler.reports import OUT_OF_BOX_COLUMNS, out_of_box_pass_rate, to_xlsx
 
     robots = ["aic-bj-00001", "aic-bj-00002", "aic-bj-00003", "aic-tj-00004"]
     results = ["pass", "pass", "fail", "pending"]
@@ -155,12 +166,12 @@ def test_out_of_box_pass_rate(fresh_db: str, tmp_path: Path) -> None:
                 " warranty_end = '2027-03-01', commissioning = %s WHERE robot_id = %s",
                 (result, robot),
             )
-        rows = out_of_box_pass_rate(conn, region="north")
+        rows = run(conn, "out-of-box", region="north")
     march = next(r for r in rows if r["month"] == "2026-03")
     assert (march["installed"], march["passed"], march["failed"], march["pending"]) == (4, 2, 1, 1)
     assert march["pass_rate"] == round(2 / 3, 3)
     path = tmp_path / "oob.xlsx"
-    to_xlsx(rows, path, title="开箱合格率 Out-of-box pass rate", columns=OUT_OF_BOX_COLUMNS)
+    to_xlsx(rows, path, title="开箱合格率", columns=REPORTS["out-of-box"].columns)
     values = list(load_workbook(path).active.iter_rows(values_only=True))  # type: ignore[union-attr]
     assert values[1][6] == "开箱合格率 Out-of-box pass rate"
     assert values[-1][0] == "合计 Total" and values[-1][2] == sum(r["installed"] for r in rows)

@@ -1,0 +1,61 @@
+"""``aic parts``, ``aic software``, ``aic report`` and ``aic orders`` service commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_parts_software_and_reports(fresh_db: str, tmp_path: Path) -> None:
+    env = {"AIC_DATABASE_URL": fresh_db, "AIC_STATE_DIR": str(tmp_path), "COLUMNS": "200"}
+
+    def aic(*args: str) -> str:
+        r = runner.invoke(app, list(args), env=env)
+        assert r.exit_code == 0, r.output
+        return r.output
+
+    reload = aic("parts", "load", str(REPO / "examples" / "parts.yaml"))
+    assert "8 parts" in reload and "fee schedule v1" in reload
+    assert "north FAN-EXH-200: 5 on hand" in aic(
+        "parts", "receive", "north", "FAN-EXH-200", "2", "--actor", "deng-keming"
+    )
+    adjust = ["parts", "adjust", "--actor", "x", "--reason", "count", "--"]
+    refused = runner.invoke(app, [*adjust, "north", "FAN-EXH-200", "-9"], env=env)
+    assert refused.exit_code == 2 and "5 on hand, 9 needed" in refused.output
+    aic(
+        "software",
+        "record",
+        "--site",
+        "site-bj-001",
+        "--model",
+        "AIC-W1",
+        "--version",
+        "3.3.0",
+        "--quantity",
+        "2",
+        "--operator",
+        "曾广阔",
+        "--on",
+        "2026-11-20",
+    )
+    out = tmp_path / "sw.xlsx"
+    aic("report", "software-updates", "--month", "2026-11", "--out", str(out))
+    rows = list(load_workbook(out).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert rows[2][2].date().isoformat() == "2026-11-20" and rows[2][3:6] == ("AIC-W1", 2, "3.3.0")
+    assert "合计 Total" in rows[-1]
+    stock = aic("report", "parts-stock", "--region", "north")
+    assert "FAN-EXH-200" in stock and "east" not in stock
+    missing = runner.invoke(app, ["report", "weekly"], env=env)
+    assert missing.exit_code == 2 and "--week" in missing.output
+    card = aic("orders", "warranty-card", "aic-bj-00001")
+    assert "保修卡 WC-FXW22500001" in card
+    assert "commissioning orders created" in aic("orders", "commissioning")
+    bad = runner.invoke(app, ["parts", "load", str(REPO / "examples" / "fleet.yaml")], env=env)
+    assert bad.exit_code == 2 and "fleet.yaml" in bad.output
