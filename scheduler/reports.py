@@ -223,7 +223,7 @@ REPORT_LIST = (
             ("in_warranty", "保内 In warranty"),
         ),
         lambda conn, region, span: rr.equipment_distribution(conn, region=region),
-        ("region", "robots"),
+        ("model", "robots"),
     ),
     Report(
         "out-of-box",

@@ -141,3 +141,8 @@ def test_lead_confirms_a_window_and_opens_a_chart(
     d.get(server + "/ui/robots/aic-sh-00019")  # another region's robot
     assert "not found" in d.page_source
     assert (shots / "robot-chart.png").stat().st_size > 10_000
+    d.get(server + "/ui/reports/distribution")  # a report with its bar chart, region only
+    WebDriverWait(d, 10).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#chart canvas")))
+    cells = d.find_elements(By.CSS_SELECTOR, "#report tbody tr td:first-child")
+    assert cells and {c.text for c in cells} == {"north"}
+    d.save_screenshot(str(shots / "reports.png"))
