@@ -1,4 +1,5 @@
-"""Fault-model registry: trained artifacts in the database, one active version per robot model."""
+"""Fault-model registry: trained artifacts in the database, one active version per robot
+model and firmware scope (a version, or NULL for every version without its own model)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class ModelInfo:
     id: int
     name: str
     robot_model: str
+    firmware: str | None
     version: int
     n_train: int
     sklearn_version: str
@@ -54,20 +56,22 @@ def save(
     train_from: datetime | None,
     train_to: datetime | None,
     created_by: str | None = None,
+    firmware: str | None = None,
 ) -> int:
     """Store a fitted detector as the next version (inactive); return its id."""
     buf = io.BytesIO()
     pickle.dump(detector, buf)
     row = conn.execute(
-        """INSERT INTO fault_models (name, robot_model, version, params, train_from, train_to,
-               data_hash, n_train, sklearn_version, artifact, created_by)
-           VALUES (%s, %s, (SELECT coalesce(max(version), 0) + 1 FROM fault_models
-                            WHERE name = %s AND robot_model = %s),
+        """INSERT INTO fault_models (name, robot_model, firmware, version, params, train_from,
+               train_to, data_hash, n_train, sklearn_version, artifact, created_by)
+           VALUES (%s, %s, %s, (SELECT coalesce(max(version), 0) + 1 FROM fault_models
+                                WHERE name = %s AND robot_model = %s),
                    %s, %s, %s, %s, %s, %s, %s, %s)
            RETURNING id""",
         (
             NAME,
             robot_model,
+            firmware,
             NAME,
             robot_model,
             json.dumps(detector.get_params()),
@@ -87,39 +91,44 @@ def save(
 def list_models(conn: Conn) -> list[ModelInfo]:
     with conn.cursor(row_factory=class_row(ModelInfo)) as cur:
         return cur.execute(
-            """SELECT id, name, robot_model, version, n_train, sklearn_version, data_hash, active,
-                      created_at, train_from, train_to, metrics
+            """SELECT id, name, robot_model, firmware, version, n_train, sklearn_version,
+                      data_hash, active, created_at, train_from, train_to, metrics
                FROM fault_models ORDER BY robot_model, name, version"""
         ).fetchall()
 
 
 def activate(conn: Conn, *, model_id: int) -> ModelInfo:
-    """Make this version the active one of its (name, robot model)."""
+    """Make this version the active one of its (name, robot model, firmware scope)."""
     row = conn.execute(
-        "SELECT name, robot_model FROM fault_models WHERE id = %s", (model_id,)
+        "SELECT name, robot_model, firmware FROM fault_models WHERE id = %s", (model_id,)
     ).fetchone()
     if row is None:
         raise NotFoundError("fault model", model_id)
     conn.execute(
-        "UPDATE fault_models SET active = false WHERE name = %s AND robot_model = %s",
-        (row[0], row[1]),
+        "UPDATE fault_models SET active = false WHERE name = %s AND robot_model = %s"
+        " AND firmware IS NOT DISTINCT FROM %s",
+        (row[0], row[1], row[2]),
     )
     conn.execute("UPDATE fault_models SET active = true WHERE id = %s", (model_id,))
     return next(m for m in list_models(conn) if m.id == model_id)
 
 
-def rollback(conn: Conn, *, robot_model: str, name: str = NAME) -> ModelInfo:
-    """Activate the version before the active one."""
+def rollback(
+    conn: Conn, *, robot_model: str, name: str = NAME, firmware: str | None = None
+) -> ModelInfo:
+    """Activate the version before the active one (of the same firmware scope)."""
     row = conn.execute(
         """SELECT id FROM fault_models
-           WHERE name = %s AND robot_model = %s
+           WHERE name = %(n)s AND robot_model = %(m)s AND firmware IS NOT DISTINCT FROM %(f)s
              AND version < (SELECT version FROM fault_models
-                            WHERE name = %s AND robot_model = %s AND active)
+                            WHERE name = %(n)s AND robot_model = %(m)s AND active
+                              AND firmware IS NOT DISTINCT FROM %(f)s)
            ORDER BY version DESC LIMIT 1""",
-        (name, robot_model, name, robot_model),
+        {"n": name, "m": robot_model, "f": firmware},
     ).fetchone()
     if row is None:
-        raise NotFoundError("earlier active-able version of", f"{name}/{robot_model}")
+        scope = f"{name}/{robot_model}" + (f"/{firmware}" if firmware else "")
+        raise NotFoundError("earlier active-able version of", scope)
     return activate(conn, model_id=int(row[0]))
 
 
@@ -129,18 +138,19 @@ def set_metrics(conn: Conn, *, model_id: int, metrics: dict[str, Any]) -> None:
     )
 
 
-def load_active(conn: Conn) -> dict[str, tuple[str, IsolationForestDetector]]:
-    """Active detectors by robot model, as (label, detector). Unloadable ones raise ModelLoadError."""
-    out: dict[str, tuple[str, IsolationForestDetector]] = {}
-    for robot_model, version, skl, artifact in conn.execute(
-        "SELECT robot_model, version, sklearn_version, artifact FROM fault_models"
+def load_active(
+    conn: Conn,
+) -> dict[tuple[str, str | None], tuple[str, IsolationForestDetector]]:
+    """Active detectors by (robot model, firmware or None), as (label, detector).
+    Unloadable ones raise ModelLoadError."""
+    out: dict[tuple[str, str | None], tuple[str, IsolationForestDetector]] = {}
+    for robot_model, firmware, version, skl, artifact in conn.execute(
+        "SELECT robot_model, firmware, version, sklearn_version, artifact FROM fault_models"
         " WHERE active AND name = %s",
         (NAME,),
     ).fetchall():
-        out[robot_model] = (
-            f"{NAME}/{robot_model}/{version}",
-            _unpickle(bytes(artifact), skl, f"{NAME}/{robot_model}/v{version}"),
-        )
+        label = f"{NAME}/{robot_model}" + (f"@{firmware}" if firmware else "") + f"/{version}"
+        out[(robot_model, firmware)] = (label, _unpickle(bytes(artifact), skl, label))
     return out
 
 

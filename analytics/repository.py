@@ -177,3 +177,29 @@ def ground_truth(conn: Conn, *, run_id: str) -> list[dict[str, Any]]:
         return cur.execute(
             "SELECT * FROM fault_ground_truth WHERE run_id = %s ORDER BY robot_id", (run_id,)
         ).fetchall()
+
+
+def evaluation_inputs(
+    conn: Conn, *, run_id: str, start: datetime | None = None, end: datetime | None = None
+) -> dict[str, Any]:
+    """Ground truth of a simulator run, the anomalies of the period, and the period and
+    robot count (the scored feature windows' span unless given)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        span = cur.execute(
+            """SELECT count(DISTINCT robot_id) AS robots,
+                      coalesce(%(start)s, min(window_start)) AS start,
+                      coalesce(%(end)s, max(window_start) + interval '1 day') AS end
+               FROM robot_features
+               WHERE (%(start)s::timestamptz IS NULL OR window_start >= %(start)s)
+                 AND (%(end)s::timestamptz IS NULL OR window_start < %(end)s)""",
+            {"start": start, "end": end},
+        ).fetchone()
+        assert span is not None
+        anomalies = cur.execute(
+            """SELECT robot_id, kind, detector, window_start, window_end, predicted_failure
+               FROM anomalies
+               WHERE (%(start)s::timestamptz IS NULL OR window_start >= %(start)s)
+                 AND (%(end)s::timestamptz IS NULL OR window_start < %(end)s)""",
+            {"start": span["start"], "end": span["end"]},
+        ).fetchall()
+    return {"truth": ground_truth(conn, run_id=run_id), "anomalies": anomalies, **span}

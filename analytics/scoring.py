@@ -33,6 +33,9 @@ from analytics.scores import anomaly_score
 logger = logging.getLogger(__name__)
 
 
+Forests = dict[tuple[str, str | None], tuple[str, IsolationForestDetector]]
+
+
 @dataclass(frozen=True)
 class ScoringConfig:
     baseline_windows: int = 7
@@ -72,9 +75,13 @@ def score_robot(
     *,
     cfg: ScoringConfig,
     rules: RuleSet | None = None,
-    forest: tuple[str, IsolationForestDetector] | None = None,
+    forests: Forests | None = None,
 ) -> tuple[list[AnomalyRow], bool]:
-    """Score one robot's time-ordered windows; return anomalies and whether it has a baseline."""
+    """Score one robot's time-ordered windows; return anomalies and whether it has a baseline.
+
+    ``forests`` maps (robot model, firmware) to the active forest; (model, None) is the
+    forest for every version of the model without its own.
+    """
     out: list[AnomalyRow] = []
     hours = rows[0]["window_hours"] if rows else 24
     span = timedelta(hours=hours)
@@ -107,8 +114,47 @@ def score_robot(
                         )
                     )
     usable = [r for r in rows if r["n_cooking"] >= cfg.min_cooking]
-    if len(usable) <= cfg.baseline_windows:
-        return out, False
+    has_baseline = False
+    for segment in firmware_segments(usable):
+        if len(segment) <= cfg.baseline_windows:
+            continue  # a new firmware: its baseline is still being learned
+        has_baseline = True
+        fw = segment[-1].get("fw")
+        chosen = (forests or {}).get((segment[-1].get("model") or "", fw)) or (forests or {}).get(
+            (segment[-1].get("model") or "", None)
+        )
+        out.extend(_score_segment(segment, cfg=cfg, span=span, forest=chosen))
+    return out, has_baseline
+
+
+def firmware_segments(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Split a robot's windows where its firmware changes (a window without a version
+    stays with the one before): each version is judged against its own baseline.
+
+    >>> [len(s) for s in firmware_segments([{"fw": "1"}, {"fw": None}, {"fw": "2"}])]
+    [2, 1]
+    """
+    segments: list[list[dict[str, Any]]] = []
+    current: str | None = None
+    for r in rows:
+        fw = r.get("fw")
+        if not segments or (fw is not None and current is not None and fw != current):
+            segments.append([])
+        if fw is not None:
+            current = fw
+        segments[-1].append(r)
+    return segments
+
+
+def _score_segment(
+    usable: list[dict[str, Any]],
+    *,
+    cfg: ScoringConfig,
+    span: timedelta,
+    forest: tuple[str, IsolationForestDetector] | None,
+) -> list[AnomalyRow]:
+    """Baseline + CUSUM (+ forest) on the windows of one firmware version of one robot."""
+    out: list[AnomalyRow] = []
     X = _matrix(usable)
     baseline = RobustBaseline(min_rel_scale=cfg.min_rel_scale, threshold=cfg.z_threshold).fit(
         X[: cfg.baseline_windows]
@@ -198,7 +244,7 @@ def score_robot(
                     },
                 )
             )
-    return out, True
+    return out
 
 
 def score_windows(
@@ -206,7 +252,7 @@ def score_windows(
     *,
     cfg: ScoringConfig = ScoringConfig(),
     rules: RuleSet | None = None,
-    forests: dict[str, tuple[str, IsolationForestDetector]] | None = None,
+    forests: Forests | None = None,
 ) -> ScoreResult:
     """Score every robot in ``rows`` (feature rows ordered by robot and window)."""
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -214,10 +260,7 @@ def score_windows(
         by_robot[r["robot_id"]].append(r)
     result = ScoreResult()
     for robot, robot_rows in by_robot.items():
-        model = robot_rows[-1].get("model") or ""
-        anomalies, has_baseline = score_robot(
-            robot_rows, cfg=cfg, rules=rules, forest=(forests or {}).get(model)
-        )
+        anomalies, has_baseline = score_robot(robot_rows, cfg=cfg, rules=rules, forests=forests)
         result.anomalies.extend(anomalies)
         if not has_baseline:
             result.robots_without_baseline.append(robot)
@@ -225,16 +268,18 @@ def score_windows(
 
 
 def healthy_z(rows: list[dict[str, Any]], cfg: ScoringConfig = ScoringConfig()) -> np.ndarray:
-    """Per-robot z-scores of windows inside each robot's baseline span, for training forests."""
+    """Z-scores of the windows in each robot's (and firmware's) baseline span, for training
+    forests."""
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         if r["n_cooking"] >= cfg.min_cooking:
             by_robot[r["robot_id"]].append(r)
     chunks = []
     for robot_rows in by_robot.values():
-        if len(robot_rows) <= cfg.baseline_windows:
-            continue
-        X = _matrix(robot_rows)
-        b = RobustBaseline().fit(X[: cfg.baseline_windows])
-        chunks.append(np.nan_to_num(b.transform(X[: cfg.baseline_windows * 2])))
+        for segment in firmware_segments(robot_rows):
+            if len(segment) <= cfg.baseline_windows:
+                continue
+            X = _matrix(segment)
+            b = RobustBaseline().fit(X[: cfg.baseline_windows])
+            chunks.append(np.nan_to_num(b.transform(X[: cfg.baseline_windows * 2])))
     return np.vstack(chunks) if chunks else np.empty((0, len(FEATURES)))

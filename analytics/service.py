@@ -59,12 +59,19 @@ def train_forest(
     end: datetime | None,
     random_state: int = 0,
     created_by: str | None = None,
+    firmware: str | None = None,
 ) -> int:
-    """Fit an IsolationForest on the healthy (baseline-span) windows of one robot model."""
-    rows = [r for r in load_features(conn, start=start, end=end) if r["model"] == robot_model]
+    """Fit an IsolationForest on the healthy (baseline-span) windows of one robot model —
+    of one firmware version if ``firmware`` is given, else of all versions."""
+    rows = [
+        r
+        for r in load_features(conn, start=start, end=end)
+        if r["model"] == robot_model and (firmware is None or r["fw"] == firmware)
+    ]
     X = healthy_z(rows)
+    scope = robot_model + (f" firmware {firmware}" if firmware else "")
     if len(X) < 20:
-        raise ValueError(f"only {len(X)} healthy windows for {robot_model}: need at least 20")
+        raise ValueError(f"only {len(X)} healthy windows for {scope}: need at least 20")
     detector = IsolationForestDetector(random_state=random_state).fit(X)
     return registry.save(
         conn,
@@ -74,6 +81,7 @@ def train_forest(
         train_from=start,
         train_to=end,
         created_by=created_by,
+        firmware=firmware,
     )
 
 
@@ -104,3 +112,25 @@ def backtest(
         ).fetchone()
     assert robots is not None
     return evaluate(truth, anomalies, start=start, end=end + timedelta(days=1), robots=robots["n"])
+
+
+def evaluate_run(
+    conn: Conn, *, run_id: str, start: datetime | None = None, end: datetime | None = None
+) -> tuple[Report, dict[str, Any]]:
+    """Evaluate the stored anomalies against a run's ground truth (no rescoring); return
+    the report and its inputs (for plots)."""
+    from analytics.repository import evaluation_inputs
+
+    data = evaluation_inputs(conn, run_id=run_id, start=start, end=end)
+    if not data["truth"]:
+        raise ValueError(f"no ground truth for run {run_id!r} (fault_ground_truth)")
+    if data["start"] is None:
+        raise ValueError("no feature windows in that period: run `aic models score` first")
+    report = evaluate(
+        data["truth"],
+        data["anomalies"],
+        start=data["start"],
+        end=data["end"],
+        robots=int(data["robots"] or 1),
+    )
+    return report, data

@@ -358,16 +358,6 @@ def ground_truth_runs(conn: Conn) -> list[dict[str, Any]]:
 
 def evaluation_inputs(conn: Conn, *, run_id: str) -> dict[str, Any]:
     """Ground truth of a simulator run, the anomalies, and the scored period and robots."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        truth = cur.execute(
-            "SELECT * FROM fault_ground_truth WHERE run_id = %s", (run_id,)
-        ).fetchall()
-        anomalies = cur.execute(
-            """SELECT robot_id, kind, detector, window_start, window_end, predicted_failure
-               FROM anomalies"""
-        ).fetchall()
-        span = cur.execute(
-            "SELECT count(DISTINCT robot_id) AS robots, min(window_start) AS start,"
-            " max(window_start) + interval '1 day' AS end FROM robot_features"
-        ).fetchone()
-    return {"truth": truth, "anomalies": anomalies, **(span or {})}
+    from analytics.repository import evaluation_inputs as inputs
+
+    return inputs(conn, run_id=run_id)

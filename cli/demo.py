@@ -180,6 +180,16 @@ def demo(
             max_robots=robots,
             random_faults={"fraction": faults},
             network={"duplicate_rate": 0.002, "malformed_rate": 0.0005},
+            # An over-the-air update that runs the W1's IGBT hotter: the firmware-quality
+            # report flags it against its predecessor.
+            firmware_updates=[
+                {
+                    "day": round(days * 0.6, 1),
+                    "version": "3.3.0",
+                    "models": ["AIC-W1"],
+                    "igbt_offset_c": 6.0,
+                }
+            ],
         )
         simulation = build_simulation(fleet, scenario)
         run_id = f"demo-{end:%Y%m%dT%H%M%S}"

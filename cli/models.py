@@ -46,14 +46,23 @@ def train(
     start: datetime | None = typer.Option(None, "--from", help="training windows from"),
     end: datetime | None = typer.Option(None, "--to", help="training windows until"),
     seed: int = typer.Option(0),
+    firmware: str | None = typer.Option(
+        None, help="only this firmware version (default: one model for every version)"
+    ),
 ) -> None:
-    """Train an IsolationForest for a robot model on healthy windows (stored inactive)."""
+    """Train an IsolationForest for a robot model (and firmware) on healthy windows
+    (stored inactive)."""
     from analytics.service import train_forest
 
     with runtime() as rt, rt.pool.connection() as conn:
         try:
             model_id = train_forest(
-                conn, robot_model=robot_model, start=_utc(start), end=_utc(end), random_state=seed
+                conn,
+                robot_model=robot_model,
+                start=_utc(start),
+                end=_utc(end),
+                random_state=seed,
+                firmware=firmware,
             )
         except ValueError as exc:
             raise fail(str(exc)) from exc
@@ -75,6 +84,7 @@ def list_() -> None:
         "id",
         "name",
         "robot model",
+        "firmware",
         "version",
         "active",
         "trained on",
@@ -88,6 +98,7 @@ def list_() -> None:
             str(m.id),
             m.name,
             m.robot_model,
+            m.firmware or "all",
             str(m.version),
             "yes" if m.active else "",
             str(m.n_train),
@@ -113,14 +124,17 @@ def activate(model_id: int) -> None:
 
 
 @app.command()
-def rollback(robot_model: str = typer.Option(..., "--robot-model")) -> None:
+def rollback(
+    robot_model: str = typer.Option(..., "--robot-model"),
+    firmware: str | None = typer.Option(None, help="the firmware-specific model's version"),
+) -> None:
     """Re-activate the previous version for a robot model."""
     from analytics.registry import rollback as do
     from core.errors import NotFoundError
 
     with runtime() as rt, rt.pool.connection() as conn:
         try:
-            m = do(conn, robot_model=robot_model)
+            m = do(conn, robot_model=robot_model, firmware=firmware)
         except NotFoundError as exc:
             raise fail(str(exc)) from exc
     console.print(f"active: {m.name} {m.robot_model} v{m.version}")
@@ -146,9 +160,47 @@ def backtest(
         except ValueError as exc:
             raise fail(str(exc)) from exc
     md = to_markdown(report, title=f"Backtest of {run_id} ({s:%Y-%m-%d} → {e:%Y-%m-%d})")
-    console.print(md)
+    console.print(md, markup=False)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "report.md").write_text(md, encoding="utf-8")
-        (out / "report.json").write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
-        console.print(f"report written to {out}")
+        _write_report(run_id, s, e, out)
+
+
+def _write_report(run_id: str, start: datetime | None, end: datetime | None, out: Path) -> None:
+    """report.md + report.json + PNG plots of the stored anomalies against the ground truth."""
+    from analytics.evaluation import to_markdown
+    from analytics.plots import write_plots
+    from analytics.repository import load_features
+    from analytics.service import evaluate_run
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        try:
+            report, data = evaluate_run(conn, run_id=run_id, start=start, end=end)
+        except ValueError as exc:
+            raise fail(str(exc)) from exc
+        faulty = sorted({f["robot_id"] for f in data["truth"]})
+        features = [
+            r
+            for r in load_features(conn, start=data["start"], end=data["end"])
+            if r["robot_id"] in faulty
+        ]
+    plots = write_plots(report, data["truth"], features, data["anomalies"], out)
+    title = f"Evaluation of {run_id} ({data['start']:%Y-%m-%d} → {data['end']:%Y-%m-%d})"
+    md = to_markdown(report, title=title)
+    md += "\n\n## Plots\n\n" + "\n\n".join(f"![{p.stem}]({p.name})" for p in plots) + "\n"
+    (out / "report.md").write_text(md, encoding="utf-8")
+    (out / "report.json").write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
+    console.print(md, markup=False)
+    console.print(f"report and {len(plots)} plots written to {out}")
+
+
+@app.command()
+def evaluate(
+    run_id: str = typer.Option(..., help="simulator run whose ground truth to compare with"),
+    out: Path = typer.Option(..., help="directory for report.md, report.json and the PNGs"),
+    start: datetime | None = typer.Option(None, "--from", help="default: first scored window"),
+    end: datetime | None = typer.Option(None, "--to", help="default: last scored window"),
+) -> None:
+    """Evaluate the anomalies already scored against a run's ground truth: recall,
+    precision, false alarms, lead time, TTF error; Markdown report with PNG plots
+    (lead-time distribution, a score timeline per fault kind with onset and failure)."""
+    _write_report(run_id, _utc(start), _utc(end), out)

@@ -418,6 +418,8 @@ REPORT_LIST = (
             ("anomalies", "异常 Anomalies"),
             ("anomalies_per_100d", "异常/百台天 Anomalies per 100 robot-days"),
             ("predecessor", "上一版本 Predecessor"),
+            ("p_value", "显著性 p (rate excess)"),
+            ("feature_shift", "指标变化 Indicator shift"),
             ("worse", "比上一版本差 Worse than predecessor"),
         ),
         _version_rates,

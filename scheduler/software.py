@@ -5,8 +5,17 @@ Records come from the robots' ``firmware_updated`` events (over the air, operato
 (site, date, model, quantity, version, operator — the manual's list). Version
 distribution is the firmware each robot reports now (registry value until it
 reports). Per version: robot-days on it (daily feature windows), functional
-failures and anomalies per 100 robot-days; a version is flagged when its rate is
-at least 1.5× its predecessor's (same model) with at least 3 events.
+failures and anomalies per 100 robot-days, and the fleet median of each health
+indicator. A version is flagged *worse* than its predecessor (the previous version
+number of the same model) when
+
+- its failures + anomalies per robot-day are at least 1.5× the predecessor's and the
+  excess is significant (one-sided binomial test on the events of the two versions
+  split by their robot-days, p < 0.05), or
+- a health indicator's fleet median moved 10 % or more in its bad direction (the
+  IGBT running hotter per kW, more vibration…): with per-version baselines the
+  robots' own detectors take such a step as the new normal, so the fleet view is
+  where it shows.
 """
 
 from __future__ import annotations
@@ -21,7 +30,8 @@ from core.db import Conn
 from core.errors import NotFoundError
 
 WORSE_RATIO = 1.5
-MIN_EVENTS = 3
+P_VALUE = 0.05
+SHIFT_LIMIT = 0.10
 
 
 def sync_from_events(conn: Conn) -> int:
@@ -175,20 +185,83 @@ def version_rates(conn: Conn, *, region: str | None = None) -> list[dict[str, An
                LEFT JOIN anomalies_ an ON an.model = d.model AND an.version = d.version""",
             {"region": region},
         ).fetchall()
+    medians = _indicator_medians(conn, region=region)
     rows.sort(key=lambda r: (r["model"], version_key(r["version"])))
     previous: dict[str, dict[str, Any]] = {}
     for r in rows:
-        events = r["failures"] + r["anomalies"]
         r["failures_per_100d"] = round(100 * r["failures"] / r["robot_days"], 2)
         r["anomalies_per_100d"] = round(100 * r["anomalies"] / r["robot_days"], 2)
-        rate = events / r["robot_days"]
         prev = previous.get(r["model"])
         r["predecessor"] = prev["version"] if prev else None
-        prev_rate = (prev["failures"] + prev["anomalies"]) / prev["robot_days"] if prev else None
-        r["worse"] = bool(
-            prev_rate is not None
-            and events >= MIN_EVENTS
-            and rate >= WORSE_RATIO * max(prev_rate, 1e-9)
-        )
+        r["p_value"] = None
+        r["feature_shift"] = None
+        worse = False
+        if prev is not None:
+            a = r["failures"] + r["anomalies"]
+            b = prev["failures"] + prev["anomalies"]
+            rate, prev_rate = a / r["robot_days"], b / prev["robot_days"]
+            if a and rate >= WORSE_RATIO * prev_rate:
+                r["p_value"] = round(excess_p_value(a, b, r["robot_days"], prev["robot_days"]), 4)
+                worse = r["p_value"] < P_VALUE
+            shift = worst_shift(
+                medians.get((r["model"], r["version"]), {}),
+                medians.get((r["model"], prev["version"]), {}),
+            )
+            if shift is not None:
+                r["feature_shift"] = f"{shift[0]} {shift[1]:+.1%}"
+                worse = worse or shift[2] >= SHIFT_LIMIT
+        r["worse"] = worse
         previous[r["model"]] = r
     return rows
+
+
+def excess_p_value(a: int, b: int, days_a: float, days_b: float) -> float:
+    """P(at least ``a`` of the a + b events fall on version A) if both versions had the
+    same rate, i.e. events split in proportion to robot-days.
+
+    >>> round(excess_p_value(6, 1, 50, 100), 4)
+    0.0069
+    """
+    from scipy.stats import binom
+
+    return float(binom.sf(a - 1, a + b, days_a / (days_a + days_b)))
+
+
+def worst_shift(new: dict[str, float], old: dict[str, float]) -> tuple[str, float, float] | None:
+    """(feature, relative change, change in the bad direction) of the indicator that moved
+    furthest in its bad direction between two versions' fleet medians."""
+    from analytics.components import INDICATORS
+
+    best: tuple[str, float, float] | None = None
+    for ind in INDICATORS:
+        n, o = new.get(ind.feature), old.get(ind.feature)
+        if n is None or not o:
+            continue
+        change = n / o - 1
+        bad = ind.direction * change
+        if best is None or bad > best[2]:
+            best = (ind.feature, change, bad)
+    return best
+
+
+def _indicator_medians(
+    conn: Conn, *, region: str | None
+) -> dict[tuple[str, str], dict[str, float]]:
+    """Fleet median of each health indicator per model and firmware (cooking windows)."""
+    from analytics.components import INDICATORS
+
+    features = sorted({i.feature for i in INDICATORS})
+    cols = ", ".join(
+        f"percentile_cont(0.5) WITHIN GROUP (ORDER BY f.{name}) AS {name}" for name in features
+    )
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(
+            f"""SELECT f.model, f.fw, {cols}
+                FROM robot_features f JOIN robots r ON r.robot_id = f.robot_id
+                JOIN sites s ON s.id = r.site_id
+                WHERE f.fw IS NOT NULL AND f.n_cooking >= 20
+                  AND (%(region)s::text IS NULL OR s.region = %(region)s)
+                GROUP BY 1, 2""",
+            {"region": region},
+        ).fetchall()
+    return {(r["model"], r["fw"]): {k: r[k] for k in features if r[k] is not None} for r in rows}

@@ -66,10 +66,12 @@ def rollback(
     conn: DbConn,
     user: Engineer,
     robot_model: Annotated[str, Query(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")],
+    firmware: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,31}$")] = None,
 ) -> dict[str, Any]:
+    """Re-activate the previous version of a robot model's (firmware-specific) model."""
     from analytics.registry import rollback as do
 
-    return vars(do(conn, robot_model=robot_model))
+    return vars(do(conn, robot_model=robot_model, firmware=firmware))
 
 
 @router.get("/quarantine")

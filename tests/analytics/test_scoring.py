@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -136,7 +137,7 @@ def test_registry_round_trip(scored: str) -> None:
         first = train_forest(conn, robot_model=robot_model, start=start, end=END)
         registry.activate(conn, model_id=first)
         active = registry.load_active(conn)
-        assert robot_model in active and active[robot_model][1].threshold_ > 0
+        assert active[(robot_model, None)][1].threshold_ > 0
         with pytest.raises(NotFoundError):
             registry.rollback(conn, robot_model=robot_model)
         second = train_forest(conn, robot_model=robot_model, start=start, end=END, random_state=1)
@@ -145,6 +146,23 @@ def test_registry_round_trip(scored: str) -> None:
         assert back.id == first and back.active
         infos = {m.id: m for m in registry.list_models(conn)}
         assert infos[first].data_hash == infos[second].data_hash  # same training data
+        # A model for one firmware version lives beside the model for all versions.
+        fw = conn.execute(
+            "SELECT fw FROM robot_features WHERE model = %s GROUP BY fw ORDER BY count(*) DESC"
+            " LIMIT 1",
+            (robot_model,),
+        ).fetchone()
+        assert fw is not None
+        pinned = train_forest(conn, robot_model=robot_model, start=start, end=END, firmware=fw[0])
+        registry.activate(conn, model_id=pinned)
+        active = registry.load_active(conn)
+        assert set(active) >= {(robot_model, None), (robot_model, fw[0])}
+        assert active[(robot_model, fw[0])][0] == f"iforest/{robot_model}@{fw[0]}/3"
+        assert registry.list_models(conn)[-1].firmware == fw[0]
+        with pytest.raises(NotFoundError):
+            registry.rollback(conn, robot_model=robot_model, firmware=fw[0])
+        with pytest.raises(ValueError, match=r"firmware 9\.9\.9"):
+            train_forest(conn, robot_model=robot_model, start=start, end=END, firmware="9.9.9")
         # Live scoring with the active forest runs and stays idempotent.
         score(conn, start=start, end=END)
         n = conn.execute("SELECT count(*) FROM anomalies").fetchone()
@@ -164,3 +182,27 @@ def test_unloadable_model_gives_a_clear_error(scored: str) -> None:
         with pytest.raises(registry.ModelLoadError, match=r"0\.1\.0"):
             registry.load_active(conn)
         conn.rollback()
+
+
+def test_evaluate_writes_markdown_and_plots(scored: str, tmp_path: Path) -> None:
+    """`aic models evaluate` reads the stored anomalies (no rescoring) and writes the report
+    with a lead-time histogram and one timeline per fault kind that failed."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    out = tmp_path / "eval"
+    env = {"AIC_DATABASE_URL": scored, "AIC_STATE_DIR": str(tmp_path)}
+    r = CliRunner().invoke(app, ["models", "evaluate", "--run-id", "t", "--out", str(out)], env=env)
+    assert r.exit_code == 0, r.output
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| cooling_degradation |" in md and "![lead_times](lead_times.png)" in md
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert "lead_times.png" in pngs
+    assert "timeline_aic-bj-00001_cooling_degradation.png" in pngs
+    assert len([p for p in pngs if p.startswith("timeline_")]) >= 5  # the gradual kinds
+    assert all((out / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    missing = CliRunner().invoke(
+        app, ["models", "evaluate", "--run-id", "nope", "--out", str(out)], env=env
+    )
+    assert missing.exit_code == 2 and "no ground truth" in missing.output

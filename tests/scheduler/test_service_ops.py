@@ -304,7 +304,9 @@ def test_commissioning_orders_checklist_and_warranty_restart(db: Db) -> None:
 def test_software_update_records_and_version_rates(db: Db) -> None:
     """Two robots (W1, W2) of site-bj-001 update over the air on 2026-11-12 → one line
     per model (synced once); a manual entry of 5 W1s elsewhere. AIC-W1 3.2.0: 1 failure in 100
-    robot-days; 3.3.0: 3 failures in 50 → 1.0 vs 6.0 per 100 robot-days, flagged worse."""
+    robot-days; 3.3.0: 6 failures in 50 → 1.0 vs 12.0 per 100 robot-days, flagged worse.
+    A version whose IGBT rise per kW is 20 % higher than its predecessor's is flagged
+    even without more failures."""
     ts = datetime(2026, 11, 12, 3, tzinfo=UTC)
     for i, robot in enumerate((W1_NORTH, W2_NORTH)):
         db.execute(
@@ -356,7 +358,7 @@ def test_software_update_records_and_version_rates(db: Db) -> None:
                     " n_cooking, err_count) VALUES (%s, %s, 'AIC-W1', %s, 100, 10, 0)",
                     (robot, day0 + timedelta(days=offset + d), fw),
                 )
-    for fw, n, seq in (("3.2.0", 1, 100), ("3.3.0", 3, 200)):
+    for fw, n, seq in (("3.2.0", 1, 100), ("3.3.0", 6, 200)):
         for k in range(n):
             db.execute(
                 "INSERT INTO robot_events (ts, robot_id, seq, type, code, fw)"
@@ -365,9 +367,28 @@ def test_software_update_records_and_version_rates(db: Db) -> None:
             )
     rates = {r["version"]: r for r in run(db, "firmware-quality") if r["model"] == "AIC-W1"}
     assert (rates["3.2.0"]["robot_days"], rates["3.2.0"]["failures_per_100d"]) == (100, 1.0)
-    assert (rates["3.3.0"]["robot_days"], rates["3.3.0"]["failures_per_100d"]) == (50, 6.0)
+    assert (rates["3.3.0"]["robot_days"], rates["3.3.0"]["failures_per_100d"]) == (50, 12.0)
+    assert rates["3.3.0"]["p_value"] == 0.0069  # 6 of 7 events on a third of the robot-days
     assert rates["3.3.0"]["predecessor"] == "3.2.0" and rates["3.3.0"]["worse"] is True
     assert rates["3.2.0"]["worse"] is False
+
+    # AIC-W2: same (zero) failures, but the IGBT runs 20 % hotter per kW on 3.3.0.
+    w2 = [
+        r["robot_id"]
+        for r in all_(db, "SELECT robot_id FROM robots WHERE model = 'AIC-W2' LIMIT 3")
+    ]
+    for fw, rise, offset in (("3.2.1", 8.0, 0), ("3.3.0", 9.6, 10)):
+        for robot in w2:
+            for d in range(5):
+                db.execute(
+                    "INSERT INTO robot_features (robot_id, window_start, model, fw, n_readings,"
+                    " n_cooking, err_count, igbt_rise_per_kw)"
+                    " VALUES (%s, %s, 'AIC-W2', %s, 100, 50, 0, %s)",
+                    (robot, day0 + timedelta(days=offset + d), fw, rise),
+                )
+    w2_rates = {r["version"]: r for r in run(db, "firmware-quality") if r["model"] == "AIC-W2"}
+    assert w2_rates["3.3.0"]["feature_shift"] == "igbt_rise_per_kw +20.0%"
+    assert w2_rates["3.3.0"]["worse"] is True and w2_rates["3.3.0"]["p_value"] is None
 
 
 def test_service_quality_weekly_parts_and_customer_file(db: Db, tmp_path: Path) -> None:

@@ -1,0 +1,74 @@
+"""A firmware update that shifts a feature is judged against the new version's own
+baseline: no alarm for the step itself, still an alarm for a drift on the new version."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from analytics.repository import FEATURES
+from analytics.scoring import ScoringConfig, firmware_segments, score_robot
+
+DAY0 = datetime(2026, 9, 1, tzinfo=UTC)
+HEALTHY = {
+    "igbt_rise_per_kw": 8.0,
+    "stir_vib_p90": 1.2,
+    "stir_current_p50": 2.0,
+    "pressure_per_flow": 1.5,
+    "power_per_degree": 30.0,
+    "heatup_s": 90.0,
+    "fan_rpm_p50": 2400.0,
+}
+
+
+def windows(fws: list[str], igbt: list[float]) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(3)
+    rows = []
+    for i, (fw, rise) in enumerate(zip(fws, igbt, strict=True)):
+        row = {f: v * (1 + rng.normal(0, 0.01)) for f, v in HEALTHY.items()}
+        row["igbt_rise_per_kw"] = rise * (1 + rng.normal(0, 0.01))
+        rows.append(
+            {
+                **row,
+                "robot_id": "aic-t-1",
+                "window_start": DAY0 + timedelta(days=i),
+                "window_hours": 24,
+                "model": "AIC-W1",
+                "fw": fw,
+                "n_cooking": 200,
+                "err_count": 0,
+                "err_codes": [],
+            }
+        )
+    assert set(FEATURES) <= set(rows[0])
+    return rows
+
+
+def cooling_alarms(rows: list[dict[str, Any]]) -> list[datetime]:
+    found, _ = score_robot(rows, cfg=ScoringConfig())
+    return [
+        a.window_start
+        for a in found
+        if a.detector == "baseline-cusum" and a.kind == "cooling_degradation"
+    ]
+
+
+def test_a_firmware_step_is_not_a_fault() -> None:
+    """IGBT rise +35 % from the update on (day 15): alarms if the version is ignored,
+    none when each version has its own baseline."""
+    igbt = [8.0] * 15 + [10.8] * 15
+    same_fw = windows(["3.2.1"] * 30, igbt)
+    updated = windows(["3.2.1"] * 15 + ["3.3.0"] * 15, igbt)
+    assert cooling_alarms(same_fw), "the step is large enough to alarm without segmentation"
+    assert cooling_alarms(updated) == []
+    assert [len(s) for s in firmware_segments(updated)] == [15, 15]
+
+
+def test_a_drift_on_the_new_firmware_is_still_caught() -> None:
+    """After the update's own 7-window baseline, a steady climb of the IGBT rise alarms."""
+    igbt = [8.0] * 10 + [10.8] * 8 + [10.8 * (1 + 0.04 * k) for k in range(1, 13)]
+    rows = windows(["3.2.1"] * 10 + ["3.3.0"] * 20, igbt)
+    alarms = cooling_alarms(rows)
+    assert alarms and min(alarms) >= DAY0 + timedelta(days=18)
