@@ -76,17 +76,22 @@ def score_robot(
     cfg: ScoringConfig,
     rules: RuleSet | None = None,
     forests: Forests | None = None,
+    since: datetime | None = None,
 ) -> tuple[list[AnomalyRow], bool]:
     """Score one robot's time-ordered windows; return anomalies and whether it has a baseline.
 
     ``forests`` maps (robot model, firmware) to the active forest; (model, None) is the
-    forest for every version of the model without its own.
+    forest for every version of the model without its own. With ``since``, only windows
+    ending after it produce anomalies (the history still feeds baselines and CUSUMs):
+    incremental scoring does not rebuild what is already stored.
     """
     out: list[AnomalyRow] = []
     hours = rows[0]["window_hours"] if rows else 24
     span = timedelta(hours=hours)
     if rules is not None:
         for r in rows:
+            if since is not None and r["window_start"] + span <= since:
+                continue
             for rule in rules.rules:
                 if rule.fires(r):
                     value = r.get(rule.feature) if rule.feature else rule.error_code
@@ -123,7 +128,7 @@ def score_robot(
         chosen = (forests or {}).get((segment[-1].get("model") or "", fw)) or (forests or {}).get(
             (segment[-1].get("model") or "", None)
         )
-        out.extend(_score_segment(segment, cfg=cfg, span=span, forest=chosen))
+        out.extend(_score_segment(segment, cfg=cfg, span=span, forest=chosen, since=since))
     return out, has_baseline
 
 
@@ -152,6 +157,7 @@ def _score_segment(
     cfg: ScoringConfig,
     span: timedelta,
     forest: tuple[str, IsolationForestDetector] | None,
+    since: datetime | None = None,
 ) -> list[AnomalyRow]:
     """Baseline + CUSUM (+ forest) on the windows of one firmware version of one robot."""
     out: list[AnomalyRow] = []
@@ -174,6 +180,8 @@ def _score_segment(
         for i, r in enumerate(usable[cfg.baseline_windows :]):
             run = run + 1 if over[i] else 0
             if not (stat[i] > cfg.cusum_h or run >= cfg.persist):
+                continue
+            if since is not None and r["window_start"] + span <= since:
                 continue
             k = cfg.baseline_windows + i
             med = baseline.median_[c]
@@ -217,6 +225,8 @@ def _score_segment(
         for i, r in enumerate(usable[cfg.baseline_windows :]):
             if scores[i] <= model.threshold_:
                 continue
+            if since is not None and r["window_start"] + span <= since:
+                continue
             k = cfg.baseline_windows + i
             # Attribute to the indicator pushed furthest in its bad direction.
             best = max(
@@ -253,6 +263,7 @@ def score_windows(
     cfg: ScoringConfig = ScoringConfig(),
     rules: RuleSet | None = None,
     forests: Forests | None = None,
+    since: datetime | None = None,
 ) -> ScoreResult:
     """Score every robot in ``rows`` (feature rows ordered by robot and window)."""
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -260,7 +271,9 @@ def score_windows(
         by_robot[r["robot_id"]].append(r)
     result = ScoreResult()
     for robot, robot_rows in by_robot.items():
-        anomalies, has_baseline = score_robot(robot_rows, cfg=cfg, rules=rules, forests=forests)
+        anomalies, has_baseline = score_robot(
+            robot_rows, cfg=cfg, rules=rules, forests=forests, since=since
+        )
         result.anomalies.extend(anomalies)
         if not has_baseline:
             result.robots_without_baseline.append(robot)

@@ -42,10 +42,20 @@ def score(
     Idempotent: a second run over the same data inserts nothing.
     """
     n = compute_features(conn, start=start, end=end)
-    rows = load_features(conn, end=end)
+    # Only robots with a window reaching into [start, end) can have anything new.
+    recent = [
+        r[0]
+        for r in conn.execute(
+            """SELECT DISTINCT robot_id FROM robot_features
+               WHERE window_start + make_interval(hours => window_hours) > %s
+                 AND window_start < %s""",
+            (start, end),
+        ).fetchall()
+    ]
+    rows = load_features(conn, end=end, robots=recent)
     forests = registry.load_active(conn) if use_forests else {}
-    result = score_windows(rows, cfg=cfg, rules=rules or load_rules(), forests=forests)
-    recent = [a for a in result.anomalies if a.window_end > start]
+    result = score_windows(rows, cfg=cfg, rules=rules or load_rules(), forests=forests, since=start)
+    recent = result.anomalies
     inserted = insert_anomalies(conn, rows=recent)
     logger.info("scored %d feature windows: %d anomalies, %d new", n, len(recent), inserted)
     return ScoringRun(n, len(recent), inserted, result.robots_without_baseline)
