@@ -47,6 +47,8 @@ class ScoringConfig:
     cusum_h: float = 10.0
     trend_windows: int = 10
     version: str = "baseline-cusum/1"
+    # (fault kind, failure level) fitted from labelled history; others use the defaults
+    failure_levels: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass
@@ -190,7 +192,8 @@ def _score_segment(
                 ind.direction * (X[j, c] / med - 1) if med else np.nan for j in range(lo, k + 1)
             ]
             times = [usable[j]["window_start"] + span / 2 for j in range(lo, k + 1)]
-            est = ttf.estimate(times, health, failure_level=ind.failure_level)
+            level = dict(cfg.failure_levels).get(ind.kind, ind.failure_level)
+            est = ttf.estimate(times, health, failure_level=level)
             end = r["window_start"] + span
             out.append(
                 AnomalyRow(
@@ -213,7 +216,7 @@ def _score_segment(
                         "z": round(float(zb[k]), 2),
                         "cusum": round(float(stat[i]), 2),
                         "health": round(float(health[-1]), 3),
-                        "failure_level": ind.failure_level,
+                        "failure_level": level,
                         "trend_slope_per_day": round(est.slope_per_day, 4),
                     },
                 )

@@ -41,6 +41,12 @@ def score(
 
     Idempotent: a second run over the same data inserts nothing.
     """
+    if not cfg.failure_levels:
+        from dataclasses import replace
+
+        from analytics.levels import load
+
+        cfg = replace(cfg, failure_levels=load(conn))
     n = compute_features(conn, start=start, end=end)
     # Only robots with a window reaching into [start, end) can have anything new.
     recent = [
@@ -144,3 +150,21 @@ def evaluate_run(
         robots=int(data["robots"] or 1),
     )
     return report, data
+
+
+def fit_failure_levels(conn: Conn, *, run_id: str, store_them: bool = True) -> list[Any]:
+    """Fit each kind's failure level from a labelled run and store it (used by scoring)."""
+    from analytics import levels
+
+    truth = ground_truth(conn, run_id=run_id)
+    if not truth:
+        raise ValueError(f"no ground truth for run {run_id!r} (fault_ground_truth)")
+    robots = sorted({f["robot_id"] for f in truth})
+    fitted = levels.fit(truth, load_features(conn, robots=robots))
+    if not fitted:
+        raise ValueError(
+            f"run {run_id!r}: no fault kind with {levels.MIN_FAULTS}+ failures and features"
+        )
+    if store_them:
+        levels.store(conn, fitted, fitted_from=run_id)
+    return fitted

@@ -204,3 +204,31 @@ def evaluate(
     precision, false alarms, lead time, TTF error; Markdown report with PNG plots
     (lead-time distribution, a score timeline per fault kind with onset and failure)."""
     _write_report(run_id, _utc(start), _utc(end), out)
+
+
+@app.command("fit-levels")
+def fit_levels(
+    run_id: str = typer.Option(..., help="labelled history: a simulator run's ground truth"),
+    dry_run: bool = typer.Option(False, help="show the fitted levels without storing them"),
+) -> None:
+    """Fit each fault kind's failure level (health at functional failure) from labelled
+    history; time-to-failure uses them from the next scoring on."""
+    from analytics.service import fit_failure_levels
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        try:
+            fitted = fit_failure_levels(conn, run_id=run_id, store_them=not dry_run)
+        except ValueError as exc:
+            raise fail(str(exc)) from exc
+    table = Table(title="failure levels" + (" (not stored)" if dry_run else ""))
+    for col in ("kind", "default", "fitted", "25–75 %", "faults"):
+        table.add_column(col)
+    for f in fitted:
+        table.add_row(
+            f.kind,
+            f"{f.default:.3g}",
+            f"{f.level:.3g}",
+            f"{f.low:.3g}–{f.high:.3g}",
+            str(f.n_faults),
+        )
+    console.print(table)

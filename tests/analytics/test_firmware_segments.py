@@ -72,3 +72,24 @@ def test_a_drift_on_the_new_firmware_is_still_caught() -> None:
     rows = windows(["3.2.1"] * 10 + ["3.3.0"] * 20, igbt)
     alarms = cooling_alarms(rows)
     assert alarms and min(alarms) >= DAY0 + timedelta(days=18)
+
+
+def test_failure_levels_fitted_from_labelled_history() -> None:
+    """Three cooling faults reaching +50 %, +60 %, +70 % over baseline on the last window
+    before failure → level 0.6; TTF then aims at 0.6 instead of the default 1.1."""
+    from analytics.levels import fit, health_at_failure
+
+    features, truth = [], []
+    for n, top in enumerate((0.5, 0.6, 0.7)):
+        igbt = [8.0] * 10 + [8.0 * (1 + top * k / 10) for k in range(1, 11)]
+        rows = windows(["3.2.1"] * 20, igbt)
+        for r in rows:
+            r["robot_id"] = f"aic-t-{n}"
+        features += rows
+        failure = DAY0 + timedelta(days=20, hours=3)  # after the last window ended
+        truth.append({"robot_id": f"aic-t-{n}", "kind": "cooling_degradation", "failure": failure})
+        assert abs((health_at_failure(truth[-1], rows) or 0) - top) < 0.03
+    (level,) = fit(truth, features)
+    assert level.kind == "cooling_degradation" and level.n_faults == 3
+    assert abs(level.level - 0.6) < 0.03 and level.default == 1.1
+    assert fit(truth[:2], features) == []  # fewer than 3 failures: keep the default
