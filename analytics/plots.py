@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,14 +49,29 @@ def lead_time_plot(report: Report, path: Path) -> Path | None:
     return path
 
 
-def timeline_plot(
+@dataclass(frozen=True)
+class Timeline:
+    """A faulty robot's health indicator over time, as the detectors see it."""
+
+    robot_id: str
+    kind: str
+    feature: str
+    failure_level: float
+    times: list[datetime]
+    health: list[float]
+    onset: datetime
+    failure: datetime | None
+    anomalies: list[tuple[datetime, datetime]]
+
+
+def timeline(
     fault: dict[str, Any],
     features: list[dict[str, Any]],
     anomalies: list[dict[str, Any]],
-    path: Path,
     cfg: ScoringConfig = ScoringConfig(),
-) -> Path | None:
-    """One robot's health indicator for its fault's kind; None without enough windows."""
+) -> Timeline | None:
+    """The health indicator of the fault's kind relative to the robot's baseline on each
+    firmware version; None without a baseline."""
     indicator = next((i for i in INDICATORS if i.kind == fault["kind"]), None)
     usable = [r for r in features if r["n_cooking"] >= cfg.min_cooking]
     if indicator is None or len(usable) <= cfg.baseline_windows:
@@ -74,22 +90,42 @@ def timeline_plot(
                 health.append(indicator.direction * (float(r[indicator.feature]) / base - 1))
     if not times:
         return None
+    return Timeline(
+        fault["robot_id"],
+        fault["kind"],
+        indicator.feature,
+        dict(cfg.failure_levels).get(indicator.kind, indicator.failure_level),
+        times,
+        health,
+        fault["onset"],
+        fault.get("failure"),
+        [(a["window_start"], a["window_end"]) for a in anomalies if a["kind"] == fault["kind"]],
+    )
+
+
+def timeline_plot(
+    fault: dict[str, Any],
+    features: list[dict[str, Any]],
+    anomalies: list[dict[str, Any]],
+    path: Path,
+    cfg: ScoringConfig = ScoringConfig(),
+) -> Path | None:
+    """One robot's health indicator for its fault's kind; None without enough windows."""
+    t = timeline(fault, features, anomalies, cfg)
+    if t is None:
+        return None
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4))
-    ax.plot(times, health, marker=".", linewidth=1, label=f"health ({indicator.feature})")
-    ax.axhline(indicator.failure_level, color="red", linestyle=":", label="failure level")
-    ax.axvline(fault["onset"], color="orange", linestyle="--", label="onset")
-    if fault.get("failure"):
-        ax.axvline(fault["failure"], color="red", linestyle="--", label="functional failure")
-    for i, a in enumerate(x for x in anomalies if x["kind"] == fault["kind"]):
+    ax.plot(t.times, t.health, marker=".", linewidth=1, label=f"health ({t.feature})")
+    ax.axhline(t.failure_level, color="red", linestyle=":", label="failure level")
+    ax.axvline(t.onset, color="orange", linestyle="--", label="onset")
+    if t.failure:
+        ax.axvline(t.failure, color="red", linestyle="--", label="functional failure")
+    for i, (a_start, a_end) in enumerate(t.anomalies):
         ax.axvspan(
-            a["window_start"],
-            a["window_end"],
-            color="purple",
-            alpha=0.15,
-            label="anomaly window" if i == 0 else None,
+            a_start, a_end, color="purple", alpha=0.15, label="anomaly window" if i == 0 else None
         )
-    ax.set_title(f"{fault['robot_id']} · {fault['kind']}")
+    ax.set_title(f"{t.robot_id} · {t.kind}")
     ax.set_ylabel("relative to the robot's baseline")
     ax.legend(fontsize=7, loc="upper left")
     fig.autofmt_xdate()
@@ -109,6 +145,18 @@ def write_plots(
     """The lead-time plot and one timeline per fault kind (its first fault that failed)."""
     out.mkdir(parents=True, exist_ok=True)
     written = [p for p in [lead_time_plot(report, out / "lead_times.png")] if p]
+    for fault, rows, robot_anomalies in one_fault_per_kind(truth, features, anomalies):
+        path = out / f"timeline_{fault['robot_id']}_{fault['kind']}.png"
+        if timeline_plot(fault, rows, robot_anomalies, path):
+            written.append(path)
+    return written
+
+
+def one_fault_per_kind(
+    truth: list[dict[str, Any]], features: list[dict[str, Any]], anomalies: list[dict[str, Any]]
+) -> list[tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]]:
+    """(fault, its robot's windows, its robot's anomalies) for the first failed fault of
+    each gradual kind that has windows to show."""
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in features:
         by_robot[r["robot_id"]].append(r)
@@ -116,12 +164,13 @@ def write_plots(
     for a in anomalies:
         anomalies_by_robot[a["robot_id"]].append(a)
     seen: set[str] = set()
+    out = []
     for fault in sorted(truth, key=lambda f: (f["kind"], f["robot_id"])):
         if fault["kind"] in seen or not fault.get("failure"):
             continue
         rows = sorted(by_robot.get(fault["robot_id"], []), key=lambda r: r["window_start"])
-        path = out / f"timeline_{fault['robot_id']}_{fault['kind']}.png"
-        if timeline_plot(fault, rows, anomalies_by_robot.get(fault["robot_id"], []), path):
-            written.append(path)
+        robot_anomalies = anomalies_by_robot.get(fault["robot_id"], [])
+        if timeline(fault, rows, robot_anomalies) is not None:
+            out.append((fault, rows, robot_anomalies))
             seen.add(fault["kind"])
-    return written
+    return out

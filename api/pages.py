@@ -303,6 +303,7 @@ def models_page(request: Request, conn: DbConn, user: PageUser, run: str | None 
     runs = repo.ground_truth_runs(conn)
     report = None
     lead_hours: dict[str, list[float]] = {}
+    timelines: list[dict[str, Any]] = []
     chosen = run or (runs[0]["run_id"] if runs else None)
     if chosen:
         data = repo.evaluation_inputs(conn, run_id=chosen)
@@ -315,6 +316,7 @@ def models_page(request: Request, conn: DbConn, user: PageUser, run: str | None 
                 robots=int(data["robots"] or 1),
             )
             lead_hours = {k: r.lead_hours for k, r in report.kinds.items() if r.lead_hours}
+            timelines = _timelines(conn, data)
     return templates.TemplateResponse(
         request,
         "models.html",
@@ -325,6 +327,7 @@ def models_page(request: Request, conn: DbConn, user: PageUser, run: str | None 
             "run": chosen,
             "report": report,
             "lead_hours": lead_hours,
+            "timelines": timelines,
         },
     )
 
@@ -389,3 +392,34 @@ def report_page(
             "totals": totals(rows, report.columns) if rows else [],
         },
     )
+
+
+def _timelines(conn: Conn, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Score timelines for the engineer page: one failed fault per kind, as epoch seconds."""
+    from analytics.plots import one_fault_per_kind, timeline
+    from analytics.repository import load_features
+
+    robots = sorted({f["robot_id"] for f in data["truth"] if f.get("failure")})
+    features = load_features(conn, start=data["start"], end=data["end"], robots=robots)
+    out = []
+    for fault, rows, anomalies in one_fault_per_kind(data["truth"], features, data["anomalies"]):
+        t = timeline(fault, rows, anomalies)
+        assert t is not None
+
+        def ts(d: datetime) -> float:
+            return d.timestamp()
+
+        out.append(
+            {
+                "robot_id": t.robot_id,
+                "kind": t.kind,
+                "feature": t.feature,
+                "level": t.failure_level,
+                "x": [ts(d) for d in t.times],
+                "y": [round(h, 4) for h in t.health],
+                "onset": ts(t.onset),
+                "failure": ts(t.failure) if t.failure else None,
+                "anomalies": [[ts(a), ts(b)] for a, b in t.anomalies],
+            }
+        )
+    return out

@@ -32,6 +32,23 @@ def server(fresh_db: str) -> Iterator[str]:
     now = datetime.now(UTC)
     with psycopg.connect(fresh_db) as conn:
         set_password(conn, staff_id="deng-keming", password_hash=hash_password(PASSWORD))
+        set_password(conn, staff_id="eng-fault-models", password_hash=hash_password(PASSWORD))
+        # A labelled cooling fault with its daily windows, for the engineer page.
+        day0 = now - timedelta(days=13)
+        conn.execute(
+            """INSERT INTO fault_ground_truth (run_id, robot_id, kind, component, error_code,
+                   onset, failure, seed)
+               VALUES ('run-e2e', 'aic-bj-00002', 'cooling_degradation', 'igbt_cooling', 'E203',
+                       %s, %s, 1)""",
+            (day0 + timedelta(days=7), day0 + timedelta(days=12, hours=6)),
+        )
+        for d in range(12):
+            conn.execute(
+                """INSERT INTO robot_features (robot_id, window_start, n_readings, n_cooking,
+                       err_count, igbt_rise_per_kw, fw)
+                   VALUES ('aic-bj-00002', %s, 600, 100, 0, %s, '3.2.0')""",
+                (day0 + timedelta(days=d), 8.0 if d < 7 else 8.0 * (1 + 0.1 * (d - 6))),
+            )
         for robot in ("aic-bj-00001", "aic-sh-00019"):
             conn.execute(
                 """INSERT INTO anomalies (robot_id, detector, model_version, component, kind,
@@ -146,3 +163,18 @@ def test_lead_confirms_a_window_and_opens_a_chart(
     cells = d.find_elements(By.CSS_SELECTOR, "#report tbody tr td:first-child")
     assert cells and {c.text for c in cells} == {"north"}
     d.save_screenshot(str(shots / "reports.png"))
+    # An engineer: the evaluation of a labelled run with a score timeline per fault kind.
+    d.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
+    WebDriverWait(d, 10).until(ec.presence_of_element_located((By.ID, "username")))
+    d.find_element(By.ID, "username").send_keys("eng-fault-models")
+    d.find_element(By.ID, "password").send_keys(PASSWORD)
+    d.find_element(By.ID, "sign-in").click()
+    WebDriverWait(d, 10).until(ec.presence_of_element_located((By.ID, "orders")))
+    d.get(server + "/ui/models?run=run-e2e")
+    WebDriverWait(d, 10).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "#timelines .timeline canvas"))
+    )
+    box = d.find_element(By.CSS_SELECTOR, "#timelines .timeline")
+    assert box.get_attribute("data-kind") == "cooling_degradation"
+    d.execute_script("arguments[0].scrollIntoView()", box)
+    d.save_screenshot(str(shots / "engineer-timelines.png"))

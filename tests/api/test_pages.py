@@ -73,6 +73,22 @@ def test_engineer_page_evaluates_a_simulator_run(api: tuple[TestClient, Tokens, 
                VALUES ('aic-bj-00001', %s, 10, 5, 0), ('aic-sh-00019', %s, 10, 5, 0)""",
             (now - timedelta(days=2), now - timedelta(days=1)),
         )
+        # A cooling fault with 12 daily windows: 7 of baseline, then the IGBT rise climbs.
+        day0 = now - timedelta(days=13)
+        conn.execute(
+            """INSERT INTO fault_ground_truth (run_id, robot_id, kind, component, error_code,
+                   onset, failure, seed)
+               VALUES ('run-1', 'aic-bj-00002', 'cooling_degradation', 'igbt_cooling', 'E203',
+                       %s, %s, 1)""",
+            (day0 + timedelta(days=7), day0 + timedelta(days=12, hours=6)),
+        )
+        for d in range(12):
+            conn.execute(
+                """INSERT INTO robot_features (robot_id, window_start, n_readings, n_cooking,
+                       err_count, igbt_rise_per_kw, fw)
+                   VALUES ('aic-bj-00002', %s, 600, 100, 0, %s, '3.2.0')""",
+                (day0 + timedelta(days=d), 8.0 if d < 7 else 8.0 * (1 + 0.1 * (d - 6))),
+            )
     client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
     assert client.get("/ui/models").url.path == "/ui/orders"
     client.post("/logout")
@@ -83,3 +99,8 @@ def test_engineer_page_evaluates_a_simulator_run(api: tuple[TestClient, Tokens, 
     row = page.text.split("<td>exhaust_fan_failure</td>")[1].split("</tr>")[0]
     assert "<td>1</td><td>1</td><td>1.00</td>" in row.replace("\n", "")
     assert 'id="leads"' in page.text
+    assert 'id="timelines"' in page.text
+    timelines = page.text.split("const timelines = ")[1].split(";\n")[0]
+    assert (
+        '"kind": "cooling_degradation"' in timelines and '"robot_id": "aic-bj-00002"' in timelines
+    )
