@@ -295,8 +295,8 @@ def complete(
 @router.get("/ui/models", response_class=HTMLResponse)
 def models_page(request: Request, conn: DbConn, user: PageUser, run: str | None = None) -> Response:
     """Engineers: the model registry and an evaluation against a simulator run's ground truth."""
-    from analytics.evaluation import evaluate
     from analytics.registry import list_models
+    from analytics.service import evaluate_run
 
     if user.role not in ("admin", "engineer", "viewer"):
         return RedirectResponse("/ui/orders?error=engineers only", status_code=303)
@@ -306,15 +306,11 @@ def models_page(request: Request, conn: DbConn, user: PageUser, run: str | None 
     timelines: list[dict[str, Any]] = []
     chosen = run or (runs[0]["run_id"] if runs else None)
     if chosen:
-        data = repo.evaluation_inputs(conn, run_id=chosen)
-        if data["truth"] and data.get("start") is not None:
-            report = evaluate(
-                data["truth"],
-                data["anomalies"],
-                start=data["start"],
-                end=data["end"],
-                robots=int(data["robots"] or 1),
-            )
+        try:
+            report, data = evaluate_run(conn, run_id=chosen)
+        except ValueError:
+            report = None  # no ground truth or nothing scored: the page says so
+        else:
             lead_hours = {k: r.lead_hours for k, r in report.kinds.items() if r.lead_hours}
             timelines = _timelines(conn, data)
     return templates.TemplateResponse(

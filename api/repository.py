@@ -354,10 +354,3 @@ def ground_truth_runs(conn: Conn) -> list[dict[str, Any]]:
                       max(created_at) AS created_at
                FROM fault_ground_truth GROUP BY run_id ORDER BY max(created_at) DESC"""
         ).fetchall()
-
-
-def evaluation_inputs(conn: Conn, *, run_id: str) -> dict[str, Any]:
-    """Ground truth of a simulator run, the anomalies, and the scored period and robots."""
-    from analytics.repository import evaluation_inputs as inputs
-
-    return inputs(conn, run_id=run_id)

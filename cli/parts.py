@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -42,17 +44,15 @@ def receive(
     note: str | None = typer.Option(None),
 ) -> None:
     """A delivery to the region's warehouse (物料补充备存)."""
-    from scheduler.errors import StockError
     from scheduler.parts import receive as do_receive
 
-    with runtime() as rt, rt.pool.connection() as conn:
-        try:
-            on_hand = do_receive(
-                conn, region=region, part_code=part, qty=qty, actor=actor, note=note
-            )
-        except (StockError, ValueError) as exc:
-            raise fail(str(exc)) from exc
-    console.print(f"{region} {part}: {on_hand} on hand")
+    _move(
+        lambda conn: do_receive(
+            conn, region=region, part_code=part, qty=qty, actor=actor, note=note
+        ),
+        region,
+        part,
+    )
 
 
 @app.command("adjust")
@@ -63,15 +63,24 @@ def adjust(
     actor: str = typer.Option(...),
     reason: str = typer.Option(..., help="why the count changed"),
 ) -> None:
-    """Correct the stock after a count."""
-    from scheduler.errors import StockError
+    """Correct the stock after a count (a negative quantity goes after ``--``)."""
     from scheduler.parts import adjust as do_adjust
+
+    _move(
+        lambda conn: do_adjust(
+            conn, region=region, part_code=part, qty=qty, actor=actor, note=reason
+        ),
+        region,
+        part,
+    )
+
+
+def _move(do: Callable[[Any], int], region: str, part: str) -> None:
+    from scheduler.errors import StockError
 
     with runtime() as rt, rt.pool.connection() as conn:
         try:
-            on_hand = do_adjust(
-                conn, region=region, part_code=part, qty=qty, actor=actor, note=reason
-            )
+            on_hand = do(conn)
         except (StockError, ValueError) as exc:
             raise fail(str(exc)) from exc
     console.print(f"{region} {part}: {on_hand} on hand")

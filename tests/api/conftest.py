@@ -59,3 +59,22 @@ def login(client: TestClient, staff: str) -> dict[str, str]:
     r = client.post("/api/v1/auth/token", data={"username": staff, "password": PASSWORD})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def seed_cooling_fault(conn: psycopg.Connection[tuple[object, ...]], *, run_id: str) -> None:
+    """A labelled cooling fault on aic-bj-00002 with 12 daily windows: 7 of baseline, then
+    the IGBT rise climbs 10 % a day (for the engineer page's evaluation and timelines)."""
+    day0 = datetime.now(UTC) - timedelta(days=13)
+    conn.execute(
+        """INSERT INTO fault_ground_truth (run_id, robot_id, kind, component, error_code,
+               onset, failure, seed)
+           VALUES (%s, 'aic-bj-00002', 'cooling_degradation', 'igbt_cooling', 'E203', %s, %s, 1)""",
+        (run_id, day0 + timedelta(days=7), day0 + timedelta(days=12, hours=6)),
+    )
+    for d in range(12):
+        conn.execute(
+            """INSERT INTO robot_features (robot_id, window_start, n_readings, n_cooking,
+                   err_count, igbt_rise_per_kw, fw)
+               VALUES ('aic-bj-00002', %s, 600, 100, 0, %s, '3.2.0')""",
+            (day0 + timedelta(days=d), 8.0 if d < 7 else 8.0 * (1 + 0.1 * (d - 6))),
+        )

@@ -21,6 +21,7 @@ from api.app import create_app
 from api.repository import set_password
 from api.security import Tokens, hash_password
 from core.embedded import free_port, wait_for_port
+from tests.api.conftest import seed_cooling_fault
 from tests.conftest import unavailable
 
 PASSWORD = "correct horse battery"
@@ -33,22 +34,7 @@ def server(fresh_db: str) -> Iterator[str]:
     with psycopg.connect(fresh_db) as conn:
         set_password(conn, staff_id="deng-keming", password_hash=hash_password(PASSWORD))
         set_password(conn, staff_id="eng-fault-models", password_hash=hash_password(PASSWORD))
-        # A labelled cooling fault with its daily windows, for the engineer page.
-        day0 = now - timedelta(days=13)
-        conn.execute(
-            """INSERT INTO fault_ground_truth (run_id, robot_id, kind, component, error_code,
-                   onset, failure, seed)
-               VALUES ('run-e2e', 'aic-bj-00002', 'cooling_degradation', 'igbt_cooling', 'E203',
-                       %s, %s, 1)""",
-            (day0 + timedelta(days=7), day0 + timedelta(days=12, hours=6)),
-        )
-        for d in range(12):
-            conn.execute(
-                """INSERT INTO robot_features (robot_id, window_start, n_readings, n_cooking,
-                       err_count, igbt_rise_per_kw, fw)
-                   VALUES ('aic-bj-00002', %s, 600, 100, 0, %s, '3.2.0')""",
-                (day0 + timedelta(days=d), 8.0 if d < 7 else 8.0 * (1 + 0.1 * (d - 6))),
-            )
+        seed_cooling_fault(conn, run_id="run-e2e")
         for robot in ("aic-bj-00001", "aic-sh-00019"):
             conn.execute(
                 """INSERT INTO anomalies (robot_id, detector, model_version, component, kind,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from api.security import Tokens
-from tests.api.conftest import PASSWORD
+from tests.api.conftest import PASSWORD, seed_cooling_fault
 
 
 def test_complete_a_work_order_from_the_form(api: tuple[TestClient, Tokens, str]) -> None:
@@ -73,22 +73,7 @@ def test_engineer_page_evaluates_a_simulator_run(api: tuple[TestClient, Tokens, 
                VALUES ('aic-bj-00001', %s, 10, 5, 0), ('aic-sh-00019', %s, 10, 5, 0)""",
             (now - timedelta(days=2), now - timedelta(days=1)),
         )
-        # A cooling fault with 12 daily windows: 7 of baseline, then the IGBT rise climbs.
-        day0 = now - timedelta(days=13)
-        conn.execute(
-            """INSERT INTO fault_ground_truth (run_id, robot_id, kind, component, error_code,
-                   onset, failure, seed)
-               VALUES ('run-1', 'aic-bj-00002', 'cooling_degradation', 'igbt_cooling', 'E203',
-                       %s, %s, 1)""",
-            (day0 + timedelta(days=7), day0 + timedelta(days=12, hours=6)),
-        )
-        for d in range(12):
-            conn.execute(
-                """INSERT INTO robot_features (robot_id, window_start, n_readings, n_cooking,
-                       err_count, igbt_rise_per_kw, fw)
-                   VALUES ('aic-bj-00002', %s, 600, 100, 0, %s, '3.2.0')""",
-                (day0 + timedelta(days=d), 8.0 if d < 7 else 8.0 * (1 + 0.1 * (d - 6))),
-            )
+        seed_cooling_fault(conn, run_id="run-1")
     client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
     assert client.get("/ui/models").url.path == "/ui/orders"
     client.post("/logout")
