@@ -90,11 +90,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--sample-s", type=float, default=120)
     ap.add_argument("--faults", type=float, default=0.5)
+    ap.add_argument("--keep", action="store_true", help="keep the database for a look inside")
     args = ap.parse_args()
     end = datetime(2026, 11, 1, tzinfo=UTC)
     start = end - timedelta(days=args.days)
     out: dict[str, object] = vars(args).copy()
-    with bench_database() as db:
+    with bench_database(keep=args.keep) as db:
         fleet = parse_fleet(
             synthesize(
                 load_fleet_file(REPO / "examples" / "fleet.yaml"),

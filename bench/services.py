@@ -22,8 +22,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
-def bench_database() -> Iterator[str]:
-    """A new database with the schema and example fleet on the local server (or an embedded one)."""
+def bench_database(*, keep: bool = False) -> Iterator[str]:
+    """A new database with the schema and example fleet on the local server (or an embedded one);
+    dropped afterwards unless ``keep`` (then its URL is printed for a look inside)."""
     admin = os.environ.get("AIC_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     embedded: EmbeddedPostgres | None = None
     try:
@@ -44,10 +45,13 @@ def bench_database() -> Iterator[str]:
             upsert_fleet(conn, fleet=load_fleet_file(REPO / "examples" / "fleet.yaml"))
         yield url
     finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        if keep and embedded is None:
+            print(f"kept database: {url}")
+        else:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
         if embedded is not None:
             embedded.stop()
 
