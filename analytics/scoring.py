@@ -47,6 +47,7 @@ class ScoringConfig:
     cusum_h: float = 10.0
     trend_windows: int = 10
     version: str = "baseline-cusum/1"
+    forest_persist: int = 2  # forest windows over threshold in a row before an anomaly
     # (fault kind, failure level) fitted from labelled history; others use the defaults
     failure_levels: tuple[tuple[str, float], ...] = ()
 
@@ -225,8 +226,10 @@ def _score_segment(
         label, model = forest
         Zf = np.nan_to_num(Z[after])
         scores = anomaly_score(model, Zf)
+        streak = 0
         for i, r in enumerate(usable[cfg.baseline_windows :]):
-            if scores[i] <= model.threshold_:
+            streak = streak + 1 if scores[i] > model.threshold_ else 0
+            if streak < cfg.forest_persist:
                 continue
             if since is not None and r["window_start"] + span <= since:
                 continue
