@@ -25,7 +25,12 @@ import numpy as np
 
 from analytics import ttf
 from analytics.components import INDICATORS
-from analytics.detectors import CusumDrift, IsolationForestDetector, RobustBaseline
+from analytics.detectors import (
+    IsolationForestDetector,
+    RobustBaseline,
+    cusum,
+    robust_center_scale,
+)
 from analytics.repository import FEATURES, AnomalyRow
 from analytics.rules import RuleSet
 from analytics.scores import anomaly_score
@@ -165,19 +170,19 @@ def _score_segment(
     """Baseline + CUSUM (+ forest) on the windows of one firmware version of one robot."""
     out: list[AnomalyRow] = []
     X = _matrix(usable)
-    baseline = RobustBaseline(min_rel_scale=cfg.min_rel_scale, threshold=cfg.z_threshold).fit(
-        X[: cfg.baseline_windows]
-    )
-    Z = baseline.transform(X)
+    # RobustBaseline and CusumDrift, without scikit-learn's input validation per robot
+    # (the same functions; validation was 40 % of scoring time).
+    median, scale = robust_center_scale(X[: cfg.baseline_windows], cfg.min_rel_scale)
+    Z = (X - median) / scale
     after = slice(cfg.baseline_windows, None)
     col = {f: i for i, f in enumerate(FEATURES)}
-    for ind in INDICATORS:
-        if ind.sudden:
-            continue  # sudden faults have no precursor: rules and error codes catch them
+    gradual = [ind for ind in INDICATORS if not ind.sudden]  # sudden: rules and error codes
+    ZB = np.column_stack([ind.direction * Z[:, col[ind.feature]] for ind in gradual])
+    STAT = cusum(ZB[after], cfg.cusum_k)
+    for n_ind, ind in enumerate(gradual):
         c = col[ind.feature]
-        zb = ind.direction * Z[:, c]
-        cusum = CusumDrift(k=cfg.cusum_k, h=cfg.cusum_h).fit(zb[after, None])
-        stat = cusum.statistic(zb[after, None])[:, 0]
+        zb = ZB[:, n_ind]
+        stat = STAT[:, n_ind]
         over = np.nan_to_num(zb[after]) > cfg.z_threshold
         run = 0
         for i, r in enumerate(usable[cfg.baseline_windows :]):
@@ -187,7 +192,7 @@ def _score_segment(
             if since is not None and r["window_start"] + span <= since:
                 continue
             k = cfg.baseline_windows + i
-            med = baseline.median_[c]
+            med = median[c]
             lo = max(0, k - cfg.trend_windows + 1)
             health = [
                 ind.direction * (X[j, c] / med - 1) if med else np.nan for j in range(lo, k + 1)
