@@ -51,6 +51,7 @@ class ScoringConfig:
     cusum_k: float = 1.5
     cusum_h: float = 10.0
     trend_windows: int = 10
+    ttf_power: float = 0.5  # the trend is fitted to health ** ttf_power (0.5: square root)
     version: str = "baseline-cusum/1"
     forest_persist: int = 2  # forest windows over threshold in a row before an anomaly
     # (fault kind, failure level) fitted from labelled history; others use the defaults
@@ -199,7 +200,7 @@ def _score_segment(
             ]
             times = [usable[j]["window_start"] + span / 2 for j in range(lo, k + 1)]
             level = dict(cfg.failure_levels).get(ind.kind, ind.failure_level)
-            est = ttf.estimate(times, health, failure_level=level)
+            est = ttf.estimate(times, health, failure_level=level, power=cfg.ttf_power)
             end = r["window_start"] + span
             out.append(
                 AnomalyRow(

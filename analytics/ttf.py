@@ -32,6 +32,7 @@ def estimate(
     min_points: int = 4,
     min_slope_per_day: float = 0.005,
     horizon_days: float = 120.0,
+    power: float = 0.5,
 ) -> TimeToFailure:
     """Predict when ``health`` reaches ``failure_level`` (or "not degrading").
 
@@ -52,7 +53,7 @@ def estimate(
         return TimeToFailure(None, None, None, 0.0)
     t0 = pts[0][0]
     x = np.array([(t - t0).total_seconds() / 86400 for t, _ in pts])
-    y = np.sqrt(np.clip([h for _, h in pts], 0.0, None))
+    y = np.power(np.clip([h for _, h in pts], 0.0, None), power)
     i, j = np.triu_indices(len(x), k=1)
     dx = x[j] - x[i]
     ok = dx > 0
@@ -63,7 +64,7 @@ def estimate(
     intercept = float(np.median(y - slope * x))
     if slope < min_slope_per_day:
         return TimeToFailure(None, None, None, slope)
-    target = float(np.sqrt(failure_level))
+    target = float(failure_level**power)
 
     def crossing(s: float) -> datetime | None:
         if s <= 0:
