@@ -5,6 +5,11 @@ kind (relative deviation from the robot's own baseline on its firmware version, 
 the bad direction) is read on the last window that ended before the failure; the
 median over the faults of a kind is that kind's failure level. The defaults in
 ``analytics/components.py`` come from the physics; these come from what failed.
+
+The same history chooses each kind's *trend power*: time-to-failure fits
+``health ** power`` as a straight line, and the power (from ``POWERS``) whose
+predictions over the last 7 days before each failure had the smallest median
+relative error is kept.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from analytics.scoring import ScoringConfig, firmware_segments
 from core.db import Conn
 
 MIN_FAULTS = 3
+POWERS = (0.2, 0.25, 0.33, 0.5, 0.75, 1.0)
+LAST_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class FittedLevel:
     low: float
     high: float
     default: float
+    power: float = 0.5
+    power_error: float | None = None  # median relative TTF error with that power
 
 
 def health_at_failure(
@@ -54,6 +63,61 @@ def health_at_failure(
         if before and segment[0]["window_start"] <= fault["failure"]:
             return ind.direction * (float(before[-1][ind.feature]) / med - 1)
     return None
+
+
+def health_history(
+    fault: dict[str, Any], rows: list[dict[str, Any]], cfg: ScoringConfig = ScoringConfig()
+) -> list[tuple[Any, float]]:
+    """(window middle, health) of the fault's indicator on the firmware segment where it
+    failed, windows ending before the failure."""
+    ind = next((i for i in INDICATORS if i.kind == fault["kind"] and not i.sudden), None)
+    if ind is None or not fault.get("failure"):
+        return []
+    usable = [r for r in rows if r["n_cooking"] >= cfg.min_cooking]
+    for segment in reversed(firmware_segments(usable)):
+        base = [r[ind.feature] for r in segment[: cfg.baseline_windows] if r[ind.feature]]
+        if len(segment) <= cfg.baseline_windows or not base:
+            continue
+        if segment[0]["window_start"] > fault["failure"]:
+            continue
+        med = float(np.median(base))
+        return [
+            (r["window_start"] + _span(r) / 2, ind.direction * (float(r[ind.feature]) / med - 1))
+            for r in segment
+            if r["window_start"] + _span(r) <= fault["failure"] and r[ind.feature] is not None
+        ]
+    return []
+
+
+def best_power(
+    histories: list[tuple[dict[str, Any], list[tuple[Any, float]]]],
+    level: float,
+    cfg: ScoringConfig = ScoringConfig(),
+    powers: tuple[float, ...] = POWERS,
+) -> tuple[float, float | None]:
+    """The power whose predictions in the last days before failure erred least (median)."""
+    from datetime import timedelta
+
+    from analytics import ttf
+
+    best: tuple[float, float | None] = (cfg.ttf_power, None)
+    for power in powers:
+        errors = []
+        for fault, hist in histories:
+            for k in range(len(hist)):
+                t = hist[k][0]
+                left = (fault["failure"] - t).total_seconds()
+                if not 0 < left <= LAST_DAYS * 86400:
+                    continue
+                window = hist[max(0, k - cfg.trend_windows + 1) : k + 1]
+                est = ttf.estimate(
+                    [w[0] for w in window], [w[1] for w in window], failure_level=level, power=power
+                )
+                if est.predicted is not None:
+                    errors.append(abs((est.predicted - fault["failure"]) / timedelta(seconds=left)))
+        if errors and (best[1] is None or median(errors) < best[1]):
+            best = (power, float(median(errors)))
+    return best
 
 
 def _span(row: dict[str, Any]) -> Any:
@@ -82,26 +146,43 @@ def fit(
     for kind, hs in sorted(values.items()):
         if len(hs) >= MIN_FAULTS:
             lo, hi = np.percentile(hs, [25, 75])
-            out.append(FittedLevel(kind, median(hs), len(hs), float(lo), float(hi), defaults[kind]))
+            level = median(hs)
+            histories = [
+                (f, health_history(f, sorted(by_robot[f["robot_id"]], key=_start), cfg))
+                for f in truth
+                if f["kind"] == kind and f.get("failure")
+            ]
+            power, error = best_power(histories, level, cfg)
+            out.append(
+                FittedLevel(
+                    kind, level, len(hs), float(lo), float(hi), defaults[kind], power, error
+                )
+            )
     return out
+
+
+def _start(row: dict[str, Any]) -> Any:
+    return row["window_start"]
 
 
 def store(conn: Conn, levels: list[FittedLevel], *, fitted_from: str) -> None:
     for lv in levels:
         conn.execute(
             """INSERT INTO failure_levels (kind, level, n_faults, spread_low, spread_high,
-                   fitted_from) VALUES (%s, %s, %s, %s, %s, %s)
+                   trend_power, fitted_from) VALUES (%s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (kind) DO UPDATE SET level = EXCLUDED.level,
                    n_faults = EXCLUDED.n_faults, spread_low = EXCLUDED.spread_low,
-                   spread_high = EXCLUDED.spread_high, fitted_from = EXCLUDED.fitted_from,
-                   fitted_at = now()""",
-            (lv.kind, lv.level, lv.n_faults, lv.low, lv.high, fitted_from),
+                   spread_high = EXCLUDED.spread_high, trend_power = EXCLUDED.trend_power,
+                   fitted_from = EXCLUDED.fitted_from, fitted_at = now()""",
+            (lv.kind, lv.level, lv.n_faults, lv.low, lv.high, lv.power, fitted_from),
         )
 
 
-def load(conn: Conn) -> tuple[tuple[str, float], ...]:
-    """Fitted levels as ScoringConfig.failure_levels (empty: use the defaults)."""
-    return tuple(
-        (k, float(v))
-        for k, v in conn.execute("SELECT kind, level FROM failure_levels ORDER BY kind").fetchall()
-    )
+def load(
+    conn: Conn,
+) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]:
+    """Fitted (levels, trend powers) for ScoringConfig (empty: use the defaults)."""
+    rows = conn.execute(
+        "SELECT kind, level, trend_power FROM failure_levels ORDER BY kind"
+    ).fetchall()
+    return tuple((k, float(v)) for k, v, _ in rows), tuple((k, float(p)) for k, _, p in rows)

@@ -56,6 +56,7 @@ class ScoringConfig:
     forest_persist: int = 2  # forest windows over threshold in a row before an anomaly
     # (fault kind, failure level) fitted from labelled history; others use the defaults
     failure_levels: tuple[tuple[str, float], ...] = ()
+    trend_powers: tuple[tuple[str, float], ...] = ()  # (fault kind, power), fitted likewise
 
 
 @dataclass
@@ -200,7 +201,8 @@ def _score_segment(
             ]
             times = [usable[j]["window_start"] + span / 2 for j in range(lo, k + 1)]
             level = dict(cfg.failure_levels).get(ind.kind, ind.failure_level)
-            est = ttf.estimate(times, health, failure_level=level, power=cfg.ttf_power)
+            power = dict(cfg.trend_powers).get(ind.kind, cfg.ttf_power)
+            est = ttf.estimate(times, health, failure_level=level, power=power)
             end = r["window_start"] + span
             out.append(
                 AnomalyRow(

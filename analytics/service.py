@@ -46,7 +46,8 @@ def score(
 
         from analytics.levels import load
 
-        cfg = replace(cfg, failure_levels=load(conn))
+        fitted_levels, powers = load(conn)
+        cfg = replace(cfg, failure_levels=fitted_levels, trend_powers=powers)
     n = compute_features(conn, start=start, end=end)
     # Only robots with a window reaching into [start, end) can have anything new.
     recent = [

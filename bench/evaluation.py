@@ -72,7 +72,15 @@ def held_out_levels(
     default_report = evaluate(held, before, start=start, end=span, robots=n_held)
     fitted_report = evaluate(held, after, start=start, end=span, robots=n_held)
     return {
-        "levels": {f.kind: [round(f.level, 3), f.default, f.n_faults] for f in fitted},
+        "levels": {
+            f.kind: {
+                "level": round(f.level, 3),
+                "default": f.default,
+                "faults": f.n_faults,
+                "power": f.power,
+            }
+            for f in fitted
+        },
         "held_out_ttf_default": {
             k: r.median_ttf_error for k, r in sorted(default_report.kinds.items())
         },

@@ -76,7 +76,8 @@ def test_a_drift_on_the_new_firmware_is_still_caught() -> None:
 
 def test_failure_levels_fitted_from_labelled_history() -> None:
     """Three cooling faults reaching +50 %, +60 %, +70 % over baseline on the last window
-    before failure → level 0.6; TTF then aims at 0.6 instead of the default 1.1."""
+    before failure → level 0.6; TTF then aims at 0.6 instead of the default 1.1, with the
+    trend power that predicted those failures best."""
     from analytics.levels import fit, health_at_failure
 
     features, truth = [], []
@@ -92,4 +93,15 @@ def test_failure_levels_fitted_from_labelled_history() -> None:
     (level,) = fit(truth, features)
     assert level.kind == "cooling_degradation" and level.n_faults == 3
     assert abs(level.level - 0.6) < 0.03 and level.default == 1.1
+    # The health grew linearly: a near-straight trend beats the square root.
+    assert level.power >= 0.75 and level.power_error is not None
+    from analytics.levels import best_power, health_history
+
+    histories = [
+        (f, health_history(f, [r for r in features if r["robot_id"] == f["robot_id"]]))
+        for f in truth
+    ]
+    assert all(len(h) == 20 for _, h in histories)
+    _, sqrt_error = best_power(histories, level.level, powers=(0.5,))
+    assert sqrt_error is not None and level.power_error < sqrt_error
     assert fit(truth[:2], features) == []  # fewer than 3 failures: keep the default
