@@ -9,7 +9,8 @@ median over the faults of a kind is that kind's failure level. The defaults in
 The same history chooses each kind's *trend power*: time-to-failure fits
 ``health ** power`` as a straight line, and the power (from ``POWERS``) whose
 predictions over the last 7 days before each failure had the smallest median
-relative error is kept.
+relative error is kept — if it beats the default power's error by 20 %; with the
+handful of faults a region sees, a smaller gain is as likely noise.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from core.db import Conn
 
 MIN_FAULTS = 3
 POWERS = (0.2, 0.25, 0.33, 0.5, 0.75, 1.0)
+MIN_GAIN = 0.8  # another power must cut the default's error by 20 % (few faults: noisy)
 LAST_DAYS = 7
 
 
@@ -100,7 +102,7 @@ def best_power(
 
     from analytics import ttf
 
-    best: tuple[float, float | None] = (cfg.ttf_power, None)
+    results: dict[float, float] = {}
     for power in powers:
         errors = []
         for fault, hist in histories:
@@ -115,9 +117,15 @@ def best_power(
                 )
                 if est.predicted is not None:
                     errors.append(abs((est.predicted - fault["failure"]) / timedelta(seconds=left)))
-        if errors and (best[1] is None or median(errors) < best[1]):
-            best = (power, float(median(errors)))
-    return best
+        if errors:
+            results[power] = float(median(errors))
+    if not results:
+        return cfg.ttf_power, None
+    power = min(results, key=lambda p: results[p])
+    default = results.get(cfg.ttf_power)
+    if default is not None and results[power] > MIN_GAIN * default:
+        return cfg.ttf_power, default
+    return power, results[power]
 
 
 def _span(row: dict[str, Any]) -> Any:
