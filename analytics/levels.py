@@ -10,7 +10,9 @@ The same history chooses each kind's *trend power*: time-to-failure fits
 ``health ** power`` as a straight line, and the power (from ``POWERS``) whose
 predictions over the last 7 days before each failure had the smallest median
 relative error is kept — if it beats the default power's error by 20 %; with the
-handful of faults a region sees, a smaller gain is as likely noise.
+handful of faults a region sees, a smaller gain is as likely noise. Likewise the
+fitted level replaces the physics' default only if, with its power, it predicted
+the history 20 % better than the default level and power did.
 """
 
 from __future__ import annotations
@@ -161,6 +163,10 @@ def fit(
                 if f["kind"] == kind and f.get("failure")
             ]
             power, error = best_power(histories, level, cfg)
+            # The physics' level stays unless the fitted one predicted the history better.
+            _, default_error = best_power(histories, defaults[kind], cfg, powers=(cfg.ttf_power,))
+            if default_error is not None and (error is None or error > MIN_GAIN * default_error):
+                level, power, error = defaults[kind], cfg.ttf_power, default_error
             out.append(
                 FittedLevel(
                     kind, level, len(hs), float(lo), float(hi), defaults[kind], power, error
