@@ -289,7 +289,9 @@ def issue_to_order(
         q = PartQty.model_validate(line)
         merged[q.code] += q.qty
     out = []
-    for code, qty in merged.items():
+    for code, qty in sorted(
+        merged.items()
+    ):  # one lock order: concurrent completions never deadlock
         part = parts.get(code)
         if part is None:
             raise StockError(order["region"], code, "unknown part (not in the catalog)")

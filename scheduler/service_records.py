@@ -22,7 +22,10 @@ def complete(
     conn: Conn, *, order: dict[str, Any], completion: dict[str, Any], actor: str, at: datetime
 ) -> tuple[dict[str, Any], str]:
     """Write the service records; return the completion as stored and the warranty status."""
-    local_day = at.date()
+    from zoneinfo import ZoneInfo
+
+    tz = conn.execute("SELECT timezone FROM sites WHERE id = %s", (order["site_id"],)).fetchone()
+    local_day = at.astimezone(ZoneInfo(tz[0])).date() if tz else at.date()  # the site's day
     w = warranty.status(
         conn,
         robot_id=order["robot_id"],

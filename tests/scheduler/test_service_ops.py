@@ -482,3 +482,13 @@ def test_every_report_runs_on_an_empty_period(db: Db) -> None:
         rows = run(db, name, period=period, region="east")
         assert isinstance(rows, list), name
         assert all(r.get("region", "east") == "east" for r in rows), name
+
+
+def test_warranty_is_decided_on_the_site_day(db: Db) -> None:
+    """Warranty ends 30 Nov; a visit at 17:00 UTC on 30 Nov is 01:00 on 1 Dec in Beijing:
+    out of warranty. The same visit at 15:00 UTC (23:00 Beijing) is still in."""
+    db.execute("UPDATE robots SET warranty_end = '2026-11-30' WHERE robot_id = %s", (W1_NORTH,))
+    late = complete(db, order(db, W1_NORTH), datetime(2026, 11, 30, 17, tzinfo=UTC))
+    assert late["completion"]["in_warranty"] is False
+    ok = complete(db, order(db, W1_NORTH), datetime(2026, 11, 30, 15, tzinfo=UTC))
+    assert ok["completion"]["in_warranty"] is True
