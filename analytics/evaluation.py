@@ -4,8 +4,9 @@ Definitions (also in docs/fault-models.md):
 
 - A fault *counts for recall* when it failed inside the evaluated period. It is
   *detected* when an anomaly of the same robot and fault kind starts at most one
-  window after the failure (error codes reported at the next power-on count,
-  with lead time 0).
+  window after the failure — or after the robot's first reading after the failure
+  (``reported_at``), when it was switched off: a fan that dies at night before a
+  closed day is reported at the next power-on, and that counts, with lead time 0.
 - *Lead time*: failure time minus the end of the first matching anomaly window
   (floored at 0).
 - Anomalies of a robot and kind form *episodes* (gaps ≤ 2 days). An episode is
@@ -126,7 +127,8 @@ def evaluate(
                 a
                 for a in by_robot_kind[(f["robot_id"], f["kind"])]
                 if a["window_end"] >= f["onset"] - GRACE
-                and a["window_start"] <= f["failure"] + window
+                and a["window_start"]
+                <= max(f["failure"], f.get("reported_at") or f["failure"]) + window
             ),
             key=lambda a: a["window_end"],
         )

@@ -173,9 +173,14 @@ def insert_anomalies(conn: Conn, *, rows: list[AnomalyRow]) -> int:
 
 
 def ground_truth(conn: Conn, *, run_id: str) -> list[dict[str, Any]]:
+    """A run's labelled faults, each with ``reported_at``: the robot's first reading at or
+    after the failure (None if it sent nothing since)."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT * FROM fault_ground_truth WHERE run_id = %s ORDER BY robot_id", (run_id,)
+            """SELECT g.*, (SELECT min(t.ts) FROM telemetry t
+                            WHERE t.robot_id = g.robot_id AND t.ts >= g.failure) AS reported_at
+               FROM fault_ground_truth g WHERE g.run_id = %s ORDER BY g.robot_id""",
+            (run_id,),
         ).fetchall()
 
 

@@ -100,3 +100,18 @@ def test_failure_at_night_is_caught_by_the_next_window() -> None:
         truth, [anomaly("a", "exhaust_fan_failure", 12)], start=T0, end=T0 + 20 * D, robots=1
     )
     assert late.kinds["exhaust_fan_failure"].detected == 0
+
+
+def test_failure_before_a_closed_day_is_caught_at_the_next_power_on() -> None:
+    """The fan dies at 21:40 on day 9, the kitchen is closed on day 10, the robot reports
+    E401 when it powers on at 10:00 on day 11: detected (lead 0). Without knowing when the
+    robot came back it would count as missed."""
+    failure = T0 + 9 * D + timedelta(hours=21, minutes=40)
+    truth = [{"robot_id": "a", "kind": "exhaust_fan_failure", "onset": failure, "failure": failure}]
+    on_day_11 = [anomaly("a", "exhaust_fan_failure", 11)]
+    missed = evaluate(truth, on_day_11, start=T0, end=T0 + 20 * D, robots=1)
+    assert missed.kinds["exhaust_fan_failure"].detected == 0
+    truth[0]["reported_at"] = T0 + 11 * D + timedelta(hours=10)
+    caught = evaluate(truth, on_day_11, start=T0, end=T0 + 20 * D, robots=1)
+    k = caught.kinds["exhaust_fan_failure"]
+    assert (k.detected, k.lead_hours) == (1, [0.0])
