@@ -385,7 +385,7 @@ def report_page(
             "error": error,
             "chart": chart,
             "cell": cell,
-            "totals": totals(rows, report.columns) if rows else [],
+            "totals": totals(rows, report.columns, report.no_total) if rows else [],
         },
     )
 

@@ -24,7 +24,7 @@ def emit(rows: list[dict[str, Any]], report: Report, title: str, out: Path | Non
 
     if out is not None:
         if out.suffix == ".xlsx":
-            to_xlsx(rows, out, title=title, columns=report.columns)
+            to_xlsx(rows, out, title=title, columns=report.columns, skip=report.no_total)
         elif out.suffix == ".csv":
             out.write_text(to_csv(rows, report.columns), encoding="utf-8-sig")
         else:

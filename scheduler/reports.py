@@ -163,6 +163,7 @@ class Report:
     columns: Columns
     build: Builder
     chart: tuple[str, str] | None = None  # (label column, value column) for the dashboard
+    no_total: tuple[str, ...] = ()  # counts that do not add up across rows (distinct counts, ids)
 
 
 REPORT_LIST = (
@@ -224,6 +225,7 @@ REPORT_LIST = (
         ),
         lambda conn, region, span: rr.equipment_distribution(conn, region=region),
         ("model", "robots"),
+        no_total=("sites", "customers"),  # a customer with two models is in two rows
     ),
     Report(
         "out-of-box",
@@ -322,6 +324,7 @@ REPORT_LIST = (
             ("last_service", "最近服务 Last service"),
         ),
         lambda conn, region, span: rr.customer_file(conn, region=region),
+        no_total=("avg_rating",),
     ),
     Report(
         "parts-stock",
@@ -356,6 +359,7 @@ REPORT_LIST = (
             ("days_out", "在外天数 Days out"),
         ),
         _faulty_returns,
+        no_total=("id", "days_out"),
     ),
     Report(
         "parts-forecast",
@@ -373,6 +377,7 @@ REPORT_LIST = (
         ),
         _forecast,
         ("part_code", "needed"),
+        no_total=("open_orders",),  # an order needing two parts is in two rows
     ),
     Report(
         "software-updates",
@@ -464,10 +469,14 @@ def to_csv(rows: Sequence[object], columns: Columns) -> str:
     return buf.getvalue()
 
 
-def totals(rows: Sequence[object], columns: Columns) -> list[Any]:
-    """'合计 Total', then the sum of every column whose values are all counts or money."""
+def totals(rows: Sequence[object], columns: Columns, skip: tuple[str, ...] = ()) -> list[Any]:
+    """'合计 Total', then the sum of every column whose values are all counts or money
+    (except the ``skip`` columns, which do not add up)."""
     out: list[Any] = ["合计 Total"]
     for key, _ in columns[1:]:
+        if key in skip:
+            out.append("")
+            continue
         values = [_value(r, key) for r in rows]
         summable = [v for v in values if isinstance(v, int | Decimal) and not isinstance(v, bool)]
         out.append(sum(summable) if values and len(summable) == len(values) else "")
@@ -475,7 +484,12 @@ def totals(rows: Sequence[object], columns: Columns) -> list[Any]:
 
 
 def to_xlsx(
-    rows: Sequence[object], path: Path | io.BytesIO, *, title: str, columns: Columns
+    rows: Sequence[object],
+    path: Path | io.BytesIO,
+    *,
+    title: str,
+    columns: Columns,
+    skip: tuple[str, ...] = (),
 ) -> None:
     """An XLSX sheet with the title, the bilingual header, the rows and a totals line."""
     from openpyxl import Workbook
@@ -492,11 +506,13 @@ def to_xlsx(
         cell_.font = Font(bold=True)
     for r in rows:
         ws.append([cell(_value(r, k)) for k, _ in columns])
-    ws.append(totals(rows, columns))
+    ws.append(totals(rows, columns, skip))
     wb.save(path)
 
 
-def to_xlsx_bytes(rows: Sequence[object], *, title: str, columns: Columns) -> bytes:
+def to_xlsx_bytes(
+    rows: Sequence[object], *, title: str, columns: Columns, skip: tuple[str, ...] = ()
+) -> bytes:
     buf = io.BytesIO()
-    to_xlsx(rows, buf, title=title, columns=columns)
+    to_xlsx(rows, buf, title=title, columns=columns, skip=skip)
     return buf.getvalue()

@@ -46,7 +46,9 @@ def report(
         )
     if format == "xlsx":
         return Response(
-            to_xlsx_bytes(rows, title=title(spec, period), columns=spec.columns),
+            to_xlsx_bytes(
+                rows, title=title(spec, period), columns=spec.columns, skip=spec.no_total
+            ),
             media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
         )

@@ -146,6 +146,13 @@ def test_equipment_distribution_matches_the_fleet_file(fresh_db: str, fleet_file
     assert sum(r["robots"] for r in north) == sum(
         v for (g, _), v in expected.items() if g == "north"
     )
+    # Robots add up across models; distinct sites and customers do not: left blank.
+    from scheduler.reports import totals
+
+    spec = REPORTS["distribution"]
+    line = dict(zip([k for k, _ in spec.columns], totals(north, spec.columns, spec.no_total)))
+    assert line["robots"] == sum(r["robots"] for r in north)
+    assert line["sites"] == "" and line["customers"] == ""
 
 
 def test_out_of_box_pass_rate(fresh_db: str, tmp_path: Path) -> None:
