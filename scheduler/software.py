@@ -29,6 +29,8 @@ from psycopg.rows import dict_row
 from core.db import Conn
 from core.errors import NotFoundError
 
+# A firmware version string, here and in the API: "3.3.0", "2.4.1-rc1".
+VERSION = r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,31}$"
 WORSE_RATIO = 1.5
 P_VALUE = 0.05
 SHIFT_LIMIT = 0.10
@@ -66,7 +68,7 @@ def record_manual(
     """A lead's entry for an update done by hand (USB stick, service laptop)."""
     if quantity < 1:
         raise ValueError("quantity must be at least 1")
-    if not re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z._+-]{0,31}", version):
+    if not re.match(VERSION, version):
         raise ValueError(f"version must look like 2.4.1, got {version!r}")
     site = conn.execute("SELECT region FROM sites WHERE id = %s", (site_id,)).fetchone()
     if site is None or (region is not None and site[0] != region):

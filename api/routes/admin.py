@@ -10,6 +10,7 @@ from api import repository as repo
 from api.deps import DbConn, User, require
 from api.security import Principal
 from core.errors import NotFoundError
+from scheduler.software import VERSION
 
 router = APIRouter(tags=["fleet and models"])
 Engineer = Annotated[Principal, Depends(require("admin", "engineer"))]
@@ -66,7 +67,7 @@ def rollback(
     conn: DbConn,
     user: Engineer,
     robot_model: Annotated[str, Query(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")],
-    firmware: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,31}$")] = None,
+    firmware: Annotated[str | None, Query(pattern=VERSION)] = None,
 ) -> dict[str, Any]:
     """Re-activate the previous version of a robot model's (firmware-specific) model."""
     from analytics.registry import rollback as do

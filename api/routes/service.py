@@ -14,11 +14,12 @@ from api.deps import DbConn, User, require
 from api.security import Principal
 from core.errors import NotFoundError
 from scheduler import parts, software, warranty
+from scheduler.parts import PART_CODE as PART
 from scheduler.reports_repository import customer_entries
+from scheduler.software import VERSION
 
 router = APIRouter(tags=["service records"])
 Writer = Annotated[Principal, Depends(require("admin", "lead"))]
-PART = r"^[A-Z0-9][A-Z0-9._-]{1,63}$"
 REGION = r"^[a-z][a-z0-9_-]{1,31}$"
 
 
@@ -104,8 +105,8 @@ class SoftwareUpdate(BaseModel):
     model: str = Field(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")
     updated_on: date
     quantity: int = Field(ge=1, le=10_000)
-    version: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,31}$")
-    from_version: str | None = Field(default=None, pattern=r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,31}$")
+    version: str = Field(pattern=VERSION)
+    from_version: str | None = Field(default=None, pattern=VERSION)
     operator: str = Field(min_length=1, max_length=100)
 
 

@@ -12,6 +12,8 @@ from api import repository as repo
 from api.deps import DbConn, User
 from core.errors import NotFoundError
 from scheduler.orders import transition
+from scheduler.parts import PART_CODE
+from scheduler.software import VERSION
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
 Status = Literal[
@@ -29,7 +31,7 @@ Sort = Literal["due_at", "priority", "created_at", "updated_at", "status", "numb
 
 
 class PartUsed(BaseModel):
-    code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9._-]{1,63}$")
+    code: str = Field(pattern=PART_CODE)
     qty: int = Field(default=1, ge=1, le=1000)
 
 
@@ -47,9 +49,7 @@ class Completion(BaseModel):
     uncertain: bool = False
     warranty_void_reason: str | None = Field(default=None, max_length=500)
     checklist: dict[str, bool] | None = Field(default=None, max_length=50)
-    firmware_version: str | None = Field(
-        default=None, pattern=r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,31}$"
-    )
+    firmware_version: str | None = Field(default=None, pattern=VERSION)
 
 
 class TransitionCreate(BaseModel):

@@ -150,7 +150,9 @@ def test_equipment_distribution_matches_the_fleet_file(fresh_db: str, fleet_file
     from scheduler.reports import totals
 
     spec = REPORTS["distribution"]
-    line = dict(zip([k for k, _ in spec.columns], totals(north, spec.columns, spec.no_total)))
+    line = dict(
+        zip([k for k, _ in spec.columns], totals(north, spec.columns, spec.no_total), strict=True)
+    )
     assert line["robots"] == sum(r["robots"] for r in north)
     assert line["sites"] == "" and line["customers"] == ""
 

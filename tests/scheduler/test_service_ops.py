@@ -316,25 +316,10 @@ def test_software_update_records_and_version_rates(db: Db) -> None:
         )
     assert software.sync_from_events(db) == 2
     assert software.sync_from_events(db) == 0
-    software.record_manual(
-        db,
-        site_id="site-tj-002",
-        model="AIC-W1",
-        updated_on=date(2026, 11, 13),
-        quantity=5,
-        version="3.3.0",
-        operator="曾广阔",
-    )
+    entry = {"site_id": "site-tj-002", "model": "AIC-W1", "updated_on": date(2026, 11, 13)}
+    software.record_manual(db, **entry, quantity=5, version="3.3.0", operator="曾广阔")
     with pytest.raises(ValueError, match="version"):
-        software.record_manual(
-            db,
-            site_id="site-tj-002",
-            model="AIC-W1",
-            updated_on=date(2026, 11, 13),
-            quantity=1,
-            version="3.3.0; drop",
-            operator="x",
-        )
+        software.record_manual(db, **entry, quantity=1, version="3.3.0; drop", operator="x")
     rows = run(db, "software-updates", period="2026-11", region="north")
     lines = [(r["site_id"], r["model"], r["quantity"], r["operator"]) for r in rows]
     assert lines == [
