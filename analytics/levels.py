@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from statistics import median
 from typing import Any
 
@@ -179,16 +180,17 @@ def _start(row: dict[str, Any]) -> Any:
     return row["window_start"]
 
 
-def store(conn: Conn, levels: list[FittedLevel], *, fitted_from: str) -> None:
+def store(conn: Conn, levels: list[FittedLevel], *, fitted_from: str, now: datetime) -> None:
+    """Store fitted levels (fitted at ``now``), replacing earlier fits of the same kind."""
     for lv in levels:
         conn.execute(
             """INSERT INTO failure_levels (kind, level, n_faults, spread_low, spread_high,
-                   trend_power, fitted_from) VALUES (%s, %s, %s, %s, %s, %s, %s)
+                   trend_power, fitted_from, fitted_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (kind) DO UPDATE SET level = EXCLUDED.level,
                    n_faults = EXCLUDED.n_faults, spread_low = EXCLUDED.spread_low,
                    spread_high = EXCLUDED.spread_high, trend_power = EXCLUDED.trend_power,
-                   fitted_from = EXCLUDED.fitted_from, fitted_at = now()""",
-            (lv.kind, lv.level, lv.n_faults, lv.low, lv.high, lv.power, fitted_from),
+                   fitted_from = EXCLUDED.fitted_from, fitted_at = EXCLUDED.fitted_at""",
+            (lv.kind, lv.level, lv.n_faults, lv.low, lv.high, lv.power, fitted_from, now),
         )
 
 

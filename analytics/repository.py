@@ -76,11 +76,11 @@ heat AS (
 )
 INSERT INTO robot_features (robot_id, window_start, window_hours, model, fw, n_readings, n_cooking,
     igbt_rise_per_kw, stir_vib_p90, stir_current_p50, pressure_per_flow, power_per_degree,
-    heatup_s, fan_rpm_p50, err_count, err_codes)
+    heatup_s, fan_rpm_p50, err_count, err_codes, computed_at)
 SELECT a.robot_id, a.win, %(hours)s, a.model, a.fw, a.n_readings, a.n_cooking,
        a.igbt_rise_per_kw, a.stir_vib_p90, a.stir_current_p50, a.pressure_per_flow,
        a.power_per_degree, h.heatup_s, a.fan_rpm_p50, a.err_count,
-       coalesce(c.err_codes, '{}')
+       coalesce(c.err_codes, '{}'), %(now)s
 FROM agg a LEFT JOIN heat h USING (robot_id, win) LEFT JOIN codes c USING (robot_id, win)
 ON CONFLICT (robot_id, window_start, window_hours) DO UPDATE SET
     model = EXCLUDED.model, fw = EXCLUDED.fw, n_readings = EXCLUDED.n_readings,
@@ -88,15 +88,23 @@ ON CONFLICT (robot_id, window_start, window_hours) DO UPDATE SET
     stir_vib_p90 = EXCLUDED.stir_vib_p90, stir_current_p50 = EXCLUDED.stir_current_p50,
     pressure_per_flow = EXCLUDED.pressure_per_flow, power_per_degree = EXCLUDED.power_per_degree,
     heatup_s = EXCLUDED.heatup_s, fan_rpm_p50 = EXCLUDED.fan_rpm_p50,
-    err_count = EXCLUDED.err_count, err_codes = EXCLUDED.err_codes, computed_at = now()
+    err_count = EXCLUDED.err_count, err_codes = EXCLUDED.err_codes, computed_at = EXCLUDED.computed_at
 """
 
 
 def compute_features(
-    conn: Conn, *, start: datetime, end: datetime, hours: int = 24, robots: list[str] | None = None
+    conn: Conn,
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    hours: int = 24,
+    robots: list[str] | None = None,
 ) -> int:
-    """(Re)compute the feature rows of every window in [start, end); idempotent."""
-    cur = conn.execute(_FEATURE_SQL, {"from": start, "to": end, "hours": hours, "robots": robots})
+    """(Re)compute the feature rows of every window in [start, end) at ``now``; idempotent."""
+    cur = conn.execute(
+        _FEATURE_SQL, {"from": start, "to": end, "hours": hours, "robots": robots, "now": now}
+    )
     return cur.rowcount
 
 
@@ -138,16 +146,17 @@ class AnomalyRow:
     evidence: dict[str, Any]
 
 
-def insert_anomalies(conn: Conn, *, rows: list[AnomalyRow]) -> int:
-    """Insert anomalies; one per (robot, detector, component, window): re-runs add nothing."""
+def insert_anomalies(conn: Conn, *, rows: list[AnomalyRow], now: datetime) -> int:
+    """Insert anomalies found at ``now``; one per (robot, detector, component, window):
+    re-runs add nothing."""
     if not rows:
         return 0
     with conn.cursor() as cur:
         cur.executemany(
             """INSERT INTO anomalies (robot_id, detector, model_version, component, kind,
                    window_start, window_end, score, severity, predicted_failure, failure_low,
-                   failure_high, evidence)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   failure_high, evidence, created_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                ON CONFLICT (robot_id, detector, component, window_start) DO NOTHING""",
             [
                 (
@@ -164,6 +173,7 @@ def insert_anomalies(conn: Conn, *, rows: list[AnomalyRow]) -> int:
                     r.failure_low,
                     r.failure_high,
                     Jsonb(r.evidence),
+                    now,
                 )
                 for r in rows
             ],

@@ -36,11 +36,14 @@ def score(
     cfg: ScoringConfig = ScoringConfig(),
     rules: RuleSet | None = None,
     use_forests: bool = True,
+    now: datetime | None = None,
 ) -> ScoringRun:
     """Recompute features for windows in [start, end), score every robot, store new anomalies.
 
-    Idempotent: a second run over the same data inserts nothing.
+    Idempotent: a second run over the same data inserts nothing. ``now`` stamps what is
+    written; by default ``end``, the instant the scoring is as of (a back-test's end).
     """
+    now = now or end
     if not cfg.failure_levels:
         from dataclasses import replace
 
@@ -48,7 +51,7 @@ def score(
 
         fitted_levels, powers = load(conn)
         cfg = replace(cfg, failure_levels=fitted_levels, trend_powers=powers)
-    n = compute_features(conn, start=start, end=end)
+    n = compute_features(conn, start=start, end=end, now=now)
     # Only robots with a window reaching into [start, end) can have anything new.
     recent = [
         r[0]
@@ -63,7 +66,7 @@ def score(
     forests = registry.load_active(conn) if use_forests else {}
     result = score_windows(rows, cfg=cfg, rules=rules or load_rules(), forests=forests, since=start)
     recent = result.anomalies
-    inserted = insert_anomalies(conn, rows=recent)
+    inserted = insert_anomalies(conn, rows=recent, now=now)
     logger.info("scored %d feature windows: %d anomalies, %d new", n, len(recent), inserted)
     return ScoringRun(n, len(recent), inserted, result.robots_without_baseline)
 
@@ -153,7 +156,9 @@ def evaluate_run(
     return report, data
 
 
-def fit_failure_levels(conn: Conn, *, run_id: str, store_them: bool = True) -> list[Any]:
+def fit_failure_levels(
+    conn: Conn, *, run_id: str, now: datetime, store_them: bool = True
+) -> list[Any]:
     """Fit each kind's failure level from a labelled run and store it (used by scoring)."""
     from analytics import levels
 
@@ -167,5 +172,5 @@ def fit_failure_levels(conn: Conn, *, run_id: str, store_them: bool = True) -> l
             f"run {run_id!r}: no fault kind with {levels.MIN_FAULTS}+ failures and features"
         )
     if store_them:
-        levels.store(conn, fitted, fitted_from=run_id)
+        levels.store(conn, fitted, fitted_from=run_id, now=now)
     return fitted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
@@ -13,13 +14,21 @@ from psycopg_pool import ConnectionPool
 from api import errors, pages
 from api.routes import admin, anomalies, auth, fleet, health, reports, service, work_orders
 from api.security import Tokens
+from core.clock import Clock
 
 
-def create_app(pool: ConnectionPool, tokens: Tokens) -> FastAPI:
-    """Build the app around an open pool; the caller owns the pool's lifecycle."""
+def create_app(pool: ConnectionPool, tokens: Tokens, *, clock: Clock | None = None) -> FastAPI:
+    """Build the app around an open pool; the caller owns the pool's lifecycle.
+
+    ``clock`` is the one clock of every request (token expiry included); by default the
+    tokens' clock, which is the system clock unless the caller set another.
+    """
     app = FastAPI(title="AIC fleet care API", version="1", docs_url="/docs")
+    if clock is not None:
+        tokens = replace(tokens, clock=clock)
     app.state.pool = pool
     app.state.tokens = tokens
+    app.state.clock = tokens.clock
     registry = CollectorRegistry()
     app.state.metrics = registry
     requests = Counter("aic_api_requests", "HTTP requests", ["method", "status"], registry=registry)

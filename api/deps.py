@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from api.security import Principal, TokenError, Tokens
+from core.clock import Clock
 from core.db import Conn
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -18,6 +20,15 @@ def get_conn(request: Request) -> Iterator[Conn]:
     """One pooled connection per request; committed when the request succeeds."""
     with request.app.state.pool.connection() as conn:
         yield conn
+
+
+def get_now(request: Request) -> datetime:
+    """The request's one instant, from the app's clock: every write and decision uses it."""
+    clock: Clock = request.app.state.clock
+    return clock.now()
+
+
+Now = Annotated[datetime, Depends(get_now)]
 
 
 def get_tokens(request: Request) -> Tokens:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote_plus
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi import Path as PathParam
@@ -15,8 +14,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api import repository as repo
-from api.deps import COOKIE, LoginConn, get_conn, get_tokens
+from api.deps import COOKIE, LoginConn, Now, get_conn, get_tokens
 from api.security import Principal, TokenError, Tokens
+from core.clock import zone, zone_label
 from core.db import Conn
 from core.errors import NotFoundError
 from scheduler.errors import InvalidTransitionError
@@ -57,7 +57,7 @@ DbConn = Annotated[Conn, Depends(page_conn)]
 def _local(ts: datetime | None, tz: str | None, fmt: str = "%m-%d %H:%M") -> str:
     if ts is None:
         return "-"
-    return ts.astimezone(ZoneInfo(tz or "Asia/Shanghai")).strftime(fmt)
+    return ts.astimezone(zone(tz)).strftime(fmt)
 
 
 templates.env.filters["local"] = _local
@@ -137,6 +137,7 @@ def move(
     order_id: Annotated[int, PathParam(ge=1, le=2**62)],
     conn: DbConn,
     user: PageUser,
+    now: Now,
     to: Annotated[str, Form()],
 ) -> Response:
     """Confirm the proposed window, or dispatch to the suggested technician."""
@@ -145,16 +146,15 @@ def move(
     if repo.work_order(conn, p=user, order_id=order_id) is None:
         raise NotFoundError("work order", order_id)
     try:
-        transition(conn, order_id=order_id, to=to, actor=user.staff_id)
+        transition(conn, order_id=order_id, to=to, actor=user.staff_id, now=now)
     except InvalidTransitionError as exc:
         return RedirectResponse(f"/ui/orders?error={exc.reason}", status_code=303)
     return RedirectResponse("/ui/orders", status_code=303)
 
 
 @router.get("/ui/robots", response_class=HTMLResponse)
-def robots(request: Request, conn: DbConn, user: PageUser) -> Response:
-    rows = repo.robots(conn, p=user, limit=500, offset=0)
-    now = datetime.now(UTC)
+def robots(request: Request, conn: DbConn, user: PageUser, now: Now) -> Response:
+    rows = repo.robots(conn, p=user, limit=500, offset=0, now=now)
     for r in rows:
         seen = r["last_seen"]
         r["badge"] = (
@@ -170,8 +170,8 @@ def robots(request: Request, conn: DbConn, user: PageUser) -> Response:
 
 
 @router.get("/ui/robots/{robot_id}", response_class=HTMLResponse)
-def robot(robot_id: str, request: Request, conn: DbConn, user: PageUser) -> Response:
-    row = repo.robot(conn, p=user, robot_id=robot_id)
+def robot(robot_id: str, request: Request, conn: DbConn, user: PageUser, now: Now) -> Response:
+    row = repo.robot(conn, p=user, robot_id=robot_id, now=now)
     if row is None:
         raise NotFoundError("robot", robot_id)
     anomalies = repo.anomalies(
@@ -197,6 +197,8 @@ def robot(robot_id: str, request: Request, conn: DbConn, user: PageUser) -> Resp
         {
             "user": user,
             "robot": row,
+            "now_ts": now.timestamp(),
+            "zone_label": zone_label(now, row["timezone"]),
             "anomalies": anomalies,
             "orders": orders,
             "markers": markers,
@@ -240,6 +242,7 @@ def complete(
     order_id: Annotated[int, PathParam(ge=1, le=2**62)],
     conn: DbConn,
     user: PageUser,
+    now: Now,
     cause: Annotated[str, Form(max_length=2000)],
     resolution: Annotated[str, Form(max_length=2000)],
     time_spent_min: Annotated[int, Form(ge=1, le=1440)],
@@ -283,7 +286,12 @@ def complete(
     }
     try:
         transition(
-            conn, order_id=order_id, to="completed", actor=user.staff_id, completion=completion
+            conn,
+            order_id=order_id,
+            to="completed",
+            actor=user.staff_id,
+            completion=completion,
+            now=now,
         )
     except (InvalidTransitionError, StockError) as exc:
         return RedirectResponse(
@@ -344,20 +352,34 @@ def report_page(
     request: Request,
     conn: DbConn,
     user: PageUser,
+    now: Now,
     month: str | None = None,
     week: str | None = None,
 ) -> Response:
-    """One report: period picker, bar chart, table with totals, CSV/XLSX links."""
-    from scheduler.reports import REPORTS, cell, run, totals
+    """One report: period picker (this month or week in China time unless chosen), bar
+    chart, table with totals, CSV/XLSX links."""
+    from scheduler.reports import REPORTS, cell, current_month, current_week, run, totals
 
     report = REPORTS.get(name)
     if report is None:
         raise NotFoundError("report", name)
-    period = month if report.period == "month" else week if report.period == "week" else None
+    period = (
+        month or current_month(now)
+        if report.period == "month"
+        else week or current_week(now)
+        if report.period == "week"
+        else None
+    )
     rows, error = None, None
     if report.period is None or period:
         try:
-            rows = run(conn, name, region=user.region if user.regional else None, period=period)
+            rows = run(
+                conn,
+                name,
+                now=now,
+                region=user.region if user.regional else None,
+                period=period,
+            )
         except ValueError as exc:
             error = str(exc)
     chart = None

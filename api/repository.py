@@ -42,13 +42,13 @@ def credentials(conn: Conn, *, staff_id: str) -> dict[str, Any] | None:
         ).fetchone()
 
 
-def set_password(conn: Conn, *, staff_id: str, password_hash: str) -> bool:
+def set_password(conn: Conn, *, staff_id: str, password_hash: str, now: datetime) -> bool:
     cur = conn.execute(
-        """INSERT INTO staff_credentials (staff_id, password_hash)
-           SELECT id, %s FROM staff WHERE id = %s
+        """INSERT INTO staff_credentials (staff_id, password_hash, updated_at)
+           SELECT id, %s, %s FROM staff WHERE id = %s
            ON CONFLICT (staff_id) DO UPDATE SET password_hash = EXCLUDED.password_hash,
-                                                updated_at = now()""",
-        (password_hash, staff_id),
+                                                updated_at = EXCLUDED.updated_at""",
+        (password_hash, now, staff_id),
     )
     return cur.rowcount == 1
 
@@ -62,9 +62,10 @@ def regions(conn: Conn, *, p: Principal) -> list[dict[str, Any]]:
 
 
 _ROBOT_SQL = """
-SELECT r.robot_id, r.model, r.serial, r.site_id, s.name AS site_name, s.region, c.name AS customer,
+SELECT r.robot_id, r.model, r.serial, r.site_id, s.name AS site_name, s.region, s.timezone,
+       c.name AS customer,
        r.firmware, r.purchase_date, r.install_date, r.warranty_end,
-       r.warranty_end >= current_date AS in_warranty,
+       r.warranty_end >= (%(now)s AT TIME ZONE s.timezone)::date AS in_warranty,
        st.state, st.last_seen, st.online, st.err,
        (SELECT count(*) FROM anomalies a WHERE a.robot_id = r.robot_id AND a.status = 'open')
            AS open_anomalies,
@@ -77,20 +78,24 @@ WHERE r.active
 """
 
 
-def robots(conn: Conn, *, p: Principal, limit: int, offset: int) -> list[dict[str, Any]]:
+def robots(
+    conn: Conn, *, p: Principal, limit: int, offset: int, now: datetime
+) -> list[dict[str, Any]]:
+    """Robots the caller may see; ``in_warranty`` on each site's local date at ``now``."""
     where, params = _scope(p, "s.region")
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             _ROBOT_SQL + where + " ORDER BY r.robot_id LIMIT %(limit)s OFFSET %(offset)s",
-            {**params, "limit": limit, "offset": offset},
+            {**params, "limit": limit, "offset": offset, "now": now},
         ).fetchall()
 
 
-def robot(conn: Conn, *, p: Principal, robot_id: str) -> dict[str, Any] | None:
+def robot(conn: Conn, *, p: Principal, robot_id: str, now: datetime) -> dict[str, Any] | None:
     where, params = _scope(p, "s.region")
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            _ROBOT_SQL + " AND r.robot_id = %(rid)s" + where, {**params, "rid": robot_id}
+            _ROBOT_SQL + " AND r.robot_id = %(rid)s" + where,
+            {**params, "rid": robot_id, "now": now},
         ).fetchone()
 
 
@@ -159,17 +164,17 @@ def anomalies(
 
 
 def set_anomaly_status(
-    conn: Conn, *, p: Principal, anomaly_id: int, status: str
+    conn: Conn, *, p: Principal, anomaly_id: int, status: str, now: datetime
 ) -> dict[str, Any] | None:
     where, params = _scope(p, "s.region")
     who = "acknowledged" if status == "acknowledged" else "cleared"
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            f"""UPDATE anomalies a SET status = %(status)s, {who}_by = %(who)s, {who}_at = now()
+            f"""UPDATE anomalies a SET status = %(status)s, {who}_by = %(who)s, {who}_at = %(now)s
                 FROM robots r JOIN sites s ON s.id = r.site_id
                 WHERE a.id = %(id)s AND r.robot_id = a.robot_id{where}
                 RETURNING a.id, a.status""",
-            {**params, "status": status, "who": p.staff_id, "id": anomaly_id},
+            {**params, "status": status, "who": p.staff_id, "id": anomaly_id, "now": now},
         ).fetchone()
 
 
@@ -315,14 +320,21 @@ def quarantine(conn: Conn, *, reason: str | None, limit: int) -> list[dict[str, 
 
 
 def record_callback(
-    conn: Conn, *, order_id: int, kind: str, staff_id: str, satisfied: bool, notes: str | None
+    conn: Conn,
+    *,
+    order_id: int,
+    kind: str,
+    staff_id: str,
+    satisfied: bool,
+    notes: str | None,
+    now: datetime,
 ) -> dict[str, Any] | None:
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            """UPDATE callbacks SET done_at = now(), done_by = %s, satisfied = %s, notes = %s
+            """UPDATE callbacks SET done_at = %s, done_by = %s, satisfied = %s, notes = %s
                WHERE work_order_id = %s AND kind = %s AND done_at IS NULL
                RETURNING kind, due_at, done_at, satisfied""",
-            (staff_id, satisfied, notes, order_id, kind),
+            (now, staff_id, satisfied, notes, order_id, kind),
         ).fetchone()
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from core.clock import Clock, SystemClock
 
 ALGORITHMS = ["HS256"]  # never taken from the token header
 ROLES = ("admin", "engineer", "lead", "technician", "viewer")
@@ -49,16 +51,19 @@ class TokenError(ValueError):
 
 @dataclass(frozen=True)
 class Tokens:
+    """Issue and check tokens; expiry is judged on the app's clock, not the machine's."""
+
     secret: str
     access_minutes: int = 15
     refresh_hours: int = 12
+    clock: Clock = field(default_factory=SystemClock)
 
     @classmethod
     def with_secret(cls, secret: str | None, **kw: Any) -> Tokens:
         return cls(secret or secrets.token_urlsafe(32), **kw)
 
     def issue(self, p: Principal, *, kind: str = "access", now: datetime | None = None) -> str:
-        now = now or datetime.now(UTC)
+        now = now or self.clock.now()
         life = (
             timedelta(minutes=self.access_minutes)
             if kind == "access"
@@ -80,12 +85,20 @@ class Tokens:
                 token,
                 self.secret,
                 algorithms=ALGORITHMS,
-                options={"require": ["exp", "sub", "typ"]},
+                # exp and iat are checked below on our clock; PyJWT would read the machine's.
+                options={
+                    "require": ["exp", "sub", "typ"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
-        except jwt.ExpiredSignatureError as exc:
-            raise TokenError("token expired") from exc
         except jwt.PyJWTError as exc:
             raise TokenError("invalid token") from exc
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            raise TokenError("invalid token")
+        if datetime.fromtimestamp(exp, UTC) <= self.clock.now():
+            raise TokenError("token expired")
         if claims.get("typ") != kind:
             raise TokenError(f"not an {kind} token")
         if claims.get("role") not in ROLES:

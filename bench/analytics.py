@@ -67,7 +67,7 @@ def main() -> None:
         t_score = time.perf_counter() - t
         t = time.perf_counter()
         recent = [a for a in result.anomalies if a.window_end > end - timedelta(days=1)]
-        inserted = insert_anomalies(conn, rows=recent)
+        inserted = insert_anomalies(conn, rows=recent, now=end)
         conn.commit()
         t_insert = time.perf_counter() - t
         out["scoring_all_robots"] = {
@@ -88,7 +88,7 @@ def main() -> None:
         result = score_windows(rows, rules=load_rules(), since=since)
         t_score = time.perf_counter() - t
         t = time.perf_counter()
-        inserted = insert_anomalies(conn, rows=result.anomalies)
+        inserted = insert_anomalies(conn, rows=result.anomalies, now=end)
         conn.commit()
         out["scoring_latest_5_min"] = {
             "robots": len({r["robot_id"] for r in rows}),

@@ -203,9 +203,12 @@ def copy_ceiling(db: str, robots: list[str], n: int) -> dict[str, float]:
     for i in range(n):
         robot = robots[i % len(robots)]
         body = json.dumps(reading(robot, 10_000_000 + i, ts)).encode()
-        readings.extend(parse_message(f"aic/v1/{robot}/telemetry", body).readings)
+        readings.extend(
+            parse_message(f"aic/v1/{robot}/telemetry", body, now=datetime.now(UTC)).readings
+        )
     cols = ", ".join(repo.TELEMETRY_COLUMNS)
-    rows = [repo._row(r) for r in readings]
+    received = datetime.now(UTC)
+    rows = [repo._row(r, received) for r in readings]
     with psycopg.connect(db, autocommit=True) as conn:
         repo.ensure_days(conn, days=[readings[0].ts.date()])
         t = time.perf_counter()
@@ -222,7 +225,7 @@ def copy_ceiling(db: str, robots: list[str], n: int) -> dict[str, float]:
         t = time.perf_counter()
         for i in range(0, n, 5000):
             with conn.transaction():
-                repo.insert_readings(conn, readings=readings[i : i + 5000])
+                repo.insert_readings(conn, readings=readings[i : i + 5000], now=received)
         staged = n / (time.perf_counter() - t)
     reset(db)
     return {"raw_copy_rows_s": round(raw), "staged_insert_rows_s": round(staged)}

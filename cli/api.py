@@ -28,7 +28,7 @@ def api(
         tokens = Tokens.with_secret(
             s.jwt_secret, access_minutes=s.access_token_minutes, refresh_hours=s.refresh_token_hours
         )
-        app = create_app(rt.pool, tokens)
+        app = create_app(rt.pool, tokens, clock=rt.clock)
         console.print(f"API on http://{host}:{port}/docs")
         uvicorn.run(app, host=host, port=port, log_level=s.log_level.lower())
 
@@ -47,6 +47,8 @@ def set_password(
     if len(password) < 10:
         raise fail("the password needs at least 10 characters")
     with runtime() as rt, rt.pool.connection() as conn:
-        if not store(conn, staff_id=staff_id, password_hash=hash_password(password)):
+        if not store(
+            conn, staff_id=staff_id, password_hash=hash_password(password), now=rt.clock.now()
+        ):
             raise fail(f"no staff member {staff_id!r} (load the fleet first)")
     console.print(f"password set for {staff_id}")

@@ -11,6 +11,7 @@ import typer
 from psycopg_pool import ConnectionPool
 from rich.console import Console
 
+from core.clock import Clock
 from core.db import open_pool
 from core.embedded import Services
 from core.errors import ConfigError, ServiceUnavailableError
@@ -44,6 +45,11 @@ class Runtime:
     settings: Settings
     services: Services
     pool: ConnectionPool
+
+    @property
+    def clock(self) -> Clock:
+        """The one clock every command takes ``now`` from (``AIC_NOW`` freezes it)."""
+        return self.settings.clock()
 
 
 @contextlib.contextmanager

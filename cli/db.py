@@ -58,7 +58,9 @@ def maintain(
     from core.maintenance import run_maintenance
 
     with runtime() as rt, rt.pool.connection() as conn:
-        report = run_maintenance(conn, retention_days=retention_days, ahead_days=ahead_days)
+        report = run_maintenance(
+            conn, now=rt.clock.now(), retention_days=retention_days, ahead_days=ahead_days
+        )
     console.print(
         f"partitions created {report.partitions_created}, dropped {report.partitions_dropped}; "
         f"rollup minutes refreshed {report.minutes_refreshed}"

@@ -9,7 +9,7 @@ injected faults.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -39,8 +39,8 @@ def _serve(rt: object, port: int) -> None:
         hashed = hash_password(DEMO_PASSWORD)
         staff = [r[0] for r in conn.execute("SELECT id FROM staff WHERE active ORDER BY id")]
         for staff_id in staff:
-            set_password(conn, staff_id=staff_id, password_hash=hashed)
-    app = create_app(rt.pool, Tokens.with_secret(rt.settings.jwt_secret))
+            set_password(conn, staff_id=staff_id, password_hash=hashed, now=rt.clock.now())
+    app = create_app(rt.pool, Tokens.with_secret(rt.settings.jwt_secret), clock=rt.clock)
     console.rule("Dashboard 控制台")
     console.print(
         f"open http://127.0.0.1:{port}/login — sign in as a lead (e.g. deng-keming 华北, "
@@ -50,7 +50,7 @@ def _serve(rt: object, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
-def _firmware_quality(rt: object) -> None:
+def _firmware_quality(rt: object, *, now: datetime) -> None:
     """各版本故障率: the report that shows a firmware version doing worse than the last."""
     from cli.context import Runtime
     from cli.report import emit
@@ -58,7 +58,7 @@ def _firmware_quality(rt: object) -> None:
 
     assert isinstance(rt, Runtime)
     with rt.pool.connection() as conn:
-        rows = run(conn, "firmware-quality")
+        rows = run(conn, "firmware-quality", now=now)
     if rows:
         report = REPORTS["firmware-quality"]
         emit(rows, report, report.title, None)
@@ -66,9 +66,8 @@ def _firmware_quality(rt: object) -> None:
 
 def _schedule(rt: object, *, now: datetime) -> None:
     """Load the plans, turn anomalies and due tasks into work orders, show them per region."""
-    from zoneinfo import ZoneInfo
-
     from cli.context import Runtime
+    from core.clock import format_local
     from core.maintenance import refresh_rollups
     from scheduler import commissioning, software
     from scheduler.orders import generate_predictive, generate_preventive
@@ -77,20 +76,20 @@ def _schedule(rt: object, *, now: datetime) -> None:
 
     assert isinstance(rt, Runtime)
     with rt.pool.connection() as conn:
-        load_plan_directory(conn, REPO_PLANS, skip_loaded=True)
-        load_parts(conn, read_parts_file(REPO_PLANS.parent / "parts.yaml"))
-        refresh_rollups(conn, lag=timedelta(0))
+        load_plan_directory(conn, REPO_PLANS, now=now, skip_loaded=True)
+        load_parts(conn, read_parts_file(REPO_PLANS.parent / "parts.yaml"), now=now)
+        refresh_rollups(conn, now=now, lag=timedelta(0))
         predictive = generate_predictive(conn, now=now)
         preventive = generate_preventive(conn, now=now)
         commissioned = commissioning.generate(conn, now=now)
-        updates = software.sync_from_events(conn)
+        updates = software.sync_from_events(conn, now=now)
     console.print(
         f"work orders: {len(predictive.created)} predictive/repair, "
         f"{len(preventive.created)} preventive ({preventive.merged} tasks merged into "
         f"predictive visits), {len(commissioned)} commissioning; "
         f"{updates} software updates recorded from the robots"
     )
-    _firmware_quality(rt)
+    _firmware_quality(rt, now=now)
     with rt.pool.connection() as conn:
         rows = conn.execute(
             """SELECT g.name_zh, g.name_en, l.name, w.number, w.type, w.priority, w.robot_id,
@@ -100,7 +99,10 @@ def _schedule(rt: object, *, now: datetime) -> None:
                WHERE w.status IN ('new', 'scheduled')
                ORDER BY g.code, w.priority, w.due_at"""
         ).fetchall()
-    table = Table(title="Work orders per region 各区域工单 (visit windows in site time)")
+    table = Table(
+        title="Work orders per region 各区域工单 (site time 当地时间)",
+        caption="times are the sites' local time, China time UTC+08:00",
+    )
     for col in (
         "region 区域",
         "lead 组长",
@@ -117,15 +119,19 @@ def _schedule(rt: object, *, now: datetime) -> None:
         shown[zh] = shown.get(zh, 0) + 1
         if shown[zh] > 4:
             continue
-        zone = ZoneInfo(tz)
-        window = f"{ws.astimezone(zone):%m-%d %H:%M}–{we.astimezone(zone):%H:%M}" if ws else "-"
+        window = (
+            f"{format_local(ws, tz, zone_suffix=False)[5:]}–"
+            f"{format_local(we, tz, zone_suffix=False)[11:]}"
+            if ws
+            else "-"
+        )
         table.add_row(
             f"{zh} {en}",
             lead or "-",
             number,
             str(prio),
             robot,
-            f"{due.astimezone(zone):%m-%d}",
+            format_local(due, tz, zone_suffix=False)[5:10],
             window,
             title.split(" / ")[-1],
         )
@@ -170,7 +176,7 @@ def demo(
             f"{counts.robots} robots in {counts.regions} regions"
         )
 
-        end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+        end = rt.clock.now().replace(microsecond=0) - timedelta(minutes=1)
         scenario = Scenario(
             end=end,
             days=days,
@@ -202,6 +208,7 @@ def demo(
                 endpoint=endpoint,
                 client_id="aic-demo-ingest",
                 protocol=rt.services.mqtt_protocol,
+                clock=rt.clock,
             )
         )
         ingest.start()

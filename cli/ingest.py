@@ -42,6 +42,7 @@ def ingest(
             queue_size=queue_size,
             protocol=protocol,
             writer=WriterConfig(batch_messages=batch, flush_interval_s=flush_ms / 1000),
+            clock=rt.clock,
             **({"client_id": client_id} if client_id else {}),
         )
         service = IngestService(config)

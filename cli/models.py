@@ -30,9 +30,10 @@ def score(
     """Score recent windows of every robot and store new anomalies (idempotent)."""
     from analytics.service import score as run
 
-    stop = _utc(end) or datetime.now(UTC)
     with runtime() as rt, rt.pool.connection() as conn:
-        res = run(conn, start=stop - timedelta(days=days), end=stop)
+        now = rt.clock.now()
+        stop = _utc(end) or now
+        res = run(conn, start=stop - timedelta(days=days), end=stop, now=now)
     console.print(
         f"{res.feature_rows} feature windows; {res.anomalies_found} anomalies, "
         f"{res.anomalies_inserted} new; {len(res.robots_without_baseline)} robots "
@@ -217,7 +218,9 @@ def fit_levels(
 
     with runtime() as rt, rt.pool.connection() as conn:
         try:
-            fitted = fit_failure_levels(conn, run_id=run_id, store_them=not dry_run)
+            fitted = fit_failure_levels(
+                conn, run_id=run_id, now=rt.clock.now(), store_them=not dry_run
+            )
         except ValueError as exc:
             raise fail(str(exc)) from exc
     table = Table(title="failure levels" + (" (not stored)" if dry_run else ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ def load(file: Path = typer.Argument(..., help="e.g. examples/parts.yaml")) -> N
         raise fail(str(exc)) from exc
     with runtime() as rt, rt.pool.connection() as conn:
         try:
-            n = load_parts(conn, doc)
+            n = load_parts(conn, doc, now=rt.clock.now())
         except ValueError as exc:
             raise fail(str(exc)) from exc
     console.print(
@@ -47,8 +48,8 @@ def receive(
     from scheduler.parts import receive as do_receive
 
     _move(
-        lambda conn: do_receive(
-            conn, region=region, part_code=part, qty=qty, actor=actor, note=note
+        lambda conn, now: do_receive(
+            conn, region=region, part_code=part, qty=qty, actor=actor, note=note, now=now
         ),
         region,
         part,
@@ -67,20 +68,20 @@ def adjust(
     from scheduler.parts import adjust as do_adjust
 
     _move(
-        lambda conn: do_adjust(
-            conn, region=region, part_code=part, qty=qty, actor=actor, note=reason
+        lambda conn, now: do_adjust(
+            conn, region=region, part_code=part, qty=qty, actor=actor, note=reason, now=now
         ),
         region,
         part,
     )
 
 
-def _move(do: Callable[[Any], int], region: str, part: str) -> None:
+def _move(do: Callable[[Any, datetime], int], region: str, part: str) -> None:
     from scheduler.errors import StockError
 
     with runtime() as rt, rt.pool.connection() as conn:
         try:
-            on_hand = do(conn)
+            on_hand = do(conn, rt.clock.now())
         except (StockError, ValueError) as exc:
             raise fail(str(exc)) from exc
     console.print(f"{region} {part}: {on_hand} on hand")
@@ -99,7 +100,9 @@ def returned(
 
     with runtime() as rt, rt.pool.connection() as conn:
         try:
-            row = receive_faulty_return(conn, return_id=return_id, actor=actor, note=note)
+            row = receive_faulty_return(
+                conn, return_id=return_id, actor=actor, note=note, now=rt.clock.now()
+            )
         except NotFoundError as exc:
             raise fail(str(exc)) from exc
     console.print(f"return {row['id']}: {row['qty']} × {row['part_code']} back in {row['region']}")

@@ -20,7 +20,7 @@ app = typer.Typer(
 
 def emit(rows: list[dict[str, Any]], report: Report, title: str, out: Path | None) -> None:
     """Print the report as a table, or write it to ``out`` (.csv or .xlsx)."""
-    from scheduler.reports import cell, to_csv, to_xlsx
+    from scheduler.reports import TIME_NOTE, cell, to_csv, to_xlsx
 
     if out is not None:
         if out.suffix == ".xlsx":
@@ -31,7 +31,7 @@ def emit(rows: list[dict[str, Any]], report: Report, title: str, out: Path | Non
             raise fail(f"--out must end in .csv or .xlsx, got {out.name!r}")
         console.print(f"wrote {len(rows)} rows to {out}")
         return
-    table = Table(title=title)
+    table = Table(title=title, caption=TIME_NOTE)
     for _, label in report.columns:
         table.add_column(label)
     for r in rows:
@@ -42,11 +42,16 @@ def emit(rows: list[dict[str, Any]], report: Report, title: str, out: Path | Non
 
 
 def _produce(report: Report, region: str | None, period: str | None, out: Path | None) -> None:
-    from scheduler.reports import run, title
+    from scheduler.reports import current_month, current_week, run, title
 
     with runtime() as rt, rt.pool.connection() as conn:
+        now = rt.clock.now()
+        if report.period == "month" and period is None:
+            period = current_month(now)
+        elif report.period == "week" and period is None:
+            period = current_week(now)
         try:
-            rows = run(conn, report.name, region=region, period=period)
+            rows = run(conn, report.name, now=now, region=region, period=period)
         except ValueError as exc:
             raise fail(str(exc)) from exc
     emit(rows, report, title(report, period), out)
@@ -58,7 +63,9 @@ def _command(report: Report) -> Callable[..., None]:
     if report.period == "month":
 
         def monthly(
-            month: str = typer.Option(..., help="e.g. 2026-11 (China time)"),
+            month: str | None = typer.Option(
+                None, help="e.g. 2026-11 (China time; default: this month)"
+            ),
             region: str | None = region_opt,
             out: Path | None = out_opt,
         ) -> None:
@@ -68,7 +75,9 @@ def _command(report: Report) -> Callable[..., None]:
     elif report.period == "week":
 
         def weekly(
-            week: str = typer.Option(..., help="ISO week, e.g. 2026-W48 (Monday to Sunday)"),
+            week: str | None = typer.Option(
+                None, help="ISO week, e.g. 2026-W48, Monday to Sunday (default: this week)"
+            ),
             region: str | None = region_opt,
             out: Path | None = out_opt,
         ) -> None:

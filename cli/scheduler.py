@@ -23,7 +23,7 @@ orders_app = typer.Typer(help="Work orders (维修工单 / 维护保养工作单
 @app.command("run")
 def run() -> None:
     """Run the scheduler: stand by, become leader (advisory lock), run the jobs until SIGTERM."""
-    from scheduler.jobs import JobContext
+    from scheduler.jobs import JobContext, describe_next_runs
     from scheduler.jobs import run as run_jobs
     from scheduler.notify import load_config
 
@@ -31,8 +31,10 @@ def run() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     with runtime() as rt:
-        console.print("scheduler running; Ctrl-C to stop")
-        ctx = JobContext(rt.pool, load_config(rt.settings.notify_config))
+        console.print("scheduler running (times in China time); Ctrl-C to stop")
+        for line in describe_next_runs(rt.clock.now()):
+            console.print(f"  {line}")
+        ctx = JobContext(rt.pool, load_config(rt.settings.notify_config), rt.clock)
         run_jobs(ctx, rt.services.database_url, stop)
 
 
@@ -52,7 +54,7 @@ def once(
     if spec is None:
         raise fail(f"unknown job {job!r}; jobs: {', '.join(j.id for j in JOBS)}")
     with runtime() as rt:
-        ctx = JobContext(rt.pool, load_config(rt.settings.notify_config))
+        ctx = JobContext(rt.pool, load_config(rt.settings.notify_config), rt.clock)
         console.print(f"{job}: {spec.func(ctx)}")
 
 
@@ -71,7 +73,7 @@ def load(
     with runtime() as rt, rt.pool.connection() as conn:
         for f, plan in plans:
             try:
-                store_plan(conn, plan=plan, source=str(f))
+                store_plan(conn, plan=plan, source=str(f), now=rt.clock.now())
             except ValueError as exc:
                 console.print(f"[yellow]{exc}[/]")
                 continue
@@ -199,6 +201,7 @@ def move(
                 technician_id=technician,
                 window=window,
                 completion=done,
+                now=rt.clock.now(),
             )
         except (InvalidTransitionError, NotFoundError, StockError) as exc:
             raise fail(str(exc)) from exc
@@ -219,13 +222,14 @@ def commissioning_orders(
     from scheduler.commissioning import generate
 
     with runtime() as rt, rt.pool.connection() as conn:
-        created = generate(conn, now=datetime.now(UTC), robot_ids=robot or None)
+        created = generate(conn, now=rt.clock.now(), robot_ids=robot or None)
     console.print(f"{len(created)} commissioning orders created")
 
 
 @orders_app.command("warranty-card")
 def warranty_card(robot: str) -> None:
     """Show a robot's warranty card (保修卡) with its service lines."""
+    from core.clock import local_date
     from scheduler.warranty import card
 
     with runtime() as rt, rt.pool.connection() as conn:
@@ -242,7 +246,7 @@ def warranty_card(robot: str) -> None:
         table.add_column(col)
     for e in c["entries"]:
         table.add_row(
-            f"{e['at']:%Y-%m-%d}",
+            local_date(e["at"]).isoformat(),
             e["work_order"],
             e["type"],
             e["description"],

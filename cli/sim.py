@@ -68,6 +68,8 @@ def sim(
         scenario = load_scenario(scenario_file) if scenario_file else Scenario()
     except ValueError as exc:
         raise fail(str(exc)) from exc
+    settings = settings_or_exit()
+    now = settings.clock().now()
     over: dict[str, object] = {}
     for key, value in (
         ("days", days),
@@ -80,8 +82,10 @@ def sim(
             over[key] = value
     if end is not None:
         over["end"] = end if end.tzinfo else end.replace(tzinfo=UTC)
+    elif scenario.end is None:
+        over["end"] = now
     if realtime:
-        over["start"] = datetime.now(UTC)
+        over["start"] = now
         speed = speed or 1.0
     if faults is not None:
         over["random_faults"] = scenario.random_faults.model_copy(update={"fraction": faults})
@@ -102,8 +106,7 @@ def sim(
         simulation = build_simulation(load_fleet_file(fleet_file), scenario)
     except ValueError as exc:
         raise fail(str(exc)) from exc
-    run = run_id or f"sim-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    settings = settings_or_exit()
+    run = run_id or f"sim-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     gt_path = ground_truth or settings.state_dir / "ground_truth" / f"{run}.jsonl"
     from firmware_sim.ground_truth import store, write_file
 
@@ -174,6 +177,7 @@ def run_to_db(simulation: object, database_url: str) -> None:
 
     import psycopg
 
+    from core.clock import FixedClock
     from firmware_sim.engine import Simulation
     from ingest.messages import parse_message
     from ingest.metrics import IngestMetrics
@@ -188,6 +192,7 @@ def run_to_db(simulation: object, database_url: str) -> None:
         ack=lambda m: None,
         metrics=metrics,
         config=WriterConfig(batch_messages=500, flush_interval_s=0.2),
+        clock=FixedClock(simulation.end + timedelta(minutes=1)),
     )
     writer.start()
     started = time.monotonic()

@@ -18,7 +18,9 @@ def record(
     version: str = typer.Option(...),
     quantity: int = typer.Option(..., min=1),
     operator: str = typer.Option(..., help="who did the update"),
-    on: str = typer.Option(date.today().isoformat(), help="date of the update"),
+    on: str | None = typer.Option(
+        None, help="date of the update, e.g. 2026-11-30 (default: today at the site)"
+    ),
     from_version: str | None = typer.Option(None),
 ) -> None:
     """Record an update done on site by hand (site, date, model, quantity, version, operator)."""
@@ -26,7 +28,7 @@ def record(
     from scheduler.software import record_manual
 
     try:
-        day = date.fromisoformat(on)
+        day = date.fromisoformat(on) if on else None
     except ValueError as exc:
         raise fail(f"--on must look like 2026-11-30, got {on!r}") from exc
     with runtime() as rt, rt.pool.connection() as conn:
@@ -39,6 +41,7 @@ def record(
                 quantity=quantity,
                 version=version,
                 operator=operator,
+                now=rt.clock.now(),
                 from_version=from_version,
             )
         except (ValueError, NotFoundError) as exc:
@@ -52,5 +55,5 @@ def sync() -> None:
     from scheduler.software import sync_from_events
 
     with runtime() as rt, rt.pool.connection() as conn:
-        n = sync_from_events(conn)
+        n = sync_from_events(conn, now=rt.clock.now())
     console.print(f"{n} updates recorded from robot events")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.db import Conn
 
@@ -21,26 +21,28 @@ def ensure_partitions(conn: Conn, *, start: object, end: object) -> int:
     return int(row[0]) if row else 0
 
 
-def refresh_rollups(conn: Conn, *, lag: timedelta) -> int:
-    """Refresh the 1-minute and 1-hour rollups for rows received up to ``now() - lag``."""
-    row = conn.execute("SELECT aic_refresh_rollups(%s)", (lag,)).fetchone()
+def refresh_rollups(conn: Conn, *, now: datetime, lag: timedelta) -> int:
+    """Refresh the 1-minute and 1-hour rollups for rows received up to ``now - lag``.
+
+    ``received_at`` is written by ingest from its clock, so the bound comes from the
+    caller's clock too, never from the database's ``now()``.
+    """
+    row = conn.execute("SELECT aic_refresh_rollups_upto(%s)", (now - lag,)).fetchone()
     return int(row[0]) if row else 0
 
 
 def run_maintenance(
     conn: Conn,
     *,
+    now: datetime,
     retention_days: int,
     ahead_days: int,
     rollup_lag: timedelta = timedelta(seconds=30),
 ) -> MaintenanceReport:
     """Create partitions ahead, refresh rollups and drop expired partitions, in one transaction."""
     with conn.transaction():
-        row = conn.execute("SELECT now()").fetchone()
-        assert row is not None
-        now = row[0]
         created = ensure_partitions(conn, start=now, end=now + timedelta(days=ahead_days))
-        minutes = refresh_rollups(conn, lag=rollup_lag)
+        minutes = refresh_rollups(conn, now=now, lag=rollup_lag)
         row = conn.execute(
             "SELECT aic_drop_partitions_before(%s)", (now - timedelta(days=retention_days),)
         ).fetchone()

@@ -7,12 +7,14 @@ connects to anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.clock import Clock, FixedClock, SystemClock
 from core.errors import ConfigError
 
 
@@ -92,6 +94,11 @@ class Settings(BaseSettings):
     notify_config: Path | None = Field(
         default=None, description="YAML of notification channels (scheduler/notify.py)"
     )
+    now: datetime | None = Field(
+        default=None,
+        description="freeze the clock at this ISO instant (reproducible demos, back-fills, "
+        "tests); unset = the system clock",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -116,6 +123,17 @@ class Settings(BaseSettings):
         except ConfigError as exc:
             raise ValueError(str(exc)) from exc
         return value
+
+    @field_validator("now")
+    @classmethod
+    def _check_now(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("AIC_NOW needs a zone, e.g. 2026-12-01T02:00:00Z or …+08:00")
+        return value
+
+    def clock(self) -> Clock:
+        """The one clock of this process: fixed at ``AIC_NOW`` when set, else the system's."""
+        return SystemClock() if self.now is None else FixedClock(self.now)
 
     def mqtt_endpoint(self) -> MqttEndpoint:
         """Return the parsed broker endpoint; the URL must be set."""

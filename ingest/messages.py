@@ -284,9 +284,8 @@ def parse_status(obj: object, topic_robot: str, *, now: datetime) -> Status:
     return Status(robot_id=topic_robot, online=online, ts=ts)
 
 
-def parse_message(topic: str, payload: bytes, *, now: datetime | None = None) -> Parsed:
+def parse_message(topic: str, payload: bytes, *, now: datetime) -> Parsed:
     """Turn one MQTT message into readings/event/status plus rejections; never raises."""
-    now = now or datetime.now(UTC)
     match = TOPIC.match(topic)
     if not match:
         return Parsed(

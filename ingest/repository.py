@@ -28,6 +28,7 @@ TELEMETRY_COLUMNS = (
     *COUNTERS,
     "err",
     "m_extra",
+    "received_at",
 )
 _COLUMNS = ", ".join(TELEMETRY_COLUMNS)
 _COPY_STAGE = f"COPY telemetry_stage ({_COLUMNS}) FROM STDIN"
@@ -67,7 +68,7 @@ def ensure_days(conn: Conn, *, days: list[date]) -> None:
         conn.execute("SELECT aic_ensure_partitions(%s, %s)", (min(days), max(days)))
 
 
-def _row(r: Reading) -> tuple[object, ...]:
+def _row(r: Reading, received_at: datetime) -> tuple[object, ...]:
     m = r.m
     c = r.counters
     cycles = c.get("cycles_total")
@@ -85,11 +86,13 @@ def _row(r: Reading) -> tuple[object, ...]:
         c.get("run_hours"),
         r.err,
         Jsonb(r.extra) if r.extra else None,
+        received_at,
     )
 
 
-def insert_readings(conn: Conn, *, readings: list[Reading]) -> list[tuple[str, int]]:
-    """Store readings idempotently; return (robot_id, seq) of the rows actually stored.
+def insert_readings(conn: Conn, *, readings: list[Reading], now: datetime) -> list[tuple[str, int]]:
+    """Store readings idempotently, received at ``now``; return (robot_id, seq) of the rows
+    actually stored.
 
     Optimistic path: COPY straight into ``telemetry`` inside a savepoint (2x faster
     than staging). If any key already exists (a redelivery, a resend) the unique
@@ -98,7 +101,7 @@ def insert_readings(conn: Conn, *, readings: list[Reading]) -> list[tuple[str, i
     """
     if not readings:
         return []
-    rows = [_row(r) for r in readings]
+    rows = [_row(r, now) for r in readings]
     try:
         with conn.transaction(), conn.cursor() as cur, cur.copy(_COPY_DIRECT) as copy:
             for row in rows:
@@ -111,7 +114,7 @@ def insert_readings(conn: Conn, *, readings: list[Reading]) -> list[tuple[str, i
             for row in rows:
                 copy.write_row(row)
         cur.execute(
-            "INSERT INTO telemetry SELECT * FROM telemetry_stage"
+            f"INSERT INTO telemetry ({_COLUMNS}) SELECT {_COLUMNS} FROM telemetry_stage"
             " ON CONFLICT (robot_id, ts, seq) DO NOTHING RETURNING robot_id, seq"
         )
         stored = [(str(a), int(b)) for a, b in cur.fetchall()]
@@ -119,16 +122,17 @@ def insert_readings(conn: Conn, *, readings: list[Reading]) -> list[tuple[str, i
     return stored
 
 
-def insert_events(conn: Conn, *, events: list[Event]) -> list[tuple[str, int]]:
-    """Insert events idempotently; return (robot_id, seq) of those stored."""
+def insert_events(conn: Conn, *, events: list[Event], now: datetime) -> list[tuple[str, int]]:
+    """Insert events idempotently, received at ``now``; return (robot_id, seq) of those stored."""
     if not events:
         return []
     cur = conn.execute(
-        """INSERT INTO robot_events (ts, robot_id, seq, type, code, detail, fw)
-           SELECT * FROM unnest(%s::timestamptz[], %s::text[], %s::bigint[], %s::text[],
+        """INSERT INTO robot_events (ts, robot_id, seq, type, code, detail, fw, received_at)
+           SELECT *, %s FROM unnest(%s::timestamptz[], %s::text[], %s::bigint[], %s::text[],
                                 %s::text[], %s::text[], %s::text[])
            ON CONFLICT (robot_id, ts, seq) DO NOTHING RETURNING robot_id, seq""",
         (
+            now,
             [e.ts for e in events],
             [e.robot_id for e in events],
             [e.seq for e in events],
@@ -141,16 +145,18 @@ def insert_events(conn: Conn, *, events: list[Event]) -> list[tuple[str, int]]:
     return [(str(a), int(b)) for a, b in cur.fetchall()]
 
 
-def insert_quarantine(conn: Conn, *, rows: list[QuarantineRow]) -> int:
-    """Store rejected messages with their raw bytes."""
+def insert_quarantine(conn: Conn, *, rows: list[QuarantineRow], now: datetime) -> int:
+    """Store rejected messages with their raw bytes, received at ``now``."""
     if not rows:
         return 0
     with (
         conn.cursor() as cur,
-        cur.copy("COPY quarantine (topic, payload, reason, detail) FROM STDIN") as copy,
+        cur.copy(
+            "COPY quarantine (topic, payload, reason, detail, received_at) FROM STDIN"
+        ) as copy,
     ):
         for q in rows:
-            copy.write_row((q.topic, q.payload, q.reason, q.detail))
+            copy.write_row((q.topic, q.payload, q.reason, q.detail, now))
     return len(rows)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from core.clock import Clock, SystemClock
 from core.db import Conn
 from core.settings import MqttEndpoint
 from ingest.metrics import IngestMetrics
@@ -28,6 +29,7 @@ class IngestConfig:
     queue_size: int = 20000
     protocol: str = "5"
     writer: WriterConfig = field(default_factory=WriterConfig)
+    clock: Clock = field(default_factory=SystemClock)
 
 
 class IngestService:
@@ -44,6 +46,7 @@ class IngestService:
             metrics=self.metrics,
             shared_group=config.shared_group,
             protocol=config.protocol,
+            clock=config.clock,
         )
         self.writer = Writer(
             connect=self._connect,
@@ -51,6 +54,7 @@ class IngestService:
             ack=self.subscriber.ack,
             metrics=self.metrics,
             config=config.writer,
+            clock=config.clock,
         )
 
     def _connect(self) -> Conn:

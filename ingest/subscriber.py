@@ -14,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from core.clock import Clock, SystemClock
 from core.settings import MqttEndpoint
 from ingest.messages import parse_message
 from ingest.metrics import IngestMetrics
@@ -44,8 +45,10 @@ class Subscriber:
         session_expiry_s: int = 7 * 24 * 3600,
         receive_maximum: int = 2000,
         protocol: str = "5",
+        clock: Clock | None = None,
     ) -> None:
         self.endpoint = endpoint
+        self.clock = clock or SystemClock()
         self.client_id = client_id
         self.inbox = inbox
         self.metrics = metrics
@@ -175,7 +178,7 @@ class Subscriber:
             mid=msg.mid,
             qos=msg.qos,
             gen=self.generation,
-            parsed=parse_message(msg.topic, payload),
+            parsed=parse_message(msg.topic, payload, now=self.clock.now()),
             received=time.time(),
         )
         try:

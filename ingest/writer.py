@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import psycopg
 
+from core.clock import Clock, SystemClock
 from core.db import Conn
 from ingest import repository as repo
 from ingest.messages import Event, Parsed, Reading, Status
@@ -59,8 +60,10 @@ class Writer(threading.Thread):
         ack: Callable[[Inbound], None],
         metrics: IngestMetrics,
         config: WriterConfig = WriterConfig(),
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(name="ingest-writer", daemon=True)
+        self.clock = clock or SystemClock()
         self._connect = connect
         self._inbox = inbox
         self._ack = ack
@@ -160,7 +163,7 @@ class Writer(threading.Thread):
     def _write(self, batch: list[Inbound]) -> None:
         started = time.perf_counter()
         conn = self._connection()
-        now = datetime.now(UTC)
+        now = self.clock.now()
         self._refresh_directory(conn, force=False)
         unknown = {
             m.parsed.robot_id
@@ -205,14 +208,14 @@ class Writer(threading.Thread):
             stored = self._bisect(
                 conn,
                 readings,
-                lambda rows: repo.insert_readings(conn, readings=rows),
+                lambda rows: repo.insert_readings(conn, readings=rows, now=now),
                 quarantine,
                 "telemetry",
             )
             stored_events = self._bisect(
                 conn,
                 events,
-                lambda rows: repo.insert_events(conn, events=rows),
+                lambda rows: repo.insert_events(conn, events=rows, now=now),
                 quarantine,
                 "event",
             )
@@ -220,7 +223,7 @@ class Writer(threading.Thread):
                 conn, readings=readings, stored=stored + stored_events, now=now
             )
             repo.apply_statuses(conn, statuses=statuses, now=now)
-            counts.quarantined = repo.insert_quarantine(conn, rows=quarantine)
+            counts.quarantined = repo.insert_quarantine(conn, rows=quarantine, now=now)
         commit_time = time.time()
         self._days |= days
         counts.readings = len(stored)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.clock import local_date
 from core.db import Conn
 from scheduler import repository as repo
 
@@ -85,7 +86,9 @@ def generate(
             "evidence": {"commissioning": status[ctx.robot_id], "checklist": list(CHECKLIST)},
         }
         fields.update(planner.schedule(ctx, due_at=due_at, duration=DURATION))
-        order_id = repo.insert_order(conn, fields=fields, actor=actor)
+        order_id = repo.insert_order(
+            conn, fields=fields, actor=actor, now=now, day=local_date(now, ctx.timezone)
+        )
         if order_id is not None:
             planner.open_keys.add(key)
             created.append(order_id)

@@ -6,12 +6,13 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from psycopg_pool import ConnectionPool
 
+from core.clock import BUSINESS_TZ, Clock, SystemClock, format_local, zone
 from scheduler.leader import LeaderLock
 from scheduler.notify import NotifyConfig
 
@@ -22,13 +23,14 @@ logger = logging.getLogger(__name__)
 class JobContext:
     pool: ConnectionPool
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    clock: Clock = field(default_factory=SystemClock)
 
 
 def job_maintenance(ctx: JobContext) -> str:
     from core.maintenance import run_maintenance
 
     with ctx.pool.connection() as conn:
-        r = run_maintenance(conn, retention_days=400, ahead_days=7)
+        r = run_maintenance(conn, now=ctx.clock.now(), retention_days=400, ahead_days=7)
     return (
         f"partitions +{r.partitions_created}/-{r.partitions_dropped}, rollups {r.minutes_refreshed}"
     )
@@ -37,9 +39,9 @@ def job_maintenance(ctx: JobContext) -> str:
 def job_scoring(ctx: JobContext) -> str:
     from analytics.service import score
 
-    now = datetime.now(UTC)
+    now = ctx.clock.now()
     with ctx.pool.connection() as conn:
-        r = score(conn, start=now - timedelta(days=2), end=now)
+        r = score(conn, start=now - timedelta(days=2), end=now, now=now)
     return f"{r.anomalies_inserted} new anomalies"
 
 
@@ -47,7 +49,7 @@ def job_predictive(ctx: JobContext) -> str:
     from scheduler.orders import generate_predictive
 
     with ctx.pool.connection() as conn:
-        r = generate_predictive(conn, now=datetime.now(UTC), notify=ctx.notify)
+        r = generate_predictive(conn, now=ctx.clock.now(), notify=ctx.notify)
     return f"{len(r.created)} predictive orders, {r.merged} merged"
 
 
@@ -55,7 +57,7 @@ def job_preventive(ctx: JobContext) -> str:
     from scheduler.orders import generate_preventive
 
     with ctx.pool.connection() as conn:
-        r = generate_preventive(conn, now=datetime.now(UTC), notify=ctx.notify)
+        r = generate_preventive(conn, now=ctx.clock.now(), notify=ctx.notify)
     return (
         f"{len(r.created)} preventive orders, {r.merged} merged, "
         f"{len(r.robots_without_data)} robots without recent data"
@@ -68,9 +70,9 @@ def job_service_records(ctx: JobContext) -> str:
     from scheduler import commissioning, parts, software
 
     with ctx.pool.connection() as conn:
-        created = commissioning.generate(conn, now=datetime.now(UTC))
-        synced = software.sync_from_events(conn)
-        opened, resolved = parts.check_levels(conn)
+        created = commissioning.generate(conn, now=ctx.clock.now())
+        synced = software.sync_from_events(conn, now=ctx.clock.now())
+        opened, resolved = parts.check_levels(conn, now=ctx.clock.now())
     return (
         f"{len(created)} commissioning orders, {synced} software updates recorded, "
         f"parts alerts +{opened}/-{resolved}"
@@ -81,7 +83,7 @@ def job_sla(ctx: JobContext) -> str:
     from scheduler.sla import check
 
     with ctx.pool.connection() as conn:
-        r = check(conn, now=datetime.now(UTC), notify=ctx.notify)
+        r = check(conn, now=ctx.clock.now(), notify=ctx.notify)
     return (
         f"{len(r.escalated)} escalated, {len(r.overdue)} overdue, "
         f"{len(r.offline)} offline, {len(r.callbacks_due)} callbacks due"
@@ -92,7 +94,7 @@ def job_notify(ctx: JobContext) -> str:
     from scheduler.notify import deliver
 
     with ctx.pool.connection() as conn:
-        r = deliver(conn, config=ctx.notify, now=datetime.now(UTC))
+        r = deliver(conn, config=ctx.notify, now=ctx.clock.now())
     return f"{r.sent} sent, {r.retried} to retry, {r.failed} failed"
 
 
@@ -104,6 +106,9 @@ class JobSpec:
     args: dict[str, Any]
 
 
+# Cron triggers are in the department's working day, China time (SCHEDULER_TZ): the
+# preventive run at 02:00 so the day's new orders are there when the leads start work.
+SCHEDULER_TZ = BUSINESS_TZ
 JOBS = (
     JobSpec("maintenance", job_maintenance, "interval", {"minutes": 5}),
     JobSpec("scoring", job_scoring, "interval", {"minutes": 15}),
@@ -123,7 +128,7 @@ def _run(spec: JobSpec, ctx: JobContext) -> None:
 
 
 def build(ctx: JobContext) -> BackgroundScheduler:
-    sched = BackgroundScheduler(timezone="UTC")
+    sched = BackgroundScheduler(timezone=zone(SCHEDULER_TZ))
     for spec in JOBS:
         sched.add_job(
             _run,
@@ -138,6 +143,40 @@ def build(ctx: JobContext) -> BackgroundScheduler:
             **spec.args,
         )
     return sched
+
+
+def next_runs(now: datetime) -> list[tuple[str, datetime]]:
+    """Each job's next run after ``now``, aware in the scheduler's zone.
+
+    Interval jobs run first when the leader starts, then every interval.
+    """
+    from apscheduler.triggers.cron import CronTrigger
+
+    local_now = now.astimezone(zone(SCHEDULER_TZ))
+    out = []
+    for spec in JOBS:
+        if spec.trigger == "cron":
+            at = CronTrigger(timezone=zone(SCHEDULER_TZ), **spec.args).get_next_fire_time(
+                None, local_now
+            )
+        else:
+            at = local_now + timedelta(**spec.args)
+        if at is not None:
+            out.append((spec.id, at))
+    return out
+
+
+def describe_next_runs(now: datetime) -> list[str]:
+    """``preventive-orders: daily 02:00, next 2026-12-03 02:00 (UTC+08:00)`` for each job."""
+    lines = []
+    for spec, (jid, at) in zip(JOBS, next_runs(now), strict=True):
+        every = (
+            f"daily {spec.args.get('hour', 0):02d}:{spec.args.get('minute', 0):02d}"
+            if spec.trigger == "cron"
+            else "every " + ", ".join(f"{v} {k}" for k, v in spec.args.items())
+        )
+        lines.append(f"{jid}: {every}, next {format_local(at, SCHEDULER_TZ)}")
+    return lines
 
 
 def run(
@@ -157,9 +196,11 @@ def run(
         logger.info("this scheduler is the leader")
         sched = build(ctx)
         sched.start()
+        for line in describe_next_runs(ctx.clock.now()):
+            logger.info("job %s", line)
         if run_now:
             for spec in JOBS:
-                sched.modify_job(spec.id, next_run_time=datetime.now(UTC))
+                sched.modify_job(spec.id, next_run_time=ctx.clock.now())
         while not stop.is_set() and lock.still_held():
             stop.wait(heartbeat_s)
         sched.shutdown(wait=True)

@@ -72,14 +72,21 @@ def load_config(path: Path | None) -> NotifyConfig:
 
 
 def enqueue(
-    conn: Conn, *, config: NotifyConfig, event: str, region: str | None, payload: dict[str, Any]
+    conn: Conn,
+    *,
+    config: NotifyConfig,
+    event: str,
+    region: str | None,
+    payload: dict[str, Any],
+    now: datetime,
 ) -> int:
-    """Queue the event for every channel that wants it; return how many."""
+    """Queue the event for every channel that wants it, due at ``now``; return how many."""
     targets = [c.name for c in config.channels if c.wants(event, region)]
     for name in targets:
         conn.execute(
-            "INSERT INTO notifications (event, region, channel, payload) VALUES (%s, %s, %s, %s)",
-            (event, region, name, json.dumps(payload, default=str, ensure_ascii=False)),
+            """INSERT INTO notifications (event, region, channel, payload, next_attempt_at,
+                   created_at) VALUES (%s, %s, %s, %s, %s, %s)""",
+            (event, region, name, json.dumps(payload, default=str, ensure_ascii=False), now, now),
         )
     return len(targets)
 

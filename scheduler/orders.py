@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from core.clock import format_local, local_date
 from core.db import Conn
 from core.errors import NotFoundError
 from scheduler import lifecycle, service_records
@@ -135,7 +136,8 @@ class Planner:
 
 
 def _warranty(ctx: repo.RobotCtx, now: datetime) -> str:
-    return "in_warranty" if ctx.warranty_end >= now.date() else "out_of_warranty"
+    """In warranty on the site's local day (a UTC date is a day behind before 08:00)."""
+    return "in_warranty" if ctx.warranty_end >= local_date(now, ctx.timezone) else "out_of_warranty"
 
 
 def _since_plan(loaded_at: datetime, installed: datetime, usage: Usage, now: datetime) -> LastDone:
@@ -158,14 +160,20 @@ def _since_plan(loaded_at: datetime, installed: datetime, usage: Usage, now: dat
     )
 
 
-def _announce(conn: Conn, notify: NotifyConfig | None, order_id: int) -> None:
-    """Tell the region's channels about a new order (outbox, same transaction)."""
+def _announce(
+    conn: Conn, notify: NotifyConfig | None, order_id: int, *, now: datetime, tz: str
+) -> None:
+    """Tell the region's channels about a new order (outbox, same transaction).
+
+    Times are the site's local time with the zone stated, as the lead reads them.
+    """
     if notify is None or not notify.channels:
         return
     o = repo.get_order(conn, order_id=order_id)
     assert o is not None
     window = (
-        f"{o['window_start']:%Y-%m-%d %H:%M}–{o['window_end']:%H:%M} UTC"
+        f"{format_local(o['window_start'], tz, zone_suffix=False)}–"
+        f"{format_local(o['window_end'], tz)[11:]}"
         if o["window_start"]
         else None
     )
@@ -174,13 +182,14 @@ def _announce(conn: Conn, notify: NotifyConfig | None, order_id: int) -> None:
         config=notify,
         event="work_order_created",
         region=o["region"],
+        now=now,
         payload={
             "number": o["number"],
             "title": o["title"],
             "robot_id": o["robot_id"],
             "type": o["type"],
             "priority": o["priority"],
-            "due_at": o["due_at"],
+            "due_at": format_local(o["due_at"], tz),
             "window": window,
             "lead_id": o["lead_id"],
             "technician_id": o["technician_id"],
@@ -253,6 +262,7 @@ def generate_preventive(
                     actor="scheduler",
                     from_status=None,
                     note=None,
+                    at=now,
                 )
                 out.merged += 1
             continue
@@ -282,13 +292,15 @@ def generate_preventive(
             )
         )
         # The unique index still decides: another scheduler may have inserted it meanwhile.
-        order_id = repo.insert_order(conn, fields=fields, actor="scheduler")
+        order_id = repo.insert_order(
+            conn, fields=fields, actor="scheduler", now=now, day=local_date(now, ctx.timezone)
+        )
         if order_id is None:
             out.existing += 1
         else:
             planner.open_keys.add(key)
             out.created.append(order_id)
-            _announce(conn, notify, order_id)
+            _announce(conn, notify, order_id, now=now, tz=ctx.timezone)
     return out
 
 
@@ -341,13 +353,15 @@ def generate_predictive(
             },
         }
         fields.update(planner.schedule(ctx, due_at=due_at, duration=timedelta(minutes=90)))
-        order_id = repo.insert_order(conn, fields=fields, actor="scheduler")
+        order_id = repo.insert_order(
+            conn, fields=fields, actor="scheduler", now=now, day=local_date(now, ctx.timezone)
+        )
         if order_id is None:
             out.existing += 1
             continue
         planner.open_keys.add(key)
         out.created.append(order_id)
-        _announce(conn, notify, order_id)
+        _announce(conn, notify, order_id, now=now, tz=ctx.timezone)
         # Preventive tasks due near this visit ride along instead of a second trip.
         for p in repo.open_orders(conn, robot_id=ctx.robot_id, types=("preventive",)):
             if (
@@ -363,6 +377,7 @@ def generate_predictive(
                     actor="scheduler",
                     from_status=None,
                     note=None,
+                    at=now,
                 )
                 repo.update_order(
                     conn,
@@ -371,6 +386,7 @@ def generate_predictive(
                     actor="scheduler",
                     from_status=p["status"],
                     note=f"merged into predictive order {order_id}",
+                    at=now,
                 )
                 out.merged += 1
     return out
@@ -386,7 +402,7 @@ def transition(
     technician_id: str | None = None,
     window: tuple[datetime, datetime] | None = None,
     completion: dict[str, Any] | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> dict[str, Any]:
     """Move a work order to ``to`` if the lifecycle allows it; audit who, when, from, to.
 
@@ -399,7 +415,7 @@ def transition(
         lifecycle.check(
             order, to, completion=completion, window=window, technician_id=technician_id
         )
-        at = now or datetime.now(order["due_at"].tzinfo)
+        at = now
         changes: dict[str, Any] = {"status": to}
         if to == "on_hold":
             changes["held_from"] = order["status"]
@@ -419,7 +435,7 @@ def transition(
             actor=actor,
             from_status=order["status"],
             note=note,
-            at=now,
+            at=at,
         )
         if to == "completed":
             repo.record_completions(conn, order=order, at=at)

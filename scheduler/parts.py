@@ -99,7 +99,7 @@ class LoadCounts:
     fee_version: int | None
 
 
-def load_parts(conn: Conn, doc: PartsFile, *, actor: str = "loader") -> LoadCounts:
+def load_parts(conn: Conn, doc: PartsFile, *, now: datetime, actor: str = "loader") -> LoadCounts:
     """Store the catalog, task parts, minimum levels and fee schedule.
 
     Stock on hand from the file is an opening balance: it is set (as an ``adjust``
@@ -161,7 +161,7 @@ def load_parts(conn: Conn, doc: PartsFile, *, actor: str = "loader") -> LoadCoun
                     f.travel_default,
                 ),
             )
-    check_levels(conn)
+    check_levels(conn, now=now)
     return LoadCounts(
         len(doc.parts),
         sum(len(v) for v in doc.task_parts.values()),
@@ -188,7 +188,7 @@ def _move(
     robot_id: str | None = None,
     in_warranty: bool | None = None,
     unit_price: Decimal | None = None,
-    at: datetime | None = None,
+    at: datetime,
 ) -> int:
     """Apply one movement to the stock line; return the new on-hand quantity."""
     if qty == 0:
@@ -222,7 +222,7 @@ def _move(
     conn.execute(
         """INSERT INTO part_movements (region, part_code, qty, kind, work_order_id, robot_id,
                in_warranty, unit_price, actor, note, at)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now()))""",
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
         (
             region,
             part_code,
@@ -241,26 +241,49 @@ def _move(
 
 
 def receive(
-    conn: Conn, *, region: str, part_code: str, qty: int, actor: str, note: str | None = None
+    conn: Conn,
+    *,
+    region: str,
+    part_code: str,
+    qty: int,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
 ) -> int:
     """A delivery to the regional warehouse (物料补充备存); resolves a low-stock alert."""
     if qty <= 0:
         raise ValueError("a delivery needs a positive quantity")
     on_hand = _move(
-        conn, region=region, part_code=part_code, qty=qty, kind="receive", actor=actor, note=note
+        conn,
+        region=region,
+        part_code=part_code,
+        qty=qty,
+        kind="receive",
+        actor=actor,
+        note=note,
+        at=now,
     )
-    check_levels(conn, region=region)
+    check_levels(conn, region=region, now=now)
     return on_hand
 
 
-def adjust(conn: Conn, *, region: str, part_code: str, qty: int, actor: str, note: str) -> int:
+def adjust(
+    conn: Conn, *, region: str, part_code: str, qty: int, actor: str, note: str, now: datetime
+) -> int:
     """A stock-count correction (+ or −); the reason is required."""
     if not note.strip():
         raise ValueError("a stock correction needs a reason")
     on_hand = _move(
-        conn, region=region, part_code=part_code, qty=qty, kind="adjust", actor=actor, note=note
+        conn,
+        region=region,
+        part_code=part_code,
+        qty=qty,
+        kind="adjust",
+        actor=actor,
+        note=note,
+        at=now,
     )
-    check_levels(conn, region=region)
+    check_levels(conn, region=region, now=now)
     return on_hand
 
 
@@ -315,21 +338,27 @@ def issue_to_order(
                 (order["region"], code, qty, order["id"], order["robot_id"], at),
             )
         out.append(Issued(code, qty, part["unit_price"], part["returnable"]))
-    check_levels(conn, region=order["region"])
+    check_levels(conn, region=order["region"], now=at)
     return out
 
 
 def receive_faulty_return(
-    conn: Conn, *, return_id: int, actor: str, note: str | None = None, region: str | None = None
+    conn: Conn,
+    *,
+    return_id: int,
+    actor: str,
+    now: datetime,
+    note: str | None = None,
+    region: str | None = None,
 ) -> dict[str, Any]:
     """The faulty part is back in the regional warehouse."""
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
-            """UPDATE faulty_returns SET received_at = now(), received_by = %s,
+            """UPDATE faulty_returns SET received_at = %s, received_by = %s,
                    note = coalesce(%s, note)
                WHERE id = %s AND received_at IS NULL
                  AND (%s::text IS NULL OR region = %s) RETURNING *""",
-            (actor, note, return_id, region, region),
+            (now, actor, note, return_id, region, region),
         ).fetchone()
     if row is None:
         raise NotFoundError("open faulty-part return", return_id)
@@ -337,20 +366,21 @@ def receive_faulty_return(
 
 
 def faulty_returns(
-    conn: Conn, *, region: str | None = None, open_only: bool = True
+    conn: Conn, *, now: datetime, region: str | None = None, open_only: bool = True
 ) -> list[dict[str, Any]]:
+    """Faulty-part returns with how many days each part has been (or was) out."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             """SELECT f.id, f.region, f.part_code, p.name_zh, p.name_en, f.qty, w.number AS work_order,
                       f.robot_id, f.removed_at, f.received_at, f.received_by,
-                      (extract(epoch FROM coalesce(f.received_at, now()) - f.removed_at)
+                      (extract(epoch FROM coalesce(f.received_at, %(now)s) - f.removed_at)
                        / 86400)::int AS days_out
                FROM faulty_returns f JOIN parts p ON p.code = f.part_code
                JOIN work_orders w ON w.id = f.work_order_id
                WHERE (%(region)s::text IS NULL OR f.region = %(region)s)
                  AND (NOT %(open)s OR f.received_at IS NULL)
                ORDER BY f.removed_at, f.id""",
-            {"region": region, "open": open_only},
+            {"region": region, "open": open_only, "now": now},
         ).fetchall()
 
 
@@ -366,7 +396,7 @@ def stock(conn: Conn, *, region: str | None = None) -> list[dict[str, Any]]:
         ).fetchall()
 
 
-def check_levels(conn: Conn, *, region: str | None = None) -> tuple[int, int]:
+def check_levels(conn: Conn, *, now: datetime, region: str | None = None) -> tuple[int, int]:
     """Open a ``parts_low`` alert for every stock line below its minimum, resolve the
     ones back at or above it; return (opened, resolved)."""
     opened = 0
@@ -377,6 +407,7 @@ def check_levels(conn: Conn, *, region: str | None = None) -> tuple[int, int]:
             low.append(key)
             opened += repo.raise_alert(
                 conn,
+                now=now,
                 kind="parts_low",
                 region=s["region"],
                 dedup_key=key,
@@ -385,7 +416,7 @@ def check_levels(conn: Conn, *, region: str | None = None) -> tuple[int, int]:
             )
         else:
             ok.append(key)
-    return opened, repo.resolve_alerts(conn, dedup_keys=ok) if ok else 0
+    return opened, repo.resolve_alerts(conn, dedup_keys=ok, now=now) if ok else 0
 
 
 def task_part_lines(

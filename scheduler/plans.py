@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,7 +74,9 @@ def load_plan(path: Path) -> Plan:
         raise ValueError(f"{path}: not valid YAML: {exc}") from exc
 
 
-def load_plan_directory(conn: Any, directory: Path, *, skip_loaded: bool = False) -> int:
+def load_plan_directory(
+    conn: Any, directory: Path, *, now: datetime, skip_loaded: bool = False
+) -> int:
     """Store every ``*.yaml`` plan of a directory; return how many were stored.
 
     With ``skip_loaded`` a plan version that is already loaded is passed over (a
@@ -84,7 +87,7 @@ def load_plan_directory(conn: Any, directory: Path, *, skip_loaded: bool = False
     stored = 0
     for f in sorted(directory.glob("*.yaml")):
         try:
-            store_plan(conn, plan=load_plan(f), source=str(f))
+            store_plan(conn, plan=load_plan(f), source=str(f), now=now)
             stored += 1
         except ValueError:
             if not skip_loaded:

@@ -18,12 +18,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
+from core.clock import BUSINESS_TZ, zone
 from core.db import Conn
 from scheduler import reports_repository as rr
 
-REPORT_TZ = ZoneInfo("Asia/Shanghai")
+REPORT_TZ = zone(BUSINESS_TZ)
 Columns = tuple[tuple[str, str], ...]
 Period = Literal["month", "week"] | None
 
@@ -67,11 +67,13 @@ def _ratio(a: float, b: float, digits: int = 3) -> float | None:
 
 
 # ---------------------------------------------------------------- report builders
-# (connection, region or None for all, (start, end) of the period or None)
-Builder = Callable[[Conn, str | None, Any], list[dict[str, Any]]]
+# (connection, region or None for all, (start, end) of the period or None, now)
+Builder = Callable[[Conn, str | None, Any, datetime], list[dict[str, Any]]]
 
 
-def _monthly_faults(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+def _monthly_faults(
+    conn: Conn, region: str | None, span: Any, now: datetime
+) -> list[dict[str, Any]]:
     out = []
     for r in rr.monthly_faults(conn, start=span[0], end=span[1], region=region):
         hours = float(r["operating_hours"] or 0)
@@ -89,14 +91,16 @@ def _monthly_faults(conn: Conn, region: str | None, span: Any) -> list[dict[str,
     return out
 
 
-def _out_of_box(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+def _out_of_box(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
     return [
         {**r, "pass_rate": _ratio(r["passed"], r["passed"] + r["failed"])}
         for r in rr.out_of_box(conn, region=region)
     ]
 
 
-def _service_quality(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+def _service_quality(
+    conn: Conn, region: str | None, span: Any, now: datetime
+) -> list[dict[str, Any]]:
     out = []
     for r in rr.service_quality(conn, start=span[0], end=span[1], region=region):
         answered = r["satisfied"] + r["unsatisfied"]
@@ -114,25 +118,27 @@ def _service_quality(conn: Conn, region: str | None, span: Any) -> list[dict[str
     return out
 
 
-def _parts_stock(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+def _parts_stock(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
     from scheduler.parts import stock
 
     return stock(conn, region=region)
 
 
-def _faulty_returns(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+def _faulty_returns(
+    conn: Conn, region: str | None, span: Any, now: datetime
+) -> list[dict[str, Any]]:
     from scheduler.parts import faulty_returns
 
-    return faulty_returns(conn, region=region, open_only=False)
+    return faulty_returns(conn, region=region, open_only=False, now=now)
 
 
-def _forecast(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+def _forecast(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
     from scheduler.parts import forecast
 
-    return forecast(conn, now=datetime.now(UTC), region=region)
+    return forecast(conn, now=now, region=region)
 
 
-def _software(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+def _software(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
     from scheduler.software import records
 
     return records(
@@ -143,13 +149,15 @@ def _software(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]
     )
 
 
-def _versions(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+def _versions(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
     from scheduler.software import version_distribution
 
     return version_distribution(conn, region=region)
 
 
-def _version_rates(conn: Conn, region: str | None, span: Any) -> list[dict[str, Any]]:
+def _version_rates(
+    conn: Conn, region: str | None, span: Any, now: datetime
+) -> list[dict[str, Any]]:
     from scheduler.software import version_rates
 
     return version_rates(conn, region=region)
@@ -207,7 +215,7 @@ REPORT_LIST = (
             ("open_orders", "未完工单 Open orders"),
             ("last_service", "最近服务 Last service"),
         ),
-        lambda conn, region, span: rr.equipment_tracking(
+        lambda conn, region, span, now: rr.equipment_tracking(
             conn, start=span[0], end=span[1], region=region
         ),
     ),
@@ -223,7 +231,7 @@ REPORT_LIST = (
             ("customers", "客户 Customers"),
             ("in_warranty", "保内 In warranty"),
         ),
-        lambda conn, region, span: rr.equipment_distribution(conn, region=region),
+        lambda conn, region, span, now: rr.equipment_distribution(conn, region=region, now=now),
         ("model", "robots"),
         no_total=("sites", "customers"),  # a customer with two models is in two rows
     ),
@@ -258,7 +266,7 @@ REPORT_LIST = (
             ("value", "金额(元) Value (CNY)"),
             ("returned", "坏料已回仓 Faulty returned"),
         ),
-        lambda conn, region, span: rr.parts_replaced(
+        lambda conn, region, span, now: rr.parts_replaced(
             conn, start=span[0], end=span[1], region=region
         ),
         ("part_code", "qty"),
@@ -301,7 +309,7 @@ REPORT_LIST = (
             ("open_items", "未完成 Open at week end"),
             ("overdue", "逾期 Overdue at week end"),
         ),
-        lambda conn, region, span: rr.weekly(conn, start=span[0], end=span[1], region=region),
+        lambda conn, region, span, now: rr.weekly(conn, start=span[0], end=span[1], region=region),
         ("region", "completed"),
     ),
     Report(
@@ -323,7 +331,7 @@ REPORT_LIST = (
             ("charged", "收费合计(元) Charged (CNY)"),
             ("last_service", "最近服务 Last service"),
         ),
-        lambda conn, region, span: rr.customer_file(conn, region=region),
+        lambda conn, region, span, now: rr.customer_file(conn, region=region),
         no_total=("avg_rating",),
     ),
     Report(
@@ -435,13 +443,34 @@ REPORTS: dict[str, Report] = {r.name: r for r in REPORT_LIST}
 
 
 def run(
-    conn: Conn, name: str, *, region: str | None = None, period: str | None = None
+    conn: Conn,
+    name: str,
+    *,
+    now: datetime,
+    region: str | None = None,
+    period: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Build one report's rows; unknown names and bad periods are ValueErrors that say why."""
+    """Build one report's rows as of ``now``; unknown names and bad periods are ValueErrors
+    that say why."""
     report = REPORTS.get(name)
     if report is None:
         raise ValueError(f"unknown report {name!r}; reports: {', '.join(REPORTS)}")
-    return report.build(conn, region, bounds(report.period, period))
+    return report.build(conn, region, bounds(report.period, period), now)
+
+
+def current_month(now: datetime) -> str:
+    """The report month (China time) that ``now`` falls in, e.g. ``2026-12``."""
+    return now.astimezone(REPORT_TZ).strftime("%Y-%m")
+
+
+def current_week(now: datetime) -> str:
+    """The ISO week (China time) that ``now`` falls in, e.g. ``2026-W49``."""
+    year, week, _ = now.astimezone(REPORT_TZ).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+# What every export says once about its times (Shanghai keeps UTC+08:00 all year).
+TIME_NOTE = "时间为北京时间 Times are China time (UTC+08:00)"
 
 
 def title(report: Report, period: str | None) -> str:
@@ -499,7 +528,7 @@ def to_xlsx(
     ws = wb.active
     assert ws is not None
     ws.title = title.split()[0][:31]
-    ws.append([title])
+    ws.append([f"{title} · {TIME_NOTE}"])
     ws["A1"].font = Font(bold=True)
     ws.append([label for _, label in columns])
     for cell_ in ws[2]:

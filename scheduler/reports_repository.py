@@ -75,17 +75,22 @@ def monthly_faults(
         ).fetchall()
 
 
-def equipment_distribution(conn: Conn, *, region: str | None) -> list[dict[str, Any]]:
-    """区域设备分布统计表: robots, sites and customers per region and model; warranty split."""
+def equipment_distribution(
+    conn: Conn, *, region: str | None, now: datetime
+) -> list[dict[str, Any]]:
+    """区域设备分布统计表: robots, sites and customers per region and model; the warranty
+    split on each site's local date at ``now``."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             """SELECT s.region, r.model, count(*) AS robots, count(DISTINCT s.id) AS sites,
                       count(DISTINCT s.customer_id) AS customers,
-                      count(*) FILTER (WHERE r.warranty_end >= current_date) AS in_warranty
+                      count(*) FILTER (
+                          WHERE r.warranty_end >= (%(now)s AT TIME ZONE s.timezone)::date
+                      ) AS in_warranty
                FROM robots r JOIN sites s ON s.id = r.site_id
                WHERE r.active AND (%(region)s::text IS NULL OR s.region = %(region)s)
                GROUP BY 1, 2 ORDER BY 1, 2""",
-            {"region": region},
+            {"region": region, "now": now},
         ).fetchall()
 
 

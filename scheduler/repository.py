@@ -19,8 +19,8 @@ from scheduler.plans import Plan, Task
 OPEN_SQL = "('new', 'scheduled', 'confirmed', 'dispatched', 'in_progress', 'on_hold')"
 
 
-def store_plan(conn: Conn, *, plan: Plan, source: str) -> int:
-    """Store a plan version and make it the active one of its robot model."""
+def store_plan(conn: Conn, *, plan: Plan, source: str, now: datetime) -> int:
+    """Store a plan version and make it the active one of its robot model (in force ``now``)."""
     exists = conn.execute(
         "SELECT 1 FROM maintenance_plans WHERE robot_model = %s AND version = %s",
         (plan.robot_model, plan.version),
@@ -31,9 +31,9 @@ def store_plan(conn: Conn, *, plan: Plan, source: str) -> int:
         "UPDATE maintenance_plans SET active = false WHERE robot_model = %s", (plan.robot_model,)
     )
     row = conn.execute(
-        "INSERT INTO maintenance_plans (robot_model, version, source) VALUES (%s, %s, %s)"
-        " RETURNING id",
-        (plan.robot_model, plan.version, source),
+        "INSERT INTO maintenance_plans (robot_model, version, source, loaded_at)"
+        " VALUES (%s, %s, %s, %s) RETURNING id",
+        (plan.robot_model, plan.version, source, now),
     ).fetchone()
     assert row is not None
     with conn.cursor() as cur:
@@ -226,25 +226,29 @@ def get_order(conn: Conn, *, order_id: int, lock: bool = False) -> dict[str, Any
         ).fetchone()
 
 
-def insert_order(conn: Conn, *, fields: dict[str, Any], actor: str) -> int | None:
-    """Insert unless an open order with the same dedup key exists; return the id or None."""
+def insert_order(
+    conn: Conn, *, fields: dict[str, Any], actor: str, now: datetime, day: date
+) -> int | None:
+    """Insert unless an open order with the same dedup key exists; return the id or None.
+
+    ``day`` is the site's local date at ``now``: it goes into the number (WO-YYYYMMDD-n).
+    """
     cols = list(fields)
     values = [Jsonb(v) if isinstance(v, dict | list) else v for v in fields.values()]
     row = conn.execute(
-        f"""INSERT INTO work_orders (number, {", ".join(cols)}, created_by)
-            VALUES ('WO-' || to_char(now(), 'YYYYMMDD') || '-'
-                    || lpad(nextval('work_order_number_seq')::text, 6, '0'),
-                    {", ".join(["%s"] * len(cols))}, %s)
+        f"""INSERT INTO work_orders (number, {", ".join(cols)}, created_by, created_at, updated_at)
+            VALUES (%s || lpad(nextval('work_order_number_seq')::text, 6, '0'),
+                    {", ".join(["%s"] * len(cols))}, %s, %s, %s)
             ON CONFLICT (dedup_key) WHERE status NOT IN ('completed', 'verified', 'cancelled')
             DO NOTHING RETURNING id, status""",
-        (*values, actor),
+        (f"WO-{day:%Y%m%d}-", *values, actor, now, now),
     ).fetchone()
     if row is None:
         return None
     conn.execute(
-        "INSERT INTO work_order_events (work_order_id, actor, from_status, to_status, note)"
-        " VALUES (%s, %s, NULL, %s, 'created')",
-        (row[0], actor, row[1]),
+        "INSERT INTO work_order_events (work_order_id, actor, from_status, to_status, note, at)"
+        " VALUES (%s, %s, NULL, %s, 'created', %s)",
+        (row[0], actor, row[1], now),
     )
     return int(row[0])
 
@@ -257,18 +261,18 @@ def update_order(
     actor: str,
     from_status: str | None,
     note: str | None,
-    at: datetime | None = None,
+    at: datetime,
 ) -> None:
-    """Apply changes (status included) and audit the status change (at ``at``, default now)."""
+    """Apply changes (status included) and audit the status change at ``at``."""
     sets = ", ".join(f"{k} = %s" for k in changes)
     values = [Jsonb(v) if isinstance(v, dict | list) else v for v in changes.values()]
     conn.execute(
-        f"UPDATE work_orders SET {sets}, updated_at = now() WHERE id = %s", (*values, order_id)
+        f"UPDATE work_orders SET {sets}, updated_at = %s WHERE id = %s", (*values, at, order_id)
     )
     if "status" in changes:
         conn.execute(
             "INSERT INTO work_order_events (work_order_id, actor, from_status, to_status, note, at)"
-            " VALUES (%s, %s, %s, %s, %s, coalesce(%s, now()))",
+            " VALUES (%s, %s, %s, %s, %s, %s)",
             (order_id, actor, from_status, changes["status"], note, at),
         )
 
@@ -296,6 +300,7 @@ def add_callback(conn: Conn, *, order_id: int, kind: str, due: datetime) -> None
 def raise_alert(
     conn: Conn,
     *,
+    now: datetime,
     kind: str,
     region: str | None,
     message: str,
@@ -305,18 +310,19 @@ def raise_alert(
 ) -> bool:
     """Open an alert unless the same one is open; True if it is new."""
     row = conn.execute(
-        """INSERT INTO alerts (kind, region, robot_id, work_order_id, message, dedup_key)
-           VALUES (%s, %s, %s, %s, %s, %s)
+        """INSERT INTO alerts (kind, region, robot_id, work_order_id, message, dedup_key,
+               created_at)
+           VALUES (%s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (dedup_key) WHERE resolved_at IS NULL DO NOTHING RETURNING id""",
-        (kind, region, robot_id, work_order_id, message, dedup_key),
+        (kind, region, robot_id, work_order_id, message, dedup_key, now),
     ).fetchone()
     return row is not None
 
 
-def resolve_alerts(conn: Conn, *, dedup_keys: list[str]) -> int:
+def resolve_alerts(conn: Conn, *, dedup_keys: list[str], now: datetime) -> int:
     cur = conn.execute(
-        "UPDATE alerts SET resolved_at = now() WHERE resolved_at IS NULL AND dedup_key = ANY(%s)",
-        (dedup_keys,),
+        "UPDATE alerts SET resolved_at = %s WHERE resolved_at IS NULL AND dedup_key = ANY(%s)",
+        (now, dedup_keys),
     )
     return cur.rowcount
 

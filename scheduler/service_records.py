@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from core.clock import local_date
 from core.db import Conn
 from scheduler import commissioning, parts, software, warranty
 from scheduler.errors import InvalidTransitionError
@@ -22,10 +23,8 @@ def complete(
     conn: Conn, *, order: dict[str, Any], completion: dict[str, Any], actor: str, at: datetime
 ) -> tuple[dict[str, Any], str]:
     """Write the service records; return the completion as stored and the warranty status."""
-    from zoneinfo import ZoneInfo
-
     tz = conn.execute("SELECT timezone FROM sites WHERE id = %s", (order["site_id"],)).fetchone()
-    local_day = at.astimezone(ZoneInfo(tz[0])).date() if tz else at.date()  # the site's day
+    local_day = local_date(at, tz[0] if tz else None)  # the site's day
     w = warranty.status(
         conn,
         robot_id=order["robot_id"],
@@ -71,7 +70,12 @@ def complete(
         stored["commissioning_passed"] = passed
     if order["type"] == "software_update":
         software.record_from_order(
-            conn, order=order, version=completion["firmware_version"], actor=actor, on=local_day
+            conn,
+            order=order,
+            version=completion["firmware_version"],
+            actor=actor,
+            at=at,
+            on=local_day,
         )
     summary = f"{order['title']}: {completion['resolution']}"
     conn.execute(

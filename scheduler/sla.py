@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from core.clock import format_local, local_date, local_midnight
 from core.db import Conn
 from core.hours import expand
 from scheduler import repository as repo
@@ -23,14 +23,17 @@ class SlaReport:
     back_online: int = 0
 
 
-def _alert(conn: Conn, notify: NotifyConfig | None, *, event: str, **alert: Any) -> bool:
+def _alert(
+    conn: Conn, notify: NotifyConfig | None, *, now: datetime, event: str, **alert: Any
+) -> bool:
     """Open an alert once, and notify the region when it is new."""
-    new = repo.raise_alert(conn, **alert)
+    new = repo.raise_alert(conn, now=now, **alert)
     if new and notify is not None:
         enqueue(
             conn,
             config=notify,
             event=event,
+            now=now,
             region=alert.get("region"),
             payload={
                 "message": alert["message"],
@@ -59,10 +62,7 @@ def check(
             JOIN sites s ON s.id = w.site_id
             WHERE w.type = 'repair' AND w.status IN {repo.OPEN_SQL} AND w.escalated_at IS NULL"""
     ).fetchall():
-        local = created.astimezone(ZoneInfo(tz))
-        end_of_day = datetime.combine(
-            local.date() + timedelta(days=1), datetime.min.time(), ZoneInfo(tz)
-        )
+        end_of_day = local_midnight(local_date(created, tz) + timedelta(days=1), tz)
         if now >= end_of_day:
             conn.execute(
                 "UPDATE work_orders SET escalated_at = %s, escalated_to = %s WHERE id = %s",
@@ -71,6 +71,7 @@ def check(
             _alert(
                 conn,
                 notify,
+                now=now,
                 event="escalation",
                 kind="escalation",
                 region=region,
@@ -88,6 +89,7 @@ def check(
         if _alert(
             conn,
             notify,
+            now=now,
             event="work_order_overdue",
             kind="overdue",
             region=region,
@@ -97,21 +99,23 @@ def check(
         ):
             rep.overdue.append(oid)
     # Reminder the day before: the visit window (or the due date) is within 24 hours.
-    for oid, number, region, at in conn.execute(
-        f"""SELECT id, number, region, coalesce(window_start, due_at) FROM work_orders
-            WHERE status IN {repo.OPEN_SQL} AND coalesce(window_start, due_at) > %s
-              AND coalesce(window_start, due_at) <= %s""",
+    for oid, number, region, at, tz in conn.execute(
+        f"""SELECT w.id, w.number, w.region, coalesce(w.window_start, w.due_at), s.timezone
+            FROM work_orders w JOIN sites s ON s.id = w.site_id
+            WHERE w.status IN {repo.OPEN_SQL} AND coalesce(w.window_start, w.due_at) > %s
+              AND coalesce(w.window_start, w.due_at) <= %s""",
         (now, now + timedelta(hours=24)),
     ).fetchall():
         if _alert(
             conn,
             notify,
+            now=now,
             event="work_order_due",
             kind="due_soon",
             region=region,
             work_order_id=oid,
             dedup_key=f"due:{oid}",
-            message=f"{number} 明日到期 due within 24 h ({at:%Y-%m-%d %H:%M} UTC)",
+            message=f"{number} 24小时内到期 due within 24 h ({format_local(at, tz)})",
         ):
             rep.due_soon.append(oid)
     rep.callbacks_due = [
@@ -151,6 +155,7 @@ def _offline(
         if open_now and _alert(
             conn,
             notify,
+            now=now,
             event="robot_offline",
             kind="robot_offline",
             region=region,
@@ -160,4 +165,4 @@ def _offline(
             "during service hours",
         ):
             rep.offline.append(robot)
-    rep.back_online = repo.resolve_alerts(conn, dedup_keys=recovered) if recovered else 0
+    rep.back_online = repo.resolve_alerts(conn, dedup_keys=recovered, now=now) if recovered else 0

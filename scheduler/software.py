@@ -21,11 +21,12 @@ number of the same model) when
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from psycopg.rows import dict_row
 
+from core.clock import local_date
 from core.db import Conn
 from core.errors import NotFoundError
 
@@ -36,19 +37,20 @@ P_VALUE = 0.05
 SHIFT_LIMIT = 0.10
 
 
-def sync_from_events(conn: Conn) -> int:
+def sync_from_events(conn: Conn, *, now: datetime) -> int:
     """Record every ``firmware_updated`` event not yet recorded; return how many were new."""
     cur = conn.execute(
         r"""INSERT INTO software_updates (site_id, robot_id, model, updated_on, quantity, version,
-                                          from_version, operator, source, event_key)
+                                          from_version, operator, source, event_key, recorded_at)
             SELECT r.site_id, e.robot_id, r.model, (e.ts AT TIME ZONE s.timezone)::date, 1,
                    coalesce(nullif(split_part(e.detail, ' -> ', 2), ''), e.fw),
                    nullif(split_part(e.detail, ' -> ', 1), ''), 'ota', 'event',
-                   e.robot_id || '/' || e.ts || '/' || e.seq
+                   e.robot_id || '/' || e.ts || '/' || e.seq, %s
             FROM robot_events e JOIN robots r ON r.robot_id = e.robot_id
             JOIN sites s ON s.id = r.site_id
             WHERE e.type = 'firmware_updated'
-            ON CONFLICT (event_key) DO NOTHING"""
+            ON CONFLICT (event_key) DO NOTHING""",
+        (now,),
     )
     return cur.rowcount
 
@@ -58,35 +60,39 @@ def record_manual(
     *,
     site_id: str,
     model: str,
-    updated_on: date,
+    updated_on: date | None,
     quantity: int,
     version: str,
     operator: str,
+    now: datetime,
     from_version: str | None = None,
     region: str | None = None,
 ) -> int:
-    """A lead's entry for an update done by hand (USB stick, service laptop)."""
+    """A lead's entry for an update done by hand (USB stick, service laptop); with no
+    ``updated_on`` it is the site's local date at ``now``."""
     if quantity < 1:
         raise ValueError("quantity must be at least 1")
     if not re.match(VERSION, version):
         raise ValueError(f"version must look like 2.4.1, got {version!r}")
-    site = conn.execute("SELECT region FROM sites WHERE id = %s", (site_id,)).fetchone()
+    site = conn.execute("SELECT region, timezone FROM sites WHERE id = %s", (site_id,)).fetchone()
     if site is None or (region is not None and site[0] != region):
         raise NotFoundError("site", site_id)
     if conn.execute("SELECT 1 FROM robot_models WHERE code = %s", (model,)).fetchone() is None:
         raise NotFoundError("robot model", model)
+    if updated_on is None:
+        updated_on = local_date(now, site[1])
     row = conn.execute(
         """INSERT INTO software_updates (site_id, model, updated_on, quantity, version,
-               from_version, operator, source) VALUES (%s, %s, %s, %s, %s, %s, %s, 'manual')
-           RETURNING id""",
-        (site_id, model, updated_on, quantity, version, from_version, operator),
+               from_version, operator, source, recorded_at)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, 'manual', %s) RETURNING id""",
+        (site_id, model, updated_on, quantity, version, from_version, operator, now),
     ).fetchone()
     assert row is not None
     return int(row[0])
 
 
 def record_from_order(
-    conn: Conn, *, order: dict[str, Any], version: str, actor: str, on: date
+    conn: Conn, *, order: dict[str, Any], version: str, actor: str, at: datetime, on: date
 ) -> None:
     model = conn.execute(
         "SELECT model, firmware FROM robots WHERE robot_id = %s", (order["robot_id"],)
@@ -94,9 +100,19 @@ def record_from_order(
     assert model is not None
     conn.execute(
         """INSERT INTO software_updates (site_id, robot_id, model, updated_on, quantity, version,
-               from_version, operator, source, work_order_id)
-           VALUES (%s, %s, %s, %s, 1, %s, %s, %s, 'work_order', %s)""",
-        (order["site_id"], order["robot_id"], model[0], on, version, model[1], actor, order["id"]),
+               from_version, operator, source, work_order_id, recorded_at)
+           VALUES (%s, %s, %s, %s, 1, %s, %s, %s, 'work_order', %s, %s)""",
+        (
+            order["site_id"],
+            order["robot_id"],
+            model[0],
+            on,
+            version,
+            model[1],
+            actor,
+            order["id"],
+            at,
+        ),
     )
     conn.execute(
         "UPDATE robots SET firmware = %s WHERE robot_id = %s", (version, order["robot_id"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -17,6 +18,7 @@ import pytest
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from core.clock import FixedClock, parse_instant
 from core.db import Conn
 from core.embedded import EmbeddedBroker, EmbeddedPostgres, port_open
 from core.errors import ServiceUnavailableError
@@ -26,6 +28,34 @@ pytest_plugins = ["tests.fixtures_ingest"]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--now",
+        default=os.environ.get("AIC_TEST_NOW") or None,
+        help="ISO instant the tests' clock stands at, e.g. 2027-02-28T15:59:00Z "
+        "(default: the process clock when the session starts)",
+    )
+
+
+@pytest.fixture(scope="session")
+def session_now(request: pytest.FixtureRequest) -> datetime:
+    """The instant this test session runs at: ``--now``, else the process clock at start.
+
+    Tests that are not pinned to a date of their own take time from here (through
+    ``clock``), never from ``datetime.now()`` or the database's ``now()``, so the suite
+    can be run at chosen instants (scripts/test does: see the ``clock`` marker).
+    """
+    text = request.config.getoption("--now")
+    at = parse_instant(text) if text else datetime.now(UTC)
+    return at.replace(microsecond=0)
+
+
+@pytest.fixture
+def clock(session_now: datetime) -> FixedClock:
+    """A clock standing at the session's instant; a test may move it."""
+    return FixedClock(session_now)
 
 
 def unavailable(message: str) -> None:
@@ -137,7 +167,7 @@ def mqtt_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def fleet_template_url(pg_admin_url: str, fleet_file: Path) -> Iterator[str]:
+def fleet_template_url(pg_admin_url: str, fleet_file: Path, session_now: datetime) -> Iterator[str]:
     """A migrated database with the example fleet, used as a template (never connected to after)."""
     from core.fleet import load_fleet_file
     from core.fleet_repository import upsert_fleet
@@ -148,7 +178,7 @@ def fleet_template_url(pg_admin_url: str, fleet_file: Path) -> Iterator[str]:
         migrate(c)
     with psycopg.connect(url) as c:
         upsert_fleet(c, fleet=load_fleet_file(fleet_file))
-        load_parts(c, read_parts_file(REPO / "examples" / "parts.yaml"))
+        load_parts(c, read_parts_file(REPO / "examples" / "parts.yaml"), now=session_now)
     yield url
     drop_database(pg_admin_url, url)
 

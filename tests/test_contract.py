@@ -66,5 +66,9 @@ def test_malformed_messages_are_rejected(fleet: Fleet) -> None:
 
 def test_last_will_payload_satisfies_the_contract() -> None:
     """The robot's last will (`{"online": false}`, no ts) is a valid status."""
-    p = parse_message("aic/v1/aic-bj-00001/status", json.dumps({"online": False}).encode())
+    p = parse_message(
+        "aic/v1/aic-bj-00001/status",
+        json.dumps({"online": False}).encode(),
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+    )
     assert p.status is not None and not p.status.online and not p.rejections

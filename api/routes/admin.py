@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 
 from api import repository as repo
-from api.deps import DbConn, User, require
+from api.deps import DbConn, Now, User, require
 from api.security import Principal
 from core.errors import NotFoundError
 from scheduler.software import VERSION
@@ -33,9 +33,10 @@ def events(
     robot_id: Annotated[str, Path(pattern=r"^[a-z0-9-]{3,64}$")],
     conn: DbConn,
     user: User,
+    now: Now,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
-    if repo.robot(conn, p=user, robot_id=robot_id) is None:
+    if repo.robot(conn, p=user, robot_id=robot_id, now=now) is None:
         raise NotFoundError("robot", robot_id)
     return repo.events(conn, robot_id=robot_id, limit=limit)
 

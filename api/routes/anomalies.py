@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from api import repository as repo
-from api.deps import DbConn, User, require
+from api.deps import DbConn, Now, User, require
 from api.security import Principal
 from core.db import Conn
 from core.errors import NotFoundError
@@ -34,18 +35,20 @@ def list_anomalies(
 AnomalyId = Annotated[int, Path(ge=1, le=2**62)]
 
 
-def _set_status(conn: Conn, user: Principal, anomaly_id: int, status: str) -> dict[str, Any]:
-    row = repo.set_anomaly_status(conn, p=user, anomaly_id=anomaly_id, status=status)
+def _set_status(
+    conn: Conn, user: Principal, anomaly_id: int, status: str, now: datetime
+) -> dict[str, Any]:
+    row = repo.set_anomaly_status(conn, p=user, anomaly_id=anomaly_id, status=status, now=now)
     if row is None:
         raise NotFoundError("anomaly", anomaly_id)
     return row
 
 
 @router.post("/{anomaly_id}/acknowledge")
-def acknowledge(anomaly_id: AnomalyId, conn: DbConn, user: Editor) -> dict[str, Any]:
-    return _set_status(conn, user, anomaly_id, "acknowledged")
+def acknowledge(anomaly_id: AnomalyId, conn: DbConn, user: Editor, now: Now) -> dict[str, Any]:
+    return _set_status(conn, user, anomaly_id, "acknowledged", now)
 
 
 @router.post("/{anomaly_id}/clear")
-def clear(anomaly_id: AnomalyId, conn: DbConn, user: Editor) -> dict[str, Any]:
-    return _set_status(conn, user, anomaly_id, "cleared")
+def clear(anomaly_id: AnomalyId, conn: DbConn, user: Editor, now: Now) -> dict[str, Any]:
+    return _set_status(conn, user, anomaly_id, "cleared", now)

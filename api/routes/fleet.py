@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api import repository as repo
-from api.deps import DbConn, User
+from api.deps import DbConn, Now, User
 from core.errors import NotFoundError
 
 router = APIRouter(tags=["fleet"])
@@ -25,16 +25,18 @@ def regions(conn: DbConn, user: User) -> list[dict[str, Any]]:
 def robots(
     conn: DbConn,
     user: User,
+    now: Now,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[dict[str, Any]]:
-    """Robots with state, last seen, online, open anomalies, next maintenance and warranty."""
-    return repo.robots(conn, p=user, limit=limit, offset=offset)
+    """Robots with state, last seen, online, open anomalies, next maintenance and warranty
+    (on the site's local date)."""
+    return repo.robots(conn, p=user, limit=limit, offset=offset, now=now)
 
 
 @router.get("/robots/{robot_id}")
-def robot(robot_id: str, conn: DbConn, user: User) -> dict[str, Any]:
-    row = repo.robot(conn, p=user, robot_id=robot_id)
+def robot(robot_id: str, conn: DbConn, user: User, now: Now) -> dict[str, Any]:
+    row = repo.robot(conn, p=user, robot_id=robot_id, now=now)
     if row is None:
         raise NotFoundError("robot", robot_id)
     return row
@@ -45,15 +47,16 @@ def telemetry(
     robot_id: str,
     conn: DbConn,
     user: User,
+    now: Now,
     metric: Annotated[str, Query(pattern=r"^[a-z_]{3,40}$")],
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
     max_points: Annotated[int, Query(ge=10, le=5000)] = 500,
 ) -> dict[str, Any]:
     """A series downsampled from the rollups (avg, min, max per bucket)."""
-    if repo.robot(conn, p=user, robot_id=robot_id) is None:
+    if repo.robot(conn, p=user, robot_id=robot_id, now=now) is None:
         raise NotFoundError("robot", robot_id)
-    end = end or datetime.now(UTC)
+    end = end or now
     end = end if end.tzinfo else end.replace(tzinfo=UTC)
     start = start or end - timedelta(days=1)
     start = start if start.tzinfo else start.replace(tzinfo=UTC)

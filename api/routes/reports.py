@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api.deps import DbConn, User
+from api.deps import DbConn, Now, User
 from scheduler.reports import REPORTS, run, title, to_csv, to_xlsx_bytes
 
 router = APIRouter(prefix="/reports", tags=["reports"])
@@ -28,6 +28,7 @@ def report(
     name: Annotated[str, Path(pattern=NAMES)],
     conn: DbConn,
     user: User,
+    now: Now,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
     week: Annotated[str | None, Query(pattern=r"^\d{4}-W\d{2}$")] = None,
     format: Literal["json", "csv", "xlsx"] = "json",
@@ -36,7 +37,7 @@ def report(
     line. Monthly reports need ``month=2026-11``, weekly ones ``week=2026-W48``."""
     spec = REPORTS[name]
     period = month if spec.period == "month" else week if spec.period == "week" else None
-    rows = run(conn, name, region=user.region if user.regional else None, period=period)
+    rows = run(conn, name, now=now, region=user.region if user.regional else None, period=period)
     stem = f"{name}-{period}" if period else name
     if format == "csv":
         return Response(

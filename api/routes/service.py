@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from api import repository as repo
-from api.deps import DbConn, User, require
+from api.deps import DbConn, Now, User, require
 from api.security import Principal
 from core.errors import NotFoundError
 from scheduler import parts, software, warranty
@@ -38,7 +38,7 @@ class Receipt(BaseModel):
 
 
 @router.post("/parts/receipts")
-def receive(body: Receipt, conn: DbConn, user: Writer) -> dict[str, Any]:
+def receive(body: Receipt, conn: DbConn, user: Writer, now: Now) -> dict[str, Any]:
     """A delivery to the regional warehouse (物料补充备存)."""
     on_hand = parts.receive(
         conn,
@@ -47,6 +47,7 @@ def receive(body: Receipt, conn: DbConn, user: Writer) -> dict[str, Any]:
         qty=body.qty,
         actor=user.staff_id,
         note=body.note,
+        now=now,
     )
     return {"region": body.region, "part_code": body.part_code, "on_hand": on_hand}
 
@@ -61,6 +62,7 @@ def faulty_part_back(
     body: ReturnReceived,
     conn: DbConn,
     user: Writer,
+    now: Now,
 ) -> dict[str, Any]:
     """坏料回仓: the faulty part removed on a work order is back in the warehouse."""
     return parts.receive_faulty_return(
@@ -69,15 +71,19 @@ def faulty_part_back(
         actor=user.staff_id,
         note=body.note,
         region=user.region if user.regional else None,
+        now=now,
     )
 
 
 @router.get("/robots/{robot_id}/warranty-card")
 def warranty_card(
-    robot_id: Annotated[str, Path(pattern=r"^[a-z0-9-]{3,64}$")], conn: DbConn, user: User
+    robot_id: Annotated[str, Path(pattern=r"^[a-z0-9-]{3,64}$")],
+    conn: DbConn,
+    user: User,
+    now: Now,
 ) -> dict[str, Any]:
     """保修卡: warranty dates, usage cap and a line per service visit."""
-    if repo.robot(conn, p=user, robot_id=robot_id) is None:
+    if repo.robot(conn, p=user, robot_id=robot_id, now=now) is None:
         raise NotFoundError("robot", robot_id)
     c = warranty.card(conn, robot_id=robot_id)
     if c is None:
@@ -111,7 +117,7 @@ class SoftwareUpdate(BaseModel):
 
 
 @router.post("/software-updates", status_code=201)
-def record_update(body: SoftwareUpdate, conn: DbConn, user: Writer) -> dict[str, Any]:
+def record_update(body: SoftwareUpdate, conn: DbConn, user: Writer, now: Now) -> dict[str, Any]:
     """软件更新记录: an update done on site by hand."""
     rid = software.record_manual(
         conn,
@@ -121,6 +127,7 @@ def record_update(body: SoftwareUpdate, conn: DbConn, user: Writer) -> dict[str,
         quantity=body.quantity,
         version=body.version,
         operator=body.operator,
+        now=now,
         from_version=body.from_version,
         region=user.region if user.regional else None,
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
 from api import repository as repo
-from api.deps import DbConn, User
+from api.deps import DbConn, Now, User
 from core.errors import NotFoundError
 from scheduler.orders import transition
 from scheduler.parts import PART_CODE
@@ -102,7 +102,11 @@ def get_order(
 
 @router.post("/{order_id}/transitions")
 def move(
-    order_id: Annotated[int, Path(ge=1, le=2**62)], body: TransitionCreate, conn: DbConn, user: User
+    order_id: Annotated[int, Path(ge=1, le=2**62)],
+    body: TransitionCreate,
+    conn: DbConn,
+    user: User,
+    now: Now,
 ) -> dict[str, Any]:
     """Move the order; refusals answer 409 with the reason."""
     if user.role == "viewer":
@@ -127,6 +131,7 @@ def move(
         technician_id=body.technician_id,
         window=window,
         completion=body.completion.model_dump() if body.completion else None,
+        now=now,
     )
     return {"id": order["id"], "number": order["number"], "status": order["status"]}
 
@@ -143,6 +148,7 @@ def callback(
     body: CallbackCreate,
     conn: DbConn,
     user: User,
+    now: Now,
 ) -> dict[str, Any]:
     """Record a customer callback (客户回访); an unsatisfied customer means a new visit."""
     if user.role not in ("admin", "lead"):
@@ -156,6 +162,7 @@ def callback(
         staff_id=user.staff_id,
         satisfied=body.satisfied,
         notes=body.notes,
+        now=now,
     )
     if done is None:
         raise NotFoundError("open callback", f"{order_id}/{kind}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 from api.app import create_app
 from api.repository import set_password
 from api.security import Tokens, hash_password
+from core.clock import FixedClock
 
 PASSWORD = "correct horse battery"
 NORTH_ROBOT = "aic-bj-00001"
@@ -28,13 +29,15 @@ USERS = {
 
 
 @pytest.fixture
-def api(fresh_db: str) -> Iterator[tuple[TestClient, Tokens, str]]:
+def api(fresh_db: str, clock: FixedClock) -> Iterator[tuple[TestClient, Tokens, str]]:
+    """A client of the app on a fleet database; the app's clock (``tokens.clock``) stands at
+    the session's instant, and so does the data made here."""
+    now = clock.now()
     with psycopg.connect(fresh_db) as conn:
         conn.execute("INSERT INTO staff (id, name, role) VALUES ('hq-viewer', 'HQ 查看', 'viewer')")
         hashed = hash_password(PASSWORD)
         for staff in [*USERS, "hq-viewer"]:
-            assert set_password(conn, staff_id=staff, password_hash=hashed)
-        now = datetime.now(UTC)
+            assert set_password(conn, staff_id=staff, password_hash=hashed, now=now)
         for robot, _region_order in ((NORTH_ROBOT, "north"), (EAST_ROBOT, "east")):
             conn.execute(
                 """INSERT INTO anomalies (robot_id, detector, model_version, component, kind,
@@ -50,7 +53,7 @@ def api(fresh_db: str) -> Iterator[tuple[TestClient, Tokens, str]]:
             "UPDATE work_orders SET technician_id = 'zeng-guangkuo' WHERE region = 'north'"
         )
     with ConnectionPool(fresh_db, min_size=1, max_size=4) as pool:
-        tokens = Tokens.with_secret("test-secret-key-that-is-long-enough-32b")
+        tokens = Tokens.with_secret("test-secret-key-that-is-long-enough-32b", clock=clock)
         with TestClient(create_app(pool, tokens)) as client:
             yield client, tokens, fresh_db
 
@@ -61,10 +64,12 @@ def login(client: TestClient, staff: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def seed_cooling_fault(conn: psycopg.Connection[tuple[object, ...]], *, run_id: str) -> None:
+def seed_cooling_fault(
+    conn: psycopg.Connection[tuple[object, ...]], *, run_id: str, now: datetime
+) -> None:
     """A labelled cooling fault on aic-bj-00002 with 12 daily windows: 7 of baseline, then
     the IGBT rise climbs 10 % a day (for the engineer page's evaluation and timelines)."""
-    day0 = datetime.now(UTC) - timedelta(days=13)
+    day0 = now - timedelta(days=13)
     conn.execute(
         """INSERT INTO fault_ground_truth (run_id, robot_id, kind, component, error_code,
                onset, failure, seed)

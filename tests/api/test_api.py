@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import jwt
 import psycopg
@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.security import Principal, Tokens
+from core.maintenance import ensure_partitions, refresh_rollups
 from tests.api.conftest import EAST_ROBOT, NORTH_ROBOT, PASSWORD, login
 
 
@@ -34,7 +35,7 @@ def test_bad_tokens_get_401(api: tuple[TestClient, Tokens, str], make: str) -> N
     client, tokens, _ = api
     p = Principal("hq-manager", "admin", None)
     if make == "expired":
-        token = tokens.issue(p, now=datetime.now(UTC) - timedelta(hours=2))
+        token = tokens.issue(p, now=tokens.clock.now() - timedelta(hours=2))
     elif make == "tampered":
         good = tokens.issue(Principal("deng-keming", "lead", "north"))
         head, _payload, sig = good.split(".")
@@ -177,19 +178,22 @@ def test_bad_input_is_422_never_500(api: tuple[TestClient, Tokens, str], query: 
     assert r.json()["detail"]
 
 
+@pytest.mark.clock
 def test_telemetry_series_and_health(api: tuple[TestClient, Tokens, str]) -> None:
-    """A robot's series comes from the rollups; health, readiness and metrics answer."""
-    client, _, url = api
-    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
+    """A robot's last hour of readings comes back from the rollups (also across UTC midnight:
+    partitions for every day the hour touches); health, readiness and metrics answer."""
+    client, tokens, url = api
+    now = tokens.clock.now()
+    start = now.replace(second=0, microsecond=0) - timedelta(hours=1)
     with psycopg.connect(url) as conn:
-        conn.execute("SELECT aic_ensure_partitions(%s, %s)", (start, start))
+        ensure_partitions(conn, start=start, end=start + timedelta(minutes=59))
         conn.execute(
-            """INSERT INTO telemetry (ts, robot_id, seq, state, wok_temp_c)
-               SELECT %s + make_interval(mins => g), %s, g, 'cooking', 100 + g
+            """INSERT INTO telemetry (ts, robot_id, seq, state, wok_temp_c, received_at)
+               SELECT %s + make_interval(mins => g), %s, g, 'cooking', 100 + g, %s
                FROM generate_series(0, 59) g""",
-            (start, NORTH_ROBOT),
+            (start, NORTH_ROBOT, now),
         )
-        conn.execute("SELECT aic_refresh_rollups('0 s')")
+        refresh_rollups(conn, now=now, lag=timedelta(0))
     admin = login(client, "hq-manager")
     r = client.get(
         f"/api/v1/robots/{NORTH_ROBOT}/telemetry",
@@ -262,36 +266,40 @@ def test_authorization_matrix(
 
 
 def test_callbacks_are_recorded(api: tuple[TestClient, Tokens, str]) -> None:
-    """After completion the lead records the callback; a second record of it is a 404."""
-    client, _, db = api
+    """After completion the lead records the callback (done at the app's clock); a second
+    record of it is a 404."""
+    client, tokens, db = api
     lead = login(client, "deng-keming")
     order = client.get("/api/v1/work-orders", headers=lead).json()[0]
     with psycopg.connect(db) as conn:
         conn.execute(
-            "INSERT INTO callbacks (work_order_id, kind, due_at) VALUES (%s, 'phone_guided',"
-            " now())",
-            (order["id"],),
+            "INSERT INTO callbacks (work_order_id, kind, due_at) VALUES (%s, 'phone_guided', %s)",
+            (order["id"], tokens.clock.now()),
         )
     url = f"/api/v1/work-orders/{order['id']}/callbacks/phone_guided"
     r = client.post(url, headers=lead, json={"satisfied": True, "notes": "客户满意"})
     assert r.status_code == 200 and r.json()["satisfied"] is True
+    assert datetime.fromisoformat(r.json()["done_at"]) == tokens.clock.now()
     assert client.post(url, headers=lead, json={"satisfied": True}).status_code == 404
     tech = login(client, "zeng-guangkuo")
     assert client.post(url, headers=tech, json={"satisfied": True}).status_code == 403
 
 
+@pytest.mark.clock
 def test_monthly_fault_report_is_region_scoped(api: tuple[TestClient, Tokens, str]) -> None:
-    """Leads get their region's report; CSV carries the bilingual header; a bad month is 422."""
-    client, _, db = api
-    from scheduler.reports import REPORT_TZ
+    """Leads get their region's report; CSV carries the bilingual header; a bad month is 422.
+    A fault at the app's instant falls in that instant's China-time month."""
+    client, tokens, db = api
+    from scheduler.reports import current_month
 
-    month = datetime.now(REPORT_TZ).strftime("%Y-%m")  # report months are China time
+    now = tokens.clock.now()
+    month = current_month(now)  # report months are China time
     with psycopg.connect(db) as conn:
         for robot, seq in ((NORTH_ROBOT, 1), (EAST_ROBOT, 1)):
             conn.execute(
                 "INSERT INTO robot_events (robot_id, ts, seq, type, code)"
-                " VALUES (%s, now(), %s, 'fault', 'E401')",
-                (robot, seq),
+                " VALUES (%s, %s, %s, 'fault', 'E401')",
+                (robot, now, seq),
             )
     lead = login(client, "deng-keming")
     rows = client.get(

@@ -8,7 +8,7 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -20,7 +20,9 @@ from psycopg_pool import ConnectionPool
 from api.app import create_app
 from api.repository import set_password
 from api.security import Tokens, hash_password
+from core.clock import FixedClock
 from core.embedded import free_port, wait_for_port
+from core.maintenance import ensure_partitions, refresh_rollups
 from tests.api.conftest import seed_cooling_fault
 from tests.conftest import unavailable
 
@@ -29,12 +31,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def server(fresh_db: str) -> Iterator[str]:
-    now = datetime.now(UTC)
+def server(fresh_db: str, clock: FixedClock) -> Iterator[str]:
+    now = clock.now()
     with psycopg.connect(fresh_db) as conn:
-        set_password(conn, staff_id="deng-keming", password_hash=hash_password(PASSWORD))
-        set_password(conn, staff_id="eng-fault-models", password_hash=hash_password(PASSWORD))
-        seed_cooling_fault(conn, run_id="run-e2e")
+        for staff in ("deng-keming", "eng-fault-models"):
+            set_password(conn, staff_id=staff, password_hash=hash_password(PASSWORD), now=now)
+        seed_cooling_fault(conn, run_id="run-e2e", now=now)
         for robot in ("aic-bj-00001", "aic-sh-00019"):
             conn.execute(
                 """INSERT INTO anomalies (robot_id, detector, model_version, component, kind,
@@ -47,17 +49,20 @@ def server(fresh_db: str) -> Iterator[str]:
 
         generate_predictive(conn, now=now)
         start = now.replace(second=0, microsecond=0) - timedelta(hours=6)
-        conn.execute("SELECT aic_ensure_partitions(%s, %s)", (start, now))
+        ensure_partitions(conn, start=start, end=now)
         conn.execute(
-            """INSERT INTO telemetry (ts, robot_id, seq, state, igbt_temp_c, heater_power_w)
+            """INSERT INTO telemetry (ts, robot_id, seq, state, igbt_temp_c, heater_power_w,
+                   received_at)
                SELECT %s + make_interval(mins => g), 'aic-bj-00001', g, 'cooking',
-                      60 + 10 * sin(g / 20.0), 3000 FROM generate_series(0, 359) g""",
-            (start,),
+                      60 + 10 * sin(g / 20.0), 3000, %s FROM generate_series(0, 359) g""",
+            (start, now),
         )
-        conn.execute("SELECT aic_refresh_rollups('0 s')")
+        refresh_rollups(conn, now=now, lag=timedelta(0))
     port = free_port()
     with ConnectionPool(fresh_db, min_size=1, max_size=4) as pool:
-        app = create_app(pool, Tokens.with_secret("dashboard-test-secret-0123456789abcdef"))
+        app = create_app(
+            pool, Tokens.with_secret("dashboard-test-secret-0123456789abcdef"), clock=clock
+        )
         srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=srv.run, daemon=True)
         thread.start()

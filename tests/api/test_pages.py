@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import psycopg
+import pytest
 from fastapi.testclient import TestClient
 
 from api.security import Tokens
+from core.clock import local_date
 from tests.api.conftest import PASSWORD, seed_cooling_fault
 
 
+@pytest.mark.clock
 def test_complete_a_work_order_from_the_form(api: tuple[TestClient, Tokens, str]) -> None:
-    """A lead moves an order to in progress and completes it with the form; a missing fee for
-    an out-of-warranty robot is refused with the reason shown on the page."""
-    client, _, _ = api
+    """A lead moves an order to in progress and completes it with the form; an unknown part
+    is refused with the reason shown on the page. The robot's warranty ended yesterday (the
+    site's day at the app's clock), so the visit is charged by the fee schedule."""
+    client, tokens, db = api
     assert client.get("/ui/orders").url.path == "/login"
     r = client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
     assert r.url.path == "/ui/orders" and "Job queue" in r.text
     order = client.get("/api/v1/work-orders").json()[0]  # the cookie authenticates the API too
+    yesterday = local_date(tokens.clock.now()) - timedelta(days=1)
+    with psycopg.connect(db) as conn:
+        conn.execute(
+            "UPDATE robots SET warranty_end = %s WHERE robot_id = %s",
+            (yesterday, order["robot_id"]),
+        )
     for step in ("confirmed", "dispatched", "in_progress"):
         assert (
             client.post(
@@ -54,12 +67,8 @@ def test_pages_keep_to_the_region(api: tuple[TestClient, Tokens, str]) -> None:
 def test_engineer_page_evaluates_a_simulator_run(api: tuple[TestClient, Tokens, str]) -> None:
     """Engineers see the model registry and an evaluation of a run's ground truth with a chart;
     leads are sent back to their job queue."""
-    from datetime import UTC, datetime, timedelta
-
-    import psycopg
-
-    client, _, db = api
-    now = datetime.now(UTC)
+    client, tokens, db = api
+    now = tokens.clock.now()
     with psycopg.connect(db) as conn:
         conn.execute(
             """INSERT INTO fault_ground_truth (run_id, robot_id, kind, component, error_code,
@@ -73,7 +82,7 @@ def test_engineer_page_evaluates_a_simulator_run(api: tuple[TestClient, Tokens, 
                VALUES ('aic-bj-00001', %s, 10, 5, 0), ('aic-sh-00019', %s, 10, 5, 0)""",
             (now - timedelta(days=2), now - timedelta(days=1)),
         )
-        seed_cooling_fault(conn, run_id="run-1")
+        seed_cooling_fault(conn, run_id="run-1", now=now)
     client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
     assert client.get("/ui/models").url.path == "/ui/orders"
     client.post("/logout")

@@ -123,7 +123,11 @@ def test_warranty_card_customer_file_and_software_entry(api: Api) -> None:
 
 
 def test_report_pages(api: Api) -> None:
-    client, _, _ = api
+    """Report pages keep to the lead's region; a period report opens on the current week
+    (China time, at the app's clock) with the picker to choose another; a bad week is shown."""
+    from scheduler.reports import current_week
+
+    client, tokens, _ = api
     client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
     index = client.get("/ui/reports")
     assert index.status_code == 200 and "月度维修更换零配件统计表" in index.text
@@ -131,7 +135,9 @@ def test_report_pages(api: Api) -> None:
     assert chart.status_code == 200 and 'id="chart"' in chart.text and 'id="report"' in chart.text
     assert "east" not in chart.text.split('id="report"')[1]
     picker = client.get("/ui/reports/weekly")
-    assert 'id="period-form"' in picker.text and 'id="report"' not in picker.text
+    this_week = current_week(tokens.clock.now())
+    assert 'id="period-form"' in picker.text and 'id="report"' in picker.text
+    assert f"format=xlsx&amp;week={this_week}" in picker.text
     week = client.get("/ui/reports/weekly", params={"week": "2026-W48"})
     assert 'id="report"' in week.text and "format=xlsx&amp;week=2026-W48" in week.text
     bad = client.get("/ui/reports/weekly", params={"week": "2026-48"})

@@ -52,8 +52,12 @@ def test_parts_software_and_reports(fresh_db: str, tmp_path: Path) -> None:
     assert "合计 Total" in rows[-1]
     stock = aic("report", "parts-stock", "--region", "north")
     assert "FAN-EXH-200" in stock and "east" not in stock
-    missing = runner.invoke(app, ["report", "weekly"], env=env)
-    assert missing.exit_code == 2 and "--week" in missing.output
+    # No --week: this week in China time, at the command's clock (AIC_NOW fixes it here:
+    # Sunday 29 November 2026, 23:59 UTC, is Monday 30 November in China, ISO week 49).
+    this_week = runner.invoke(
+        app, ["report", "weekly"], env={**env, "AIC_NOW": "2026-11-29T23:59:00Z"}
+    )
+    assert this_week.exit_code == 0 and "2026-W49" in this_week.output, this_week.output
     card = aic("orders", "warranty-card", "aic-bj-00001")
     assert "保修卡 WC-FXW22500001" in card
     assert "commissioning orders created" in aic("orders", "commissioning")

@@ -6,16 +6,17 @@ import json
 import socketserver
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import psycopg
 import pytest
 
+from core.clock import FixedClock
 from scheduler.notify import Channel, NotifyConfig, deliver, enqueue
 
-NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+pytestmark = pytest.mark.clock
 
 
 class Http:
@@ -99,8 +100,11 @@ def db(fresh_db: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
         yield conn
 
 
-def test_each_channel_kind_delivers(db: psycopg.Connection[tuple[object, ...]]) -> None:
-    """Webhook JSON, WeCom and DingTalk markdown, and e-mail all arrive; region filters apply."""
+def test_each_channel_kind_delivers(
+    db: psycopg.Connection[tuple[object, ...]], clock: FixedClock
+) -> None:
+    """Webhook JSON, WeCom and DingTalk markdown, and e-mail all arrive; region filters apply.
+    Queued at the caller's ``now`` (never the database's), they are due at that instant."""
     hook, wecom, ding, mail = Http(), Http(), Http(), Smtp()
     config = NotifyConfig(
         channels=[
@@ -126,9 +130,17 @@ def test_each_channel_kind_delivers(db: psycopg.Connection[tuple[object, ...]]) 
         "window": "2026-12-02 08:00–08:30 UTC",
     }
     assert (
-        enqueue(db, config=config, event="work_order_created", region="north", payload=payload) == 3
+        enqueue(
+            db,
+            config=config,
+            event="work_order_created",
+            region="north",
+            payload=payload,
+            now=clock.now(),
+        )
+        == 3
     )
-    result = deliver(db, config=config, now=NOW)
+    result = deliver(db, config=config, now=clock.now())
     assert (result.sent, result.retried, result.failed) == (3, 0, 0)
     assert hook.bodies[0]["event"] == "work_order_created"
     assert hook.bodies[0]["number"] == "WO-20261201-000001"
@@ -140,11 +152,11 @@ def test_each_channel_kind_delivers(db: psycopg.Connection[tuple[object, ...]]) 
     body = parsed.get_payload(decode=True)
     assert isinstance(body, bytes) and "WO-20261201-000001" in body.decode()
     assert parsed["To"] == "aftersales@example.com"
-    assert deliver(db, config=config, now=NOW).sent == 0  # nothing sent twice
+    assert deliver(db, config=config, now=clock.now()).sent == 0  # nothing sent twice
 
 
 def test_failures_are_retried_with_backoff_then_marked_failed(
-    db: psycopg.Connection[tuple[object, ...]],
+    db: psycopg.Connection[tuple[object, ...]], clock: FixedClock
 ) -> None:
     """A failing endpoint is retried (1, 2, 4 … minutes); success clears it; a dead one fails."""
     flaky = Http(fail=2)
@@ -154,8 +166,15 @@ def test_failures_are_retried_with_backoff_then_marked_failed(
             Channel(name="dead", kind="webhook", url="http://127.0.0.1:9/nothing", timeout_s=1),
         ]
     )
-    enqueue(db, config=config, event="escalation", region="east", payload={"message": "x"})
-    t = NOW
+    enqueue(
+        db,
+        config=config,
+        event="escalation",
+        region="east",
+        payload={"message": "x"},
+        now=clock.now(),
+    )
+    t = clock.now()
     outcomes = []
     for _ in range(8):
         outcomes.append(deliver(db, config=config, now=t))

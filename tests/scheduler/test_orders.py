@@ -29,9 +29,8 @@ ROBOT = "aic-bj-00001"
 def db(fresh_db: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     """A fleet database with the example plans loaded; the connection commits explicitly."""
     conn = psycopg.connect(fresh_db)
-    load_plan_directory(conn, REPO / "examples" / "plans")
     # Plans in force for 20 days: the 30-day task falls due within the 14-day horizon.
-    conn.execute("UPDATE maintenance_plans SET loaded_at = %s", (NOW - timedelta(days=20),))
+    load_plan_directory(conn, REPO / "examples" / "plans", now=NOW - timedelta(days=20))
     conn.execute(
         "INSERT INTO robot_state (robot_id, last_seen, cycles_total, run_hours, heater_hours)"
         " SELECT robot_id, %s, 1000, 100, 50 FROM robots",
@@ -153,16 +152,23 @@ def test_every_lifecycle_transition(db: psycopg.Connection[tuple[object, ...]]) 
     order = db.execute("SELECT status FROM work_orders WHERE id = %s", (oid,)).fetchone()
     assert order == ("scheduled",)
     with pytest.raises(InvalidTransitionError, match="allowed from scheduled"):
-        transition(db, order_id=oid, to="completed", actor="deng-keming")
-    transition(db, order_id=oid, to="confirmed", actor="deng-keming", note="客户确认 08:00")
-    transition(db, order_id=oid, to="on_hold", actor="deng-keming", note="parts")
-    with pytest.raises(InvalidTransitionError, match="resume to 'confirmed'"):
-        transition(db, order_id=oid, to="dispatched", actor="deng-keming")
-    transition(db, order_id=oid, to="confirmed", actor="deng-keming")
+        transition(db, order_id=oid, to="completed", actor="deng-keming", now=NOW)
     transition(
-        db, order_id=oid, to="dispatched", actor="deng-keming", technician_id="zeng-guangkuo"
+        db, order_id=oid, to="confirmed", actor="deng-keming", note="客户确认 08:00", now=NOW
     )
-    transition(db, order_id=oid, to="in_progress", actor="zeng-guangkuo")
+    transition(db, order_id=oid, to="on_hold", actor="deng-keming", note="parts", now=NOW)
+    with pytest.raises(InvalidTransitionError, match="resume to 'confirmed'"):
+        transition(db, order_id=oid, to="dispatched", actor="deng-keming", now=NOW)
+    transition(db, order_id=oid, to="confirmed", actor="deng-keming", now=NOW)
+    transition(
+        db,
+        order_id=oid,
+        to="dispatched",
+        actor="deng-keming",
+        technician_id="zeng-guangkuo",
+        now=NOW,
+    )
+    transition(db, order_id=oid, to="in_progress", actor="zeng-guangkuo", now=NOW)
     with pytest.raises(InvalidTransitionError, match="completion needs"):
         transition(
             db,
@@ -170,6 +176,7 @@ def test_every_lifecycle_transition(db: psycopg.Connection[tuple[object, ...]]) 
             to="completed",
             actor="zeng-guangkuo",
             completion={"cause": "filter clogged"},
+            now=NOW,
         )
     done = transition(
         db,
@@ -196,9 +203,9 @@ def test_every_lifecycle_transition(db: psycopg.Connection[tuple[object, ...]]) 
         "SELECT count(*) FROM task_completions WHERE work_order_id = %s", (oid,)
     ).fetchone()
     assert completion == (1,)
-    transition(db, order_id=oid, to="verified", actor="deng-keming")
+    transition(db, order_id=oid, to="verified", actor="deng-keming", now=NOW)
     with pytest.raises(InvalidTransitionError, match="final"):
-        transition(db, order_id=oid, to="cancelled", actor="deng-keming")
+        transition(db, order_id=oid, to="cancelled", actor="deng-keming", now=NOW)
     trail = db.execute(
         "SELECT from_status, to_status, actor FROM work_order_events"
         " WHERE work_order_id = %s ORDER BY id",
@@ -305,7 +312,7 @@ def test_plan_versions(db: psycopg.Connection[tuple[object, ...]], tmp_path: Pat
     """Loading the same version twice is refused; a bad plan names the field."""
     plan = load_plan(REPO / "examples" / "plans" / "aic-w1.yaml")
     with pytest.raises(ValueError, match="already loaded"):
-        store_plan(db, plan=plan, source="again")
+        store_plan(db, plan=plan, source="again", now=NOW)
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "robot_model: AIC-W1\nversion: 2\ntasks:\n  - {code: x1, title_zh: a, "
@@ -376,3 +383,29 @@ def test_scheduler_process_failover(fresh_db: str) -> None:
         stops[1].set()
         threads[1].join(timeout=30)
     assert holder() is None
+
+
+@pytest.mark.clock
+def test_order_number_and_warranty_are_the_sites_day(
+    db: psycopg.Connection[tuple[object, ...]], session_now: datetime
+) -> None:
+    """An order created at 07:30 China time, when UTC (and this UTC database session) is still
+    on the day before, is numbered with the China date, stamped with the caller's ``now``, and
+    judged out of warranty if the warranty ended on that UTC day."""
+    from core.clock import local_date, local_midnight
+
+    db.execute("SET TIME ZONE 'UTC'")
+    day = local_date(session_now)
+    at = local_midnight(day) + timedelta(hours=7, minutes=30)
+    assert at.astimezone(UTC).date() == day - timedelta(days=1)
+    db.execute(
+        "UPDATE robots SET warranty_end = %s WHERE robot_id = %s", (day - timedelta(days=1), ROBOT)
+    )
+    _anomaly(db, severity="critical")
+    (oid,) = generate_predictive(db, now=at).created
+    number, created, warranty = db.execute(  # type: ignore[misc]
+        "SELECT number, created_at, warranty FROM work_orders WHERE id = %s", (oid,)
+    ).fetchone()
+    assert number.startswith(f"WO-{day:%Y%m%d}-")
+    assert created == at
+    assert warranty == "out_of_warranty"

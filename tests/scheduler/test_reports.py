@@ -16,6 +16,9 @@ FAULTS = REPORTS["monthly-faults"].columns
 A, B, EAST = "aic-bj-00001", "aic-bj-00002", "aic-sh-00019"
 
 
+NOW = datetime(2026, 12, 1, 2, tzinfo=UTC)  # the reports are read on 1 December, 10:00 China time
+
+
 def ts(day: int, hour: int = 0, month: int = 11) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=UTC)
 
@@ -81,9 +84,9 @@ def test_hand_computed_figures(seeded: str) -> None:
     with psycopg.connect(seeded) as conn:
         rows = {
             (r["region"], r["model"], r["component"]): r
-            for r in run(conn, "monthly-faults", period="2026-11")
+            for r in run(conn, "monthly-faults", period="2026-11", now=NOW)
         }
-        north = run(conn, "monthly-faults", period="2026-11", region="north")
+        north = run(conn, "monthly-faults", period="2026-11", region="north", now=NOW)
     cooling = rows[("north", "AIC-W1", "igbt_cooling")]
     assert (cooling["failures"], cooling["operating_hours"], cooling["mtbf_h"]) == (2, 300.0, 150.0)
     assert (cooling["repairs"], cooling["mttr_h"]) == (0, None)
@@ -99,7 +102,7 @@ def test_exports_carry_headers_and_totals(seeded: str, tmp_path: Path) -> None:
     from openpyxl import load_workbook
 
     with psycopg.connect(seeded) as conn:
-        rows = run(conn, "monthly-faults", period="2026-11")
+        rows = run(conn, "monthly-faults", period="2026-11", now=NOW)
     csv_text = to_csv(rows, FAULTS)
     assert csv_text.splitlines()[0].startswith(
         "区域 Region,机型 Model,部件 Component,故障次数 Failures"
@@ -126,9 +129,9 @@ def test_bad_month_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="2026-W48"):
         week_bounds("2026-48")
     with pytest.raises(ValueError, match="needs month"):
-        run(None, "monthly-faults")  # type: ignore[arg-type]
+        run(None, "monthly-faults", now=NOW)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown report"):
-        run(None, "nope")  # type: ignore[arg-type]
+        run(None, "nope", now=NOW)  # type: ignore[arg-type]
 
 
 def test_equipment_distribution_matches_the_fleet_file(fresh_db: str, fleet_file: Path) -> None:
@@ -140,8 +143,8 @@ def test_equipment_distribution_matches_the_fleet_file(fresh_db: str, fleet_file
     fleet = load_fleet_file(fleet_file)
     expected = Counter((site.region, r.model) for site, r in fleet.robots())
     with psycopg.connect(fresh_db) as conn:
-        rows = run(conn, "distribution")
-        north = run(conn, "distribution", region="north")
+        rows = run(conn, "distribution", now=NOW)
+        north = run(conn, "distribution", region="north", now=NOW)
     assert {(r["region"], r["model"]): r["robots"] for r in rows} == dict(expected)
     assert sum(r["robots"] for r in north) == sum(
         v for (g, _), v in expected.items() if g == "north"
@@ -175,7 +178,7 @@ def test_out_of_box_pass_rate(fresh_db: str, tmp_path: Path) -> None:
                 " warranty_end = '2027-03-01', commissioning = %s WHERE robot_id = %s",
                 (result, robot),
             )
-        rows = run(conn, "out-of-box", region="north")
+        rows = run(conn, "out-of-box", region="north", now=NOW)
     march = next(r for r in rows if r["month"] == "2026-03")
     assert (march["installed"], march["passed"], march["failed"], march["pending"]) == (4, 2, 1, 1)
     assert march["pass_rate"] == round(2 / 3, 3)
@@ -184,3 +187,31 @@ def test_out_of_box_pass_rate(fresh_db: str, tmp_path: Path) -> None:
     values = list(load_workbook(path).active.iter_rows(values_only=True))  # type: ignore[union-attr]
     assert values[1][6] == "开箱合格率 Out-of-box pass rate"
     assert values[-1][0] == "合计 Total" and values[-1][2] == sum(r["installed"] for r in rows)
+
+
+@pytest.mark.clock
+def test_distribution_splits_warranty_on_the_sites_day(
+    fresh_db: str, session_now: datetime
+) -> None:
+    """A warranty that ended yesterday (China time) is over at 07:30 China time, although the
+    UTC date is still the last day of the warranty; at 23:30 China time on that last day it
+    is still in force."""
+    from datetime import timedelta
+
+    from core.clock import local_date, local_midnight
+
+    last_day = local_date(session_now)
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute(
+            "UPDATE robots SET warranty_end = %s WHERE robot_id = 'aic-bj-00001'", (last_day,)
+        )
+        conn.execute("UPDATE robots SET active = false WHERE robot_id <> 'aic-bj-00001'")
+        morning_after = local_midnight(last_day + timedelta(days=1)) + timedelta(
+            hours=7, minutes=30
+        )
+        assert morning_after.astimezone(UTC).date() == last_day  # UTC still says the last day
+        late_evening = local_midnight(last_day) + timedelta(hours=23, minutes=30)
+        after = run(conn, "distribution", now=morning_after, region="north")
+        before = run(conn, "distribution", now=late_evening, region="north")
+    assert sum(r["in_warranty"] for r in after) == 0
+    assert sum(r["in_warranty"] for r in before) == 1

@@ -124,7 +124,7 @@ def test_in_warranty_visit_is_free_but_priced_and_issues_parts(db: Db) -> None:
     }
     assert c["charged"] == "0"
     assert (on_hand(db, "north", "FAN-IGBT-120"), on_hand(db, "north", "FAN-FILTER-120")) == (5, 18)
-    returns = parts.faulty_returns(db, region="north")
+    returns = parts.faulty_returns(db, region="north", now=NOV10)
     assert [(r["part_code"], r["qty"]) for r in returns] == [("FAN-IGBT-120", 1)]
     card = one(
         db,
@@ -188,23 +188,30 @@ def test_replenishment_alert_and_faulty_return(db: Db) -> None:
     alerts = all_(db, "SELECT message FROM alerts WHERE kind = 'parts_low' AND resolved_at IS NULL")
     assert len(alerts) == 1 and "FAN-EXH-200" in alerts[0]["message"]
     assert (
-        parts.receive(db, region="north", part_code="FAN-EXH-200", qty=5, actor="deng-keming") == 6
+        parts.receive(
+            db, region="north", part_code="FAN-EXH-200", qty=5, actor="deng-keming", now=NOV10
+        )
+        == 6
     )
     still = one(
         db, "SELECT count(*) AS n FROM alerts WHERE kind = 'parts_low' AND resolved_at IS NULL"
     )
     assert still == {"n": 0}
-    (ret,) = parts.faulty_returns(db, region="north")
+    (ret,) = parts.faulty_returns(db, region="north", now=NOV10)
     assert (ret["part_code"], ret["qty"], ret["received_at"]) == ("FAN-EXH-200", 2, None)
     with pytest.raises(NotFoundError):
-        parts.receive_faulty_return(db, return_id=ret["id"], actor="deng-keming", region="east")
-    back = parts.receive_faulty_return(db, return_id=ret["id"], actor="deng-keming")
+        parts.receive_faulty_return(
+            db, return_id=ret["id"], actor="deng-keming", region="east", now=NOV10
+        )
+    back = parts.receive_faulty_return(db, return_id=ret["id"], actor="deng-keming", now=NOV10)
     assert back["received_by"] == "deng-keming"
-    assert parts.faulty_returns(db, region="north") == []
+    assert parts.faulty_returns(db, region="north", now=NOV10) == []
     with pytest.raises(NotFoundError):
-        parts.receive_faulty_return(db, return_id=ret["id"], actor="deng-keming")
+        parts.receive_faulty_return(db, return_id=ret["id"], actor="deng-keming", now=NOV10)
     with pytest.raises(ValueError, match="reason"):
-        parts.adjust(db, region="north", part_code="FAN-EXH-200", qty=-1, actor="x", note=" ")
+        parts.adjust(
+            db, region="north", part_code="FAN-EXH-200", qty=-1, actor="x", note=" ", now=NOV10
+        )
 
 
 def test_forecast_of_parts_for_the_next_30_days(db: Db) -> None:
@@ -239,8 +246,7 @@ def test_forecast_of_parts_for_the_next_30_days(db: Db) -> None:
             ],
         }
     )
-    store_plan(db, plan=plan, source="test")
-    db.execute("UPDATE maintenance_plans SET loaded_at = %s", (now - timedelta(days=20),))
+    store_plan(db, plan=plan, source="test", now=now - timedelta(days=20))
     order(
         db,
         W1_NORTH,
@@ -250,7 +256,9 @@ def test_forecast_of_parts_for_the_next_30_days(db: Db) -> None:
         due=now + timedelta(days=10),
         status="scheduled",
     )
-    parts.adjust(db, region="north", part_code="BEARING-6204", qty=-5, actor="x", note="count")
+    parts.adjust(
+        db, region="north", part_code="BEARING-6204", qty=-5, actor="x", note="count", now=now
+    )
     rows = {(r["region"], r["part_code"]): r for r in parts.forecast(db, now=now)}
     assert rows[("north", "BEARING-6204")] | {} == rows[("north", "BEARING-6204")]
     bearing = rows[("north", "BEARING-6204")]
@@ -297,7 +305,9 @@ def test_commissioning_orders_checklist_and_warranty_restart(db: Db) -> None:
         db, "SELECT start_date, end_date FROM warranty_cards WHERE robot_id = %s", (S1_NORTH,)
     )
     assert card == {"start_date": date(2026, 11, 22), "end_date": date(2028, 5, 22)}
-    nov = next(r for r in run(db, "out-of-box", region="north") if r["month"] == "2026-11")
+    nov = next(
+        r for r in run(db, "out-of-box", region="north", now=NOV10) if r["month"] == "2026-11"
+    )
     assert (nov["installed"], nov["passed"], nov["failed"], nov["pass_rate"]) == (1, 0, 1, 0.0)
 
 
@@ -314,13 +324,15 @@ def test_software_update_records_and_version_rates(db: Db) -> None:
             " VALUES (%s, %s, %s, 'firmware_updated', '3.2.0 -> 3.3.0', '3.3.0')",
             (ts, robot, i),
         )
-    assert software.sync_from_events(db) == 2
-    assert software.sync_from_events(db) == 0
+    assert software.sync_from_events(db, now=NOV10) == 2
+    assert software.sync_from_events(db, now=NOV10) == 0
     entry = {"site_id": "site-tj-002", "model": "AIC-W1", "updated_on": date(2026, 11, 13)}
-    software.record_manual(db, **entry, quantity=5, version="3.3.0", operator="曾广阔")
+    software.record_manual(db, **entry, quantity=5, version="3.3.0", operator="曾广阔", now=NOV10)
     with pytest.raises(ValueError, match="version"):
-        software.record_manual(db, **entry, quantity=1, version="3.3.0; drop", operator="x")
-    rows = run(db, "software-updates", period="2026-11", region="north")
+        software.record_manual(
+            db, **entry, quantity=1, version="3.3.0; drop", operator="x", now=NOV10
+        )
+    rows = run(db, "software-updates", period="2026-11", region="north", now=NOV10)
     lines = [(r["site_id"], r["model"], r["quantity"], r["operator"]) for r in rows]
     assert lines == [
         ("site-bj-001", "AIC-W1", 1, "ota"),
@@ -350,7 +362,9 @@ def test_software_update_records_and_version_rates(db: Db) -> None:
                 " VALUES (%s, %s, %s, 'fault', 'E401', %s)",
                 (day0 + timedelta(days=k), robots[k], seq + k, fw),
             )
-    rates = {r["version"]: r for r in run(db, "firmware-quality") if r["model"] == "AIC-W1"}
+    rates = {
+        r["version"]: r for r in run(db, "firmware-quality", now=NOV10) if r["model"] == "AIC-W1"
+    }
     assert (rates["3.2.0"]["robot_days"], rates["3.2.0"]["failures_per_100d"]) == (100, 1.0)
     assert (rates["3.3.0"]["robot_days"], rates["3.3.0"]["failures_per_100d"]) == (50, 12.0)
     assert rates["3.3.0"]["p_value"] == 0.0069  # 6 of 7 events on a third of the robot-days
@@ -371,7 +385,9 @@ def test_software_update_records_and_version_rates(db: Db) -> None:
                     " VALUES (%s, %s, 'AIC-W2', %s, 100, 50, 0, %s)",
                     (robot, day0 + timedelta(days=offset + d), fw, rise),
                 )
-    w2_rates = {r["version"]: r for r in run(db, "firmware-quality") if r["model"] == "AIC-W2"}
+    w2_rates = {
+        r["version"]: r for r in run(db, "firmware-quality", now=NOV10) if r["model"] == "AIC-W2"
+    }
     assert w2_rates["3.3.0"]["feature_shift"] == "igbt_rise_per_kw +20.0%"
     assert w2_rates["3.3.0"]["worse"] is True and w2_rates["3.3.0"]["p_value"] is None
 
@@ -404,19 +420,20 @@ def test_service_quality_weekly_parts_and_customer_file(db: Db, tmp_path: Path) 
     db.execute(
         "UPDATE callbacks SET done_at = due_at, satisfied = true WHERE work_order_id = %s", (a,)
     )
-    (q,) = run(db, "service-quality", period="2026-11", region="north")
+    (q,) = run(db, "service-quality", period="2026-11", region="north", now=NOV10)
     assert (q["repairs"], q["same_day"], q["same_day_rate"]) == (2, 1, 0.5)
     assert (q["callbacks_due"], q["callbacks_done"], q["callback_rate"]) == (2, 1, 0.5)
     assert (q["satisfied"], q["satisfaction"], q["rated"], q["avg_rating"]) == (1, 1.0, 2, 4.0)
 
-    (w,) = run(db, "weekly", period="2026-W46", region="north")
+    (w,) = run(db, "weekly", period="2026-W46", region="north", now=NOV10)
     assert (w["created"], w["completed"], w["repairs"], w["hours"]) == (3, 2, 2, Decimal("2.0"))
     assert (w["open_items"], w["overdue"]) == (1, 1)
-    (before,) = run(db, "weekly", period="2026-W45", region="north")
+    (before,) = run(db, "weekly", period="2026-W45", region="north", now=NOV10)
     assert (before["created"], before["completed"], before["open_items"]) == (0, 0, 0)
 
     replaced = {
-        r["part_code"]: r for r in run(db, "parts-replaced", period="2026-11", region="north")
+        r["part_code"]: r
+        for r in run(db, "parts-replaced", period="2026-11", region="north", now=NOV10)
     }
     assert (replaced["FAN-FILTER-120"]["qty"], replaced["FAN-FILTER-120"]["qty_in_warranty"]) == (
         2,
@@ -424,9 +441,9 @@ def test_service_quality_weekly_parts_and_customer_file(db: Db, tmp_path: Path) 
     )
     fan = replaced["FAN-EXH-200"]
     assert (fan["qty"], fan["qty_out_of_warranty"], fan["value"]) == (1, 1, Decimal("640.00"))
-    assert run(db, "parts-replaced", period="2026-10", region="north") == []
+    assert run(db, "parts-replaced", period="2026-10", region="north", now=NOV10) == []
 
-    files = {r["customer_id"]: r for r in run(db, "customer-file", region="north")}
+    files = {r["customer_id"]: r for r in run(db, "customer-file", region="north", now=NOV10)}
     cust = files["cust-001"]
     # B (W2, warranty ended) charged: 2 h × 150 + 640 + 100 = 1040
     assert (cust["services"], cust["avg_rating"], cust["charged"]) == (
@@ -437,14 +454,15 @@ def test_service_quality_weekly_parts_and_customer_file(db: Db, tmp_path: Path) 
     assert (cust["work_orders"], cust["open_orders"]) == (3, 1)
 
     track = {
-        r["robot_id"]: r for r in run(db, "equipment-tracking", period="2026-11", region="north")
+        r["robot_id"]: r
+        for r in run(db, "equipment-tracking", period="2026-11", region="north", now=NOV10)
     }
     assert (track[W1_NORTH]["orders_completed"], track[W1_NORTH]["open_orders"]) == (1, 1)
     assert track[W1_NORTH]["last_service"] == NOV10 + timedelta(hours=7)
 
     from openpyxl import load_workbook
 
-    rows = run(db, "parts-replaced", period="2026-11", region="north")
+    rows = run(db, "parts-replaced", period="2026-11", region="north", now=NOV10)
     path = tmp_path / "parts.xlsx"
     to_xlsx(
         rows,
@@ -464,7 +482,7 @@ def test_every_report_runs_on_an_empty_period(db: Db) -> None:
     """Each report builds (no data is an empty list or zero rows, never an error)."""
     for name, report in REPORTS.items():
         period = {"month": "2026-01", "week": "2026-W02", None: None}[report.period]
-        rows = run(db, name, period=period, region="east")
+        rows = run(db, name, period=period, region="east", now=NOV10)
         assert isinstance(rows, list), name
         assert all(r.get("region", "east") == "east" for r in rows), name
 
