@@ -17,6 +17,8 @@ from core.clock import (
 from core.errors import ConfigError
 from core.settings import load_settings
 
+pytestmark = pytest.mark.clock
+
 
 def test_local_date_is_the_sites_day_not_utcs() -> None:
     """23:59 UTC on 31 December is 07:59 on 1 January in China; 15:59 UTC is still 23:59."""

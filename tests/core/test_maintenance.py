@@ -29,7 +29,7 @@ def _insert(conn: Conn, ts: datetime, seq: int, temp: float, *, received: dateti
 def test_rollups_are_incremental_and_take_late_data(conn: Conn, clock: FixedClock) -> None:
     """A refresh aggregates rows received up to the caller's ``now``; a late row for an old
     minute, received after that refresh, updates that minute at the next one."""
-    base = clock.now().replace(second=10) - timedelta(hours=1)
+    base = clock.now().replace(minute=0, second=10, microsecond=0) - timedelta(hours=1)
     got = clock.now()
     ensure_partitions(conn, start=base - timedelta(days=1), end=base)
     _insert(conn, base, 1, 200.0, received=got)

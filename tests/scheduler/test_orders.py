@@ -48,6 +48,7 @@ def _orders(conn: psycopg.Connection[tuple[object, ...]], where: str = "true") -
     ).fetchall()
 
 
+@pytest.mark.clock
 def test_preventive_generation_is_idempotent(db: psycopg.Connection[tuple[object, ...]]) -> None:
     """Tasks due within the horizon get one order each; a second run adds none."""
     first = generate_preventive(db, now=NOW)
@@ -114,6 +115,7 @@ def _anomaly(
     return int(row[0])
 
 
+@pytest.mark.clock
 def test_predictive_order_before_failure_and_merges_preventive(
     db: psycopg.Connection[tuple[object, ...]],
 ) -> None:
@@ -145,6 +147,7 @@ def test_predictive_order_before_failure_and_merges_preventive(
     assert note is not None and "merged into" in str(note[0])
 
 
+@pytest.mark.clock
 def test_every_lifecycle_transition(db: psycopg.Connection[tuple[object, ...]]) -> None:
     """Allowed transitions move and are audited; others are refused with the reason."""
     _anomaly(db, severity="critical")
@@ -246,6 +249,7 @@ def test_commissioning_and_software_completions_need_their_fields() -> None:
     lifecycle.check(update, "completed", completion={**full, "firmware_version": "2.5.0"})
 
 
+@pytest.mark.clock
 def test_same_day_rule_overdue_and_offline(db: psycopg.Connection[tuple[object, ...]]) -> None:
     """An unfinished repair escalates after its day; overdue work alerts once; silence during
     service hours raises an offline alert, silence while closed does not."""
@@ -322,6 +326,7 @@ def test_plan_versions(db: psycopg.Connection[tuple[object, ...]], tmp_path: Pat
         load_plan(bad)
 
 
+@pytest.mark.clock
 def test_due_reminder_once(db: psycopg.Connection[tuple[object, ...]]) -> None:
     """An order whose visit is within 24 h raises one due reminder, which is notified."""
     from scheduler.notify import Channel, NotifyConfig

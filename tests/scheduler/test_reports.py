@@ -16,6 +16,7 @@ FAULTS = REPORTS["monthly-faults"].columns
 A, B, EAST = "aic-bj-00001", "aic-bj-00002", "aic-sh-00019"
 
 
+pytestmark = pytest.mark.clock
 NOW = datetime(2026, 12, 1, 2, tzinfo=UTC)  # the reports are read on 1 December, 10:00 China time
 
 
@@ -189,7 +190,6 @@ def test_out_of_box_pass_rate(fresh_db: str, tmp_path: Path) -> None:
     assert values[-1][0] == "合计 Total" and values[-1][2] == sum(r["installed"] for r in rows)
 
 
-@pytest.mark.clock
 def test_distribution_splits_warranty_on_the_sites_day(
     fresh_db: str, session_now: datetime
 ) -> None:

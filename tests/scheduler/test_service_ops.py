@@ -25,6 +25,7 @@ from scheduler.reports import REPORTS, run, to_csv, to_xlsx
 from scheduler.repository import store_plan
 
 Db = psycopg.Connection[tuple[Any, ...]]
+pytestmark = pytest.mark.clock
 NOV10 = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)  # 10:00 China time
 W1_NORTH = "aic-bj-00002"  # AIC-W1, site-bj-001, customer cust-001, warranty ended 2026-02
 W2_NORTH = "aic-bj-00001"  # AIC-W2: 200,000-cycle cap
