@@ -145,6 +145,15 @@ def test_lead_confirms_a_window_and_opens_a_chart(
         lambda drv: int(drv.find_element(By.ID, "chart").get_attribute("data-points") or 0) > 0
     )
     assert d.find_elements(By.CSS_SELECTOR, "#chart canvas")
+    # The chart's times are the site's (China time), 24-hour, whatever the browser's zone
+    # (this browser runs in UTC): 15:59 UTC on 31 December is 23:59 in China.
+    fmt = d.execute_script(
+        "const c = aicTime('Asia/Shanghai');"
+        " return [c.full(1798732740), c.axis(null, [1798732740], 0, 0, 3600)[0],"
+        " c.axis(null, [1798732740], 0, 0, 86400)[0]];"
+    )
+    assert fmt == ["2026-12-31 23:59", "23:59", "12-31"]
+    assert "UTC+08:00" in d.find_element(By.CSS_SELECTOR, "p.legend").text
     d.save_screenshot(str(shots / "robot-chart.png"))
     d.get(server + "/ui/robots/aic-sh-00019")  # another region's robot
     assert "not found" in d.page_source
