@@ -240,6 +240,25 @@ def _move(
     return on_hand + qty
 
 
+def _move_and_check(
+    conn: Conn,
+    *,
+    region: str,
+    part_code: str,
+    qty: int,
+    kind: str,
+    actor: str,
+    note: str | None,
+    now: datetime,
+) -> int:
+    """A warehouse movement by hand, then the region's replenishment alerts brought up to date."""
+    on_hand = _move(
+        conn, region=region, part_code=part_code, qty=qty, kind=kind, actor=actor, note=note, at=now
+    )
+    check_levels(conn, region=region, now=now)
+    return on_hand
+
+
 def receive(
     conn: Conn,
     *,
@@ -253,7 +272,7 @@ def receive(
     """A delivery to the regional warehouse (物料补充备存); resolves a low-stock alert."""
     if qty <= 0:
         raise ValueError("a delivery needs a positive quantity")
-    on_hand = _move(
+    return _move_and_check(
         conn,
         region=region,
         part_code=part_code,
@@ -261,10 +280,8 @@ def receive(
         kind="receive",
         actor=actor,
         note=note,
-        at=now,
+        now=now,
     )
-    check_levels(conn, region=region, now=now)
-    return on_hand
 
 
 def adjust(
@@ -273,7 +290,7 @@ def adjust(
     """A stock-count correction (+ or −); the reason is required."""
     if not note.strip():
         raise ValueError("a stock correction needs a reason")
-    on_hand = _move(
+    return _move_and_check(
         conn,
         region=region,
         part_code=part_code,
@@ -281,10 +298,8 @@ def adjust(
         kind="adjust",
         actor=actor,
         note=note,
-        at=now,
+        now=now,
     )
-    check_levels(conn, region=region, now=now)
-    return on_hand
 
 
 @dataclass(frozen=True)
