@@ -44,6 +44,8 @@ def render_config(
             line = f"password_file {password_file}" if auth else ""
         elif key == "acl_file":
             line = f"acl_file {data_dir / 'acl'}" if auth else ""
+        elif key == "use_username_as_clientid" and not auth:
+            line = ""  # anonymous load-test brokers: clients keep the ids they choose
         out.append(line)
     out.append(f"log_dest file {data_dir}/mosquitto.log")
     if os.geteuid() == 0:

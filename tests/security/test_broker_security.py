@@ -185,3 +185,67 @@ def test_simulated_robots_publish_with_their_own_credentials(
     assert sink.close(timeout_s=30) == 0
     readings = sim.counts()["readings"]
     wait_until(lambda: count(fresh_db, "SELECT count(*) FROM telemetry") == readings, timeout_s=30)
+
+
+def _session(
+    broker: ProjectBroker, user: str, password: str, client_id: str, *, clean: bool
+) -> tuple[mqtt.Client, list[bytes], dict[str, object]]:
+    """An MQTT v5 client with a persistent session (1 h), auto-acking what it receives."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    got: list[bytes] = []
+    info: dict[str, object] = {}
+    connected = threading.Event()
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    c.username_pw_set(user, password)
+
+    def on_connect(cl: mqtt.Client, u: object, flags: object, reason: object, p: object) -> None:
+        info["session_present"] = getattr(flags, "session_present", None)
+        info["reason"] = reason
+        connected.set()
+
+    c.on_connect = on_connect
+    c.on_message = lambda cl, u, m: got.append(m.payload)
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 3600
+    c.connect("127.0.0.1", broker.port, clean_start=clean, properties=props)
+    c.loop_start()
+    assert connected.wait(5)
+    return c, got, info
+
+
+def _stop(c: mqtt.Client) -> None:
+    c.disconnect()
+    c.loop_stop()
+
+
+@pytest.mark.parametrize("clean", [False, True])
+def test_no_robot_can_take_over_ingests_session(
+    secure_broker: tuple[ProjectBroker, dict[str, str]], clean: bool
+) -> None:
+    """Issue 18's reproduction: with ingest away, robot B publishes 50 QoS 1 readings (the
+    broker acknowledges them); robot A, with its own valid credentials, connects with
+    ingest's client id and leaves. When ingest comes back its session is intact: all 50
+    arrive. The broker binds the client id to the user (use_username_as_clientid)."""
+    broker, creds = secure_broker
+    ingest, _, _ = _session(broker, "aic-ingest", creds["aic-ingest"], "aic-ingest-svc", clean=True)
+    ingest.subscribe("aic/v1/+/telemetry", qos=1)
+    time.sleep(0.3)
+    _stop(ingest)
+    b, _, _ = _session(broker, "aic-bj-00002", creds["aic-bj-00002"], "aic-bj-00002", clean=True)
+    for i in range(50):
+        b.publish("aic/v1/aic-bj-00002/telemetry", str(i).encode(), qos=1).wait_for_publish(5)
+    _stop(b)
+    a, _, _ = _session(broker, "aic-bj-00001", creds["aic-bj-00001"], "aic-ingest-svc", clean=clean)
+    time.sleep(0.3)
+    _stop(a)
+    ingest, got, info = _session(
+        broker, "aic-ingest", creds["aic-ingest"], "aic-ingest-svc", clean=False
+    )
+    deadline = time.monotonic() + 10
+    while len(got) < 50 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _stop(ingest)
+    assert info["session_present"] is True
+    assert sorted(int(p) for p in got) == list(range(50))
