@@ -111,6 +111,7 @@ autosave_interval 1
 max_queued_messages 0
 max_queued_bytes 0
 max_inflight_messages 100
+max_packet_size 1048576
 persistent_client_expiration 7d
 log_dest file {data_dir}/mosquitto.log
 {user_line}

@@ -7,6 +7,7 @@ a status, and rejections; it never raises on bad input. Registry checks
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -284,24 +285,39 @@ def parse_status(obj: object, topic_robot: str, *, now: datetime) -> Status:
     return Status(robot_id=topic_robot, online=online, ts=ts)
 
 
+def _rejected(reason: str, detail: str, payload: bytes) -> Rejection:
+    """A rejection that keeps at most MAX_PAYLOAD_BYTES of the payload: an oversized one is
+    kept as its prefix, with its size and SHA-256 in the detail (quarantine stays bounded)."""
+    if len(payload) <= MAX_PAYLOAD_BYTES:
+        return Rejection(reason, detail, payload)
+    digest = hashlib.sha256(payload).hexdigest()
+    return Rejection(
+        reason,
+        f"{detail}; first {MAX_PAYLOAD_BYTES} of {len(payload)} bytes kept, sha256 {digest}",
+        payload[:MAX_PAYLOAD_BYTES],
+    )
+
+
 def parse_message(topic: str, payload: bytes, *, now: datetime) -> Parsed:
     """Turn one MQTT message into readings/event/status plus rejections; never raises."""
     match = TOPIC.match(topic)
     if not match:
         return Parsed(
-            "invalid", None, rejections=[Rejection("bad_topic", f"topic {topic[:200]!r}", payload)]
+            "invalid", None, rejections=[_rejected("bad_topic", f"topic {topic[:200]!r}", payload)]
         )
     robot_id, kind = match.group(1), match.group(2)
     if not ROBOT_ID.match(robot_id):
         return Parsed(
             "invalid",
             None,
-            rejections=[Rejection("bad_robot_id", f"robot id {robot_id[:80]!r} in topic", payload)],
+            rejections=[
+                _rejected("bad_robot_id", f"robot id {robot_id[:80]!r} in topic", payload)
+            ],
         )
     result = Parsed(kind, robot_id)
     if len(payload) > MAX_PAYLOAD_BYTES:
         result.rejections.append(
-            Rejection("too_large", f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}", payload)
+            _rejected("too_large", f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}", payload)
         )
         return result
     try:

@@ -99,11 +99,12 @@ def test_unknown_measurements_are_kept() -> None:
     ],
 )
 def test_bad_input_has_a_reason(topic: str, payload: bytes, reason: str) -> None:
-    """Each way to break the contract yields its quarantine reason and keeps the raw bytes."""
+    """Each way to break the contract yields its quarantine reason and keeps the raw bytes
+    (at most the first 64 KiB of them)."""
     p = parse_message(topic, payload, now=NOW)
     assert not p.readings and p.event is None and p.status is None
     assert [r.reason for r in p.rejections] == [reason]
-    assert p.rejections[0].payload == payload
+    assert p.rejections[0].payload == payload[:MAX_PAYLOAD_BYTES]
 
 
 def test_batch_keeps_good_readings_and_rejects_bad_ones() -> None:
@@ -166,3 +167,19 @@ def test_mutated_readings_never_raise(extra: dict[str, object]) -> None:
             "bad_json",
             "batch_too_large",
         }
+
+
+def test_oversized_payloads_are_quarantined_as_a_bounded_prefix_with_their_hash() -> None:
+    """A 10 MB message (on a good topic, or a bad one) keeps only its first 64 KiB in
+    quarantine, with the full size and SHA-256 in the reason's detail."""
+    import hashlib
+
+    big = b"{" + b"x" * 10_000_000
+    digest = hashlib.sha256(big).hexdigest()
+    for topic, reason in ((TOPIC, "too_large"), ("aic/v1/x/y/z", "bad_topic")):
+        (rej,) = parse_message(topic, big, now=NOW).rejections
+        assert rej.reason == reason
+        assert rej.payload == big[:MAX_PAYLOAD_BYTES]
+        assert f"of {len(big)} bytes kept, sha256 {digest}" in rej.detail
+    small = parse_message("aic/v1/x/y/z", b"tiny", now=NOW).rejections[0]
+    assert small.payload == b"tiny" and "sha256" not in small.detail

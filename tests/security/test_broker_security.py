@@ -249,3 +249,29 @@ def test_no_robot_can_take_over_ingests_session(
     _stop(ingest)
     assert info["session_present"] is True
     assert sorted(int(p) for p in got) == list(range(50))
+
+
+def test_broker_refuses_packets_over_one_mebibyte(
+    secure_broker: tuple[ProjectBroker, dict[str, str]],
+) -> None:
+    """A 2 MB publish never reaches ingest (the broker drops the sender); a 100 kB one,
+    over the contract's 64 KiB but under the broker's 1 MiB, does (ingest quarantines it)."""
+    broker, creds = secure_broker
+    ingest = Client(broker, "aic-ingest", creds["aic-ingest"])
+    ingest.c.subscribe("aic/v1/+/telemetry", qos=1)
+    robot = Client(broker, "aic-bj-00001", creds["aic-bj-00001"])
+    time.sleep(0.3)
+    with contextlib.suppress(RuntimeError, ValueError):
+        robot.c.publish("aic/v1/aic-bj-00001/telemetry", b"x" * 2_000_000, qos=1).wait_for_publish(
+            3
+        )
+    robot.close()
+    robot = Client(broker, "aic-bj-00001", creds["aic-bj-00001"])
+    robot.c.publish("aic/v1/aic-bj-00001/telemetry", b"y" * 100_000, qos=1).wait_for_publish(5)
+    deadline = time.monotonic() + 5
+    while not ingest.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert [len(p) for _, p in ingest.messages] == [100_000]
+    for c in (ingest, robot):
+        c.close()
