@@ -12,12 +12,21 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from psycopg_pool import ConnectionPool
 
 from api import errors, pages
+from api.middleware import Guard
 from api.routes import admin, anomalies, auth, fleet, health, reports, service, work_orders
 from api.security import Tokens
+from api.throttle import LoginThrottle
 from core.clock import Clock
 
 
-def create_app(pool: ConnectionPool, tokens: Tokens, *, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    pool: ConnectionPool,
+    tokens: Tokens,
+    *,
+    clock: Clock | None = None,
+    throttle: LoginThrottle | None = None,
+    statement_timeout_s: float = 5.0,
+) -> FastAPI:
     """Build the app around an open pool; the caller owns the pool's lifecycle.
 
     ``clock`` is the one clock of every request (token expiry included); by default the
@@ -29,6 +38,8 @@ def create_app(pool: ConnectionPool, tokens: Tokens, *, clock: Clock | None = No
     app.state.pool = pool
     app.state.tokens = tokens
     app.state.clock = tokens.clock
+    app.state.throttle = throttle or LoginThrottle()
+    app.state.statement_timeout_s = statement_timeout_s
     registry = CollectorRegistry()
     app.state.metrics = registry
     requests = Counter("aic_api_requests", "HTTP requests", ["method", "status"], registry=registry)
@@ -43,6 +54,7 @@ def create_app(pool: ConnectionPool, tokens: Tokens, *, clock: Clock | None = No
         return response
 
     errors.install(app)
+    app.add_middleware(Guard)
     routers = (
         auth.router,
         fleet.router,

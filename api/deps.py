@@ -17,8 +17,16 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def get_conn(request: Request) -> Iterator[Conn]:
-    """One pooled connection per request; committed when the request succeeds."""
-    with request.app.state.pool.connection() as conn:
+    """One pooled connection per request; committed when the request succeeds.
+
+    Waiting for a connection and every statement are bounded (``statement_timeout_s`` of
+    the app): a locked table or a slow database answers 503 with Retry-After, never a hang.
+    """
+    from api.repository import limit_statements
+
+    timeout_s: float = request.app.state.statement_timeout_s
+    with request.app.state.pool.connection(timeout=timeout_s) as conn:
+        limit_statements(conn, timeout_s=timeout_s)
         yield conn
 
 
@@ -68,7 +76,7 @@ def scoped_conn(request: Request, user: User) -> Iterator[Conn]:
     PostgreSQL row-level security backs up the region filter of every query."""
     from api.repository import enter_scope
 
-    with request.app.state.pool.connection() as conn:
+    for conn in get_conn(request):
         enter_scope(conn, p=user)
         yield conn
 

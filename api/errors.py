@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 
+from api.throttle import TooManyAttemptsError
 from core.errors import NotFoundError
 from scheduler.errors import InvalidTransitionError, StockError
 
@@ -21,6 +24,31 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StockError)
     def stock(request: Request, exc: StockError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "reason": exc.reason}, status_code=409)
+
+    def busy(request: Request, exc: Exception) -> JSONResponse:
+        # A slow, locked or unreachable database: tell the client to come back, not 500.
+        return JSONResponse(
+            {
+                "detail": "数据库繁忙，请稍后再试 database busy or unavailable, try again shortly",
+                "reason": type(exc).__name__,
+            },
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    for kind in (
+        PoolTimeout,
+        psycopg.errors.QueryCanceled,
+        psycopg.errors.LockNotAvailable,
+        psycopg.OperationalError,
+    ):
+        app.add_exception_handler(kind, busy)
+
+    @app.exception_handler(TooManyAttemptsError)
+    def too_many(request: Request, exc: TooManyAttemptsError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.seconds)}
+        )
 
     @app.exception_handler(ValueError)
     def bad_value(request: Request, exc: ValueError) -> JSONResponse:

@@ -16,6 +16,8 @@ from fastapi.templating import Jinja2Templates
 from api import repository as repo
 from api.deps import COOKIE, LoginConn, Now, get_conn, get_tokens
 from api.security import Principal, TokenError, Tokens
+from api.signin import sign_in
+from api.throttle import TooManyAttemptsError
 from core.clock import zone, zone_label
 from core.db import Conn
 from core.errors import NotFoundError
@@ -81,7 +83,16 @@ def login(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
-    p = repo.authenticate(conn, staff_id=username, password=password)
+    try:
+        p = sign_in(conn, request, staff_id=username, password=password)
+    except TooManyAttemptsError as exc:
+        return templates.TemplateResponse(
+            request,
+            "login.html",
+            {"error": str(exc)},
+            status_code=429,
+            headers={"Retry-After": str(exc.seconds)},
+        )
     if p is None:
         return templates.TemplateResponse(
             request,
@@ -95,6 +106,7 @@ def login(
         tokens.issue(p),
         httponly=True,
         samesite="strict",
+        secure=request.url.scheme == "https",  # behind TLS (uvicorn --proxy-headers)
         max_age=tokens.access_minutes * 60,
     )
     return response

@@ -338,6 +338,15 @@ def record_callback(
         ).fetchone()
 
 
+def limit_statements(conn: Conn, *, timeout_s: float) -> None:
+    """Bound every statement and lock wait of this transaction."""
+    ms = str(max(1, int(timeout_s * 1000)))
+    conn.execute(
+        "SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)",
+        (ms, ms),
+    )
+
+
 def enter_scope(conn: Conn, *, p: Principal) -> None:
     """Run the rest of this transaction as ``aic_api`` with the caller's region (RLS backstop)."""
     conn.execute("SET LOCAL ROLE aic_api")
@@ -346,16 +355,15 @@ def enter_scope(conn: Conn, *, p: Principal) -> None:
 
 def authenticate(conn: Conn, *, staff_id: str, password: str) -> Principal | None:
     """The principal for valid, active credentials; None otherwise (no hint which part failed)."""
-    from api.security import api_role, verify_password
+    from api.security import api_role, dummy_hash, verify_password
 
     row = credentials(conn, staff_id=staff_id)
-    if (
-        row is None
-        or not row["active"]
-        or row["password_hash"] is None
-        or not verify_password(row["password_hash"], password)
-    ):
+    usable = row is not None and row["active"] and row["password_hash"] is not None
+    # An unknown or disabled user costs one hash check too: the answer's time tells nothing.
+    matches = verify_password(row["password_hash"] if usable else dummy_hash(), password)  # type: ignore[index]
+    if not (usable and matches):
         return None
+    assert row is not None
     return Principal(row["id"], api_role(row["role"]), row["region"])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -20,6 +21,12 @@ _hasher = PasswordHasher()
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+@lru_cache(maxsize=1)
+def dummy_hash() -> str:
+    """A hash no password matches, checked for unknown users so that failing takes as long."""
+    return _hasher.hash(secrets.token_urlsafe(32))
 
 
 def verify_password(password_hash: str, password: str) -> bool:

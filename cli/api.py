@@ -28,7 +28,9 @@ def api(
         tokens = Tokens.with_secret(
             s.jwt_secret, access_minutes=s.access_token_minutes, refresh_hours=s.refresh_token_hours
         )
-        app = create_app(rt.pool, tokens, clock=rt.clock)
+        app = create_app(
+            rt.pool, tokens, clock=rt.clock, statement_timeout_s=s.api_statement_timeout_s
+        )
         console.print(f"API on http://{host}:{port}/docs")
         uvicorn.run(app, host=host, port=port, log_level=s.log_level.lower())
 

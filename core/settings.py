@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         description="HMAC key for API tokens (32+ characters); unset = a random key per process",
     )
     access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    api_statement_timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="longest an API request waits for a connection or a statement (then 503)",
+    )
     refresh_token_hours: int = Field(default=12, ge=1, le=24 * 30)
     notify_config: Path | None = Field(
         default=None, description="YAML of notification channels (scheduler/notify.py)"

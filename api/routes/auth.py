@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from api import repository as repo
 from api.deps import LoginConn, get_tokens
 from api.security import Principal, TokenError, Tokens, api_role
+from api.signin import sign_in
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -38,12 +39,13 @@ def _issue(tokens: Tokens, p: Principal) -> TokenRead:
 
 @router.post("/token")
 def token(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     conn: LoginConn,
     tokens: Annotated[Tokens, Depends(get_tokens)],
 ) -> TokenRead:
-    """Sign in with staff id and password."""
-    p = repo.authenticate(conn, staff_id=form.username, password=form.password)
+    """Sign in with staff id and password; repeated failures answer 429 with Retry-After."""
+    p = sign_in(conn, request, staff_id=form.username, password=form.password)
     if p is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -1,0 +1,157 @@
+"""Sign-in under attack: throttled per user and per address, with 429 and Retry-After;
+failures take the same work for unknown and known users."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.security import Tokens
+from core.clock import FixedClock
+from tests.api.conftest import PASSWORD
+
+TOKEN = "/api/v1/auth/token"
+
+
+def _try(client: TestClient, user: str, password: str) -> int:
+    return client.post(TOKEN, data={"username": user, "password": password}).status_code
+
+
+def test_repeated_failures_lock_the_user_out_then_age_out(
+    api: tuple[TestClient, Tokens, str],
+) -> None:
+    """Issue 18's reproduction: 100 wrong passwords, then the right one, used to get 200. Now
+    the 6th try within 15 minutes is 429 with Retry-After — the right password too — while
+    another staff member signs in; 15 minutes later (the app's clock) the right one works."""
+    client, tokens, _ = api
+    assert isinstance(tokens.clock, FixedClock)
+    codes = [_try(client, "deng-keming", f"guess-{i}") for i in range(100)]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
+    locked = client.post(TOKEN, data={"username": "deng-keming", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) == 15 * 60
+    assert "登录失败次数过多" in locked.json()["detail"]
+    assert _try(client, "zheng-zhuzi", PASSWORD) == 200
+    tokens.clock.advance(timedelta(minutes=15))
+    assert _try(client, "deng-keming", PASSWORD) == 200
+
+
+def test_one_address_cannot_spray_passwords_over_many_users(
+    api: tuple[TestClient, Tokens, str],
+) -> None:
+    """20 failures from one address across users lock that address out (429) for everyone."""
+    client, _, _ = api
+    users = ["deng-keming", "zheng-zhuzi", "hq-manager", "eng-fault-models", "nobody-1"]
+    codes = [_try(client, users[i % len(users)], "wrong") for i in range(21)]
+    assert codes[:20] == [401] * 20 and codes[20] == 429
+    assert _try(client, "zeng-guangkuo", PASSWORD) == 429
+
+
+def test_dashboard_sign_in_is_throttled_too(api: tuple[TestClient, Tokens, str]) -> None:
+    """The dashboard's form shares the budget and says so in Chinese first."""
+    client, _, _ = api
+    for _ in range(5):
+        r = client.post("/login", data={"username": "deng-keming", "password": "x"})
+        assert r.status_code == 401
+    r = client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
+    assert r.status_code == 429 and "登录失败次数过多" in r.text and r.headers["Retry-After"]
+
+
+def test_unknown_users_cost_a_hash_check_too(
+    api: tuple[TestClient, Tokens, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed sign-in runs one password-hash check whether or not the staff id exists, so
+    the answer's timing does not reveal staff ids."""
+    import api.security as security
+
+    calls: list[str] = []
+    real = security.verify_password
+
+    def counting(password_hash: str, password: str) -> bool:
+        calls.append(password_hash[:10])
+        return real(password_hash, password)
+
+    monkeypatch.setattr(security, "verify_password", counting)
+    client, _, _ = api
+    assert _try(client, "no-such-staff", "whatever") == 401
+    assert _try(client, "deng-keming", "whatever") == 401
+    assert len(calls) == 2 and all(c.startswith("$argon2") for c in calls)
+
+
+def test_a_locked_table_answers_503_within_the_timeout(fresh_db: str, clock: FixedClock) -> None:
+    """Issue 18's reproduction: with `robots` locked by another transaction, requests used to
+    hang 44–49 s and then fail with 500. Now each answers 503 with Retry-After after the
+    configured statement timeout, and requests that do not touch the table still work."""
+    import time
+
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
+    from api.app import create_app
+    from api.repository import set_password
+    from api.security import hash_password
+
+    with psycopg.connect(fresh_db) as conn:
+        set_password(
+            conn, staff_id="hq-manager", password_hash=hash_password(PASSWORD), now=clock.now()
+        )
+    tokens = Tokens.with_secret("lock-test-secret-key-of-enough-length", clock=clock)
+    with ConnectionPool(fresh_db, min_size=1, max_size=4) as pool:
+        app = create_app(pool, tokens, statement_timeout_s=1.0)
+        with TestClient(app) as client, psycopg.connect(fresh_db) as locker:
+            r = client.post(TOKEN, data={"username": "hq-manager", "password": PASSWORD})
+            auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            locker.execute("LOCK TABLE robots IN ACCESS EXCLUSIVE MODE")
+            for _ in range(6):  # more requests than the pool has connections
+                started = time.monotonic()
+                busy = client.get("/api/v1/robots", headers=auth)
+                assert busy.status_code == 503, busy.text
+                assert busy.headers["Retry-After"] == "5" and "数据库繁忙" in busy.json()["detail"]
+                assert time.monotonic() - started < 5
+            assert client.get("/api/v1/regions", headers=auth).status_code == 200
+            locker.rollback()
+            assert client.get("/api/v1/robots", headers=auth).status_code == 200
+
+
+def test_security_headers_csrf_backstop_and_body_limit(
+    api: tuple[TestClient, Tokens, str],
+) -> None:
+    """Pages carry CSP, X-Frame-Options and nosniff; a cross-site POST riding on the session
+    cookie is refused (it used to dispatch an order); a 50 MB body is refused with 413,
+    declared or streamed, before anything reads it."""
+    client, _, _ = api
+    client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
+    page = client.get("/ui/orders")
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    order = client.get("/api/v1/work-orders").json()[0]
+    forged = client.post(
+        f"/ui/orders/{order['id']}/move",
+        data={"to": "confirmed"},
+        headers={"Origin": "https://evil.example"},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 403 and "跨站请求被拒绝" in forged.json()["detail"]
+    assert client.get(f"/api/v1/work-orders/{order['id']}").json()["status"] == order["status"]
+    own = client.post(
+        f"/ui/orders/{order['id']}/move",
+        data={"to": "confirmed"},
+        headers={"Origin": "http://testserver"},
+        follow_redirects=False,
+    )
+    assert own.status_code == 303
+    assert client.get(f"/api/v1/work-orders/{order['id']}").json()["status"] == "confirmed"
+    big = b'{"satisfied": true, "notes": "' + b"x" * 50_000_000 + b'"}'
+    url = f"/api/v1/work-orders/{order['id']}/callbacks/verification"
+    declared = client.post(url, content=big, headers={"Content-Type": "application/json"})
+    assert declared.status_code == 413
+
+    def chunks():  # type: ignore[no-untyped-def]
+        for i in range(0, len(big), 1_000_000):
+            yield big[i : i + 1_000_000]
+
+    streamed = client.post(url, content=chunks(), headers={"Content-Type": "application/json"})
+    assert streamed.status_code == 413
