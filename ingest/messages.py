@@ -176,8 +176,9 @@ def _header(
 ) -> tuple[dict[str, Any], int, datetime]:
     if not isinstance(obj, dict):
         raise ContractError("bad_field", "message must be a JSON object")
-    if obj.get("v") != 1:
-        raise ContractError("unsupported_version", f"v must be 1, got {obj.get('v')!r}")
+    version = obj.get("v")
+    if type(version) is not int or version != 1:  # true and 1.0 are not the integer 1
+        raise ContractError("unsupported_version", f"v must be 1, got {version!r}")
     robot_id = obj.get("robot_id")
     if robot_id != topic_robot:
         raise ContractError(
@@ -310,9 +311,7 @@ def parse_message(topic: str, payload: bytes, *, now: datetime) -> Parsed:
         return Parsed(
             "invalid",
             None,
-            rejections=[
-                _rejected("bad_robot_id", f"robot id {robot_id[:80]!r} in topic", payload)
-            ],
+            rejections=[_rejected("bad_robot_id", f"robot id {robot_id[:80]!r} in topic", payload)],
         )
     result = Parsed(kind, robot_id)
     if len(payload) > MAX_PAYLOAD_BYTES:

@@ -160,6 +160,30 @@ def insert_quarantine(conn: Conn, *, rows: list[QuarantineRow], now: datetime) -
     return len(rows)
 
 
+def drop_known_status_rejections(conn: Conn, *, rows: list[QuarantineRow]) -> list[QuarantineRow]:
+    """Leave out rejected status messages already in quarantine (same topic, bytes, reason):
+    the broker redelivers a retained status on every reconnect."""
+    status = [q for q in rows if q.topic.endswith("/status")]
+    if not status:
+        return rows
+    known = {
+        (str(t), bytes(p), str(r))
+        for t, p, r in conn.execute(
+            """SELECT topic, payload, reason FROM quarantine
+               WHERE topic = ANY(%s) AND reason = ANY(%s)""",
+            (list({q.topic for q in status}), list({q.reason for q in status})),
+        ).fetchall()
+    }
+    out = []
+    for q in rows:
+        key = (q.topic, q.payload, q.reason)
+        if key not in known:
+            out.append(q)
+            if q.topic.endswith("/status"):
+                known.add(key)  # and once within this batch too
+    return out
+
+
 def update_robot_state(
     conn: Conn,
     *,
@@ -295,9 +319,13 @@ def apply_statuses(conn: Conn, *, statuses: list[Status], now: datetime) -> None
 class RobotInfo:
     install_date: date
     model: str
+    max_seq: int | None = None  # the highest seq stored when the directory was loaded
 
 
 def load_directory(conn: Conn) -> dict[str, RobotInfo]:
-    """Return every registered robot's install date and model, for validation."""
-    rows = conn.execute("SELECT robot_id, install_date, model FROM robots").fetchall()
-    return {str(r[0]): RobotInfo(r[1], str(r[2])) for r in rows}
+    """Return every registered robot's install date, model and highest stored seq."""
+    rows = conn.execute(
+        """SELECT r.robot_id, r.install_date, r.model, s.max_seq
+           FROM robots r LEFT JOIN robot_state s ON s.robot_id = r.robot_id"""
+    ).fetchall()
+    return {str(r[0]): RobotInfo(r[1], str(r[2]), r[3]) for r in rows}

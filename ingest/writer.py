@@ -40,6 +40,9 @@ class Inbound:
     received: float  # time.time() on arrival
 
 
+SEQ_JUMP_MAX = 1_000_000_000  # 31 years of one message a second
+
+
 @dataclass(frozen=True, slots=True)
 class WriterConfig:
     batch_messages: int = 2000
@@ -73,6 +76,7 @@ class Writer(threading.Thread):
         self._conn: Conn | None = None
         self._days: set[date] = set()
         self._directory: dict[str, repo.RobotInfo] = {}
+        self._max_seq: dict[str, int] = {}  # highest stored seq per robot, as far as seen
         self._directory_at = 0.0
         self.committed_batches = 0
         self.error: Exception | None = None
@@ -159,6 +163,9 @@ class Writer(threading.Thread):
         if force or age > self.config.directory_refresh_s:
             self._directory = repo.load_directory(conn)
             self._directory_at = time.monotonic()
+            for robot_id, info in self._directory.items():
+                if info.max_seq is not None:
+                    self._max_seq[robot_id] = max(self._max_seq.get(robot_id, 0), info.max_seq)
 
     def _write(self, batch: list[Inbound]) -> None:
         started = time.perf_counter()
@@ -168,9 +175,7 @@ class Writer(threading.Thread):
         unknown = {
             m.parsed.robot_id
             for m in batch
-            if m.parsed.robot_id
-            and m.parsed.kind != "status"
-            and m.parsed.robot_id not in self._directory
+            if m.parsed.robot_id and m.parsed.robot_id not in self._directory
         }
         if unknown:
             self._refresh_directory(conn, force=True)
@@ -186,20 +191,30 @@ class Writer(threading.Thread):
             )
             single = len(p.readings) == 1 and not p.rejections
             for r in p.readings:
-                reason = self._registry_check(r.robot_id, r.ts)
+                reason = self._registry_check(r.robot_id, r.ts, r.seq)
                 if reason:
                     raw = m.payload if single else _reading_json(r)
                     quarantine.append(repo.QuarantineRow(m.topic, raw, reason[0], reason[1]))
                 else:
                     readings.append(r)
             if p.event is not None:
-                reason = self._registry_check(p.event.robot_id, p.event.ts)
+                reason = self._registry_check(p.event.robot_id, p.event.ts, p.event.seq)
                 if reason:
                     quarantine.append(repo.QuarantineRow(m.topic, m.payload, *reason))
                 else:
                     events.append(p.event)
             if p.status is not None:
-                statuses.append(p.status)
+                if p.status.robot_id in self._directory:
+                    statuses.append(p.status)
+                else:
+                    quarantine.append(
+                        repo.QuarantineRow(
+                            m.topic,
+                            m.payload,
+                            "unknown_robot",
+                            f"robot {p.status.robot_id!r} is not in the fleet registry",
+                        )
+                    )
 
         counts = repo.WriteCounts()
         with conn.transaction():
@@ -223,9 +238,14 @@ class Writer(threading.Thread):
                 conn, readings=readings, stored=stored + stored_events, now=now
             )
             repo.apply_statuses(conn, statuses=statuses, now=now)
+            # A retained status comes back on every reconnect: quarantine it once.
+            quarantine = repo.drop_known_status_rejections(conn, rows=quarantine)
             counts.quarantined = repo.insert_quarantine(conn, rows=quarantine, now=now)
         commit_time = time.time()
         self._days |= days
+        for robot_id, seq in (*stored, *stored_events):
+            if seq > self._max_seq.get(robot_id, -1):
+                self._max_seq[robot_id] = seq
         counts.readings = len(stored)
         counts.duplicates = len(readings) - len(stored) + len(events) - len(stored_events)
         counts.events = len(stored_events)
@@ -234,10 +254,20 @@ class Writer(threading.Thread):
             self._ack(m)
         self.committed_batches += 1
 
-    def _registry_check(self, robot_id: str, ts: datetime) -> tuple[str, str] | None:
+    def _registry_check(self, robot_id: str, ts: datetime, seq: int) -> tuple[str, str] | None:
         info = self._directory.get(robot_id)
         if info is None:
             return ("unknown_robot", f"robot {robot_id!r} is not in the fleet registry")
+        high = self._max_seq.get(robot_id)
+        if high is not None and seq > high + SEQ_JUMP_MAX:
+            # A counter that survives reboots moves by one per message: a jump this size is
+            # corruption or forgery, and storing it would pin max_seq (every later reading
+            # "late", gap detection off for the robot).
+            return (
+                "seq_jump",
+                f"seq {seq} jumps {seq - high} past the highest stored {high}"
+                f" (at most {SEQ_JUMP_MAX})",
+            )
         # Install dates are local calendar days; allow the whole day in any zone.
         if ts < datetime.combine(info.install_date, datetime.min.time(), UTC) - timedelta(days=1):
             return (

@@ -78,6 +78,8 @@ def test_unknown_measurements_are_kept() -> None:
         ("aic/v1/ab/telemetry", b"{}", "bad_robot_id"),
         (TOPIC, json.dumps(_ok(robot_id="aic-sz-99999")).encode(), "robot_mismatch"),
         (TOPIC, json.dumps(_ok(v=2)).encode(), "unsupported_version"),
+        (TOPIC, json.dumps(_ok(v=True)).encode(), "unsupported_version"),
+        (TOPIC, json.dumps(_ok(v=1.0)).encode(), "unsupported_version"),
         (TOPIC, json.dumps(_ok(seq=-1)).encode(), "out_of_range"),
         (TOPIC, json.dumps(_ok(seq="12")).encode(), "bad_field"),
         (TOPIC, json.dumps(_ok(seq=1.5)).encode(), "bad_field"),

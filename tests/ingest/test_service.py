@@ -177,6 +177,45 @@ def test_row_rejected_by_database_is_bisected_out(
     pub.close()
 
 
+def test_seq_jumps_and_unknown_robots_status_are_quarantined_once(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """Issue 18: seq 2^63−1 used to be stored and pin max_seq (every later reading "late");
+    a status from an unregistered id created a robot_state row, and a retained bad status was
+    quarantined again on every reconnect. Now the jump is quarantined as seq_jump and the
+    robot's next reading is stored in order; the unknown status is quarantined, once."""
+    service = start_ingest(fresh_db, project_broker.url, client_id="ingest-seq")
+    pub = Publisher(project_broker.url)
+    robot = "aic-bj-00001"
+    pub.publish(f"aic/v1/{robot}/telemetry", reading(robot, 10))
+    wait_until(lambda: rows(fresh_db) == 1)
+    forged = reading(robot, 12)
+    forged["seq"] = 2**63 - 1  # counters as usual: only the seq is absurd
+    pub.publish(f"aic/v1/{robot}/telemetry", forged)
+    pub.publish(f"aic/v1/{robot}/telemetry", reading(robot, 11))
+    stranger = "aic/v1/aic-zz-99999/status"
+    pub.publish(stranger, json.dumps({"online": True}).encode(), retain=True)
+    wait_until(lambda: rows(fresh_db) == 2)
+    wait_until(lambda: count(fresh_db, "SELECT count(*) FROM quarantine") == 2)
+    with psycopg.connect(fresh_db) as conn:
+        reasons = dict(conn.execute("SELECT topic, reason FROM quarantine").fetchall())
+        state = conn.execute(
+            "SELECT robot_id, max_seq FROM robot_state ORDER BY robot_id"
+        ).fetchall()
+        gaps = conn.execute("SELECT count(*) FROM seq_gaps").fetchone()
+    assert reasons == {f"aic/v1/{robot}/telemetry": "seq_jump", stranger: "unknown_robot"}
+    assert state == [(robot, 11)] and gaps == (0,)
+    service.stop()
+    again = start_ingest(fresh_db, project_broker.url, client_id="ingest-seq2")
+    wait_until(
+        lambda: again.metrics.value("aic_ingest_messages_received_total", {"kind": "status"}) >= 1,
+        what="the retained status delivered again",
+    )
+    time.sleep(0.5)
+    assert count(fresh_db, "SELECT count(*) FROM quarantine") == 2
+    pub.close()
+
+
 def test_status_and_last_will_set_online(
     fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
 ) -> None:
