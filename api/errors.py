@@ -7,6 +7,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
+from api.security import AccountDisabledError
 from api.throttle import TooManyAttemptsError
 from core.errors import NotFoundError
 from scheduler.errors import InvalidTransitionError, StockError
@@ -43,6 +44,12 @@ def install(app: FastAPI) -> None:
         psycopg.OperationalError,
     ):
         app.add_exception_handler(kind, busy)
+
+    @app.exception_handler(AccountDisabledError)
+    def disabled(request: Request, exc: AccountDisabledError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
 
     @app.exception_handler(TooManyAttemptsError)
     def too_many(request: Request, exc: TooManyAttemptsError) -> JSONResponse:

@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from api import repository as repo
 from api.deps import COOKIE, LoginConn, Now, get_conn, get_tokens
-from api.security import Principal, TokenError, Tokens
+from api.security import AccountDisabledError, Principal, TokenError, Tokens
 from api.signin import sign_in
 from api.throttle import TooManyAttemptsError
 from core.clock import zone, zone_label
@@ -49,7 +49,10 @@ PageUser = Annotated[Principal, Depends(page_user)]
 def page_conn(request: Request, user: PageUser) -> Iterator[Conn]:
     """Like the API's scoped connection: role aic_api and the user's region (RLS backstop)."""
     for conn in get_conn(request):
-        repo.enter_scope(conn, p=user)
+        try:
+            repo.enter_scope(conn, p=user)
+        except AccountDisabledError as exc:
+            raise LoginRequiredError from exc
         yield conn
 
 

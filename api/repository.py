@@ -348,7 +348,16 @@ def limit_statements(conn: Conn, *, timeout_s: float) -> None:
 
 
 def enter_scope(conn: Conn, *, p: Principal) -> None:
-    """Run the rest of this transaction as ``aic_api`` with the caller's region (RLS backstop)."""
+    """Run the rest of this transaction as ``aic_api`` with the caller's region (RLS backstop).
+
+    The staff member must still be active: a disabled account's tokens stop working at
+    once, not when they expire.
+    """
+    from api.security import AccountDisabledError
+
+    row = conn.execute("SELECT active FROM staff WHERE id = %s", (p.staff_id,)).fetchone()
+    if row is None or not row[0]:
+        raise AccountDisabledError(p.staff_id)
     conn.execute("SET LOCAL ROLE aic_api")
     conn.execute("SELECT set_config('aic.region', %s, true)", (p.region if p.regional else "",))
 

@@ -52,6 +52,14 @@ class Principal:
         return self.role in ("lead", "technician")
 
 
+class AccountDisabledError(PermissionError):
+    """A valid token of a staff member who is no longer active."""
+
+    def __init__(self, staff_id: str) -> None:
+        self.staff_id = staff_id
+        super().__init__(f"account {staff_id!r} is disabled 账号已停用")
+
+
 class TokenError(ValueError):
     """A token that is missing, expired, tampered with, or of the wrong kind."""
 

@@ -155,3 +155,23 @@ def test_security_headers_csrf_backstop_and_body_limit(
 
     streamed = client.post(url, content=chunks(), headers={"Content-Type": "application/json"})
     assert streamed.status_code == 413
+
+
+def test_a_disabled_accounts_tokens_stop_working_at_once(
+    api: tuple[TestClient, Tokens, str],
+) -> None:
+    """Issue 18: a disabled user's access token used to work until it expired. Now the
+    next request is 401 (API) or back to the sign-in page (dashboard)."""
+    import psycopg
+
+    client, _, db = api
+    r = client.post(TOKEN, data={"username": "deng-keming", "password": PASSWORD})
+    auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    assert client.get("/api/v1/robots", headers=auth).status_code == 200
+    client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
+    assert client.get("/ui/orders").url.path == "/ui/orders"
+    with psycopg.connect(db) as conn:
+        conn.execute("UPDATE staff SET active = false WHERE id = 'deng-keming'")
+    refused = client.get("/api/v1/robots", headers=auth)
+    assert refused.status_code == 401 and "账号已停用" in refused.json()["detail"]
+    assert client.get("/ui/orders").url.path == "/login"
