@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import typer
 from psycopg_pool import ConnectionPool
 from rich.console import Console
+from rich.markup import escape
 
 from core.clock import Clock
 from core.db import open_pool
@@ -23,7 +24,8 @@ err_console = Console(stderr=True)
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a clear error and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    # The message is text, not markup: '[a-z0-9-]' in it must print as written.
+    err_console.print("[bold red]error:[/] " + escape(message))
     return typer.Exit(code)
 
 

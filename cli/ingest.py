@@ -47,7 +47,13 @@ def ingest(
         )
         service = IngestService(config)
         if metrics_port:
-            service.metrics.serve(metrics_port)
+            try:
+                service.metrics.serve(metrics_port)
+            except OSError as exc:
+                raise fail(
+                    f"--metrics-port {metrics_port}: cannot listen on 127.0.0.1:{metrics_port}"
+                    f" ({exc.strerror or exc}); choose a free port"
+                ) from exc
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -77,3 +77,35 @@ def test_wrong_database_url_names_the_setting(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "AIC_DATABASE_URL" in result.output
+
+
+def test_error_messages_print_as_written(tmp_path: Path) -> None:
+    """A refused robot id shows the id pattern whole (Rich used to eat `[a-z0-9-]` as markup)."""
+    result = runner.invoke(
+        app, ["robots", "provision", "a+b", "--password-file", str(tmp_path / "pw")]
+    )
+    assert result.exit_code == 2
+    assert "[a-z0-9-]" in result.output and "'a+b'" in result.output
+
+
+def test_metrics_port_in_use_is_a_clear_error(
+    env: dict[str, str], mqtt_url: str, tmp_path: Path
+) -> None:
+    """`aic ingest --metrics-port P` with P taken exits 2 with a message, not a traceback."""
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        assert runner.invoke(app, ["db", "migrate"], env=env).exit_code == 0
+        result = runner.invoke(
+            app,
+            ["ingest", "--metrics-port", str(port), "--client-id", f"aic-test-{port}"],
+            env={**env, "AIC_MQTT_URL": mqtt_url},
+        )
+    finally:
+        taken.close()
+    assert result.exit_code == 2, result.output
+    assert f"--metrics-port {port}: cannot listen" in result.output
