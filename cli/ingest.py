@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from dataclasses import replace
 import threading
 
 import typer
@@ -43,8 +44,9 @@ def ingest(
             protocol=protocol,
             writer=WriterConfig(batch_messages=batch, flush_interval_s=flush_ms / 1000),
             clock=rt.clock,
-            **({"client_id": client_id} if client_id else {}),
         )
+        if client_id:
+            config = replace(config, client_id=client_id)
         service = IngestService(config)
         if metrics_port:
             try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 
@@ -38,7 +40,18 @@ class IngestMetrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 60, 600, 3600),
             registry=r,
         )
-        self.queue_depth = Gauge("aic_ingest_queue_depth", "messages waiting", registry=r)
+        # Read when scraped, so they move during a database stall too (see watch()).
+        self.queue_depth = Gauge(
+            "aic_ingest_queue_depth", "messages received, not yet stored", registry=r
+        )
+        self.queue_bytes = Gauge(
+            "aic_ingest_queue_bytes", "payload bytes held for messages not yet stored", registry=r
+        )
+        self.oldest_unacked = Gauge(
+            "aic_ingest_oldest_unacked_seconds",
+            "age of the oldest message received and not yet stored and acknowledged",
+            registry=r,
+        )
         self.queue_full = Counter(
             "aic_ingest_queue_full", "times the queue was full (broker holds the rest)", registry=r
         )
@@ -47,6 +60,18 @@ class IngestMetrics:
         )
         self.gaps_opened = Counter("aic_ingest_seq_gaps_opened", "seq gaps opened", registry=r)
         self.gaps_closed = Counter("aic_ingest_seq_gaps_closed", "seq gaps filled", registry=r)
+
+    def watch(
+        self,
+        *,
+        depth: Callable[[], float],
+        size: Callable[[], float],
+        oldest_age: Callable[[], float],
+    ) -> None:
+        """Let the gauges read the live queue and writer when scraped."""
+        self.queue_depth.set_function(depth)
+        self.queue_bytes.set_function(size)
+        self.oldest_unacked.set_function(oldest_age)
 
     def value(self, name: str, labels: dict[str, str] | None = None) -> float:
         """Current value of a sample (``..._total`` for counters); 0 when absent."""

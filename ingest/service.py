@@ -6,6 +6,8 @@ import logging
 import os
 import queue
 import socket
+import threading
+import time
 from dataclasses import dataclass, field
 
 import psycopg
@@ -30,6 +32,8 @@ class IngestConfig:
     protocol: str = "5"
     writer: WriterConfig = field(default_factory=WriterConfig)
     clock: Clock = field(default_factory=SystemClock)
+    stall_warning_s: float = 10.0  # log when the oldest unacknowledged message is this old
+    keepalive_s: int = 30
 
 
 class IngestService:
@@ -38,7 +42,10 @@ class IngestService:
     def __init__(self, config: IngestConfig, *, metrics: IngestMetrics | None = None) -> None:
         self.config = config
         self.metrics = metrics or IngestMetrics()
-        self.inbox: queue.Queue[Inbound] = queue.Queue(maxsize=config.queue_size)
+        # Unbounded as a container; bounded in practice by the broker's flow control
+        # (receive maximum = queue_size) and in bytes by the 64 KiB cap per held message.
+        self.inbox: queue.Queue[Inbound] = queue.Queue()
+        self._stop_watch = threading.Event()
         self.subscriber = Subscriber(
             config.endpoint,
             client_id=config.client_id,
@@ -47,6 +54,8 @@ class IngestService:
             shared_group=config.shared_group,
             protocol=config.protocol,
             clock=config.clock,
+            queue_limit=config.queue_size,
+            keepalive_s=config.keepalive_s,
         )
         self.writer = Writer(
             connect=self._connect,
@@ -55,6 +64,9 @@ class IngestService:
             metrics=self.metrics,
             config=config.writer,
             clock=config.clock,
+        )
+        self.metrics.watch(
+            depth=self.inbox.qsize, size=self.queued_bytes, oldest_age=self.oldest_unacked_s
         )
 
     def _connect(self) -> Conn:
@@ -67,7 +79,35 @@ class IngestService:
             application_name=f"aic-ingest-{os.getpid()}",
         )
 
+    def queued_bytes(self) -> int:
+        """Payload bytes of the messages waiting in the queue (each at most 64 KiB)."""
+        with self.inbox.mutex:
+            return sum(len(m.payload) for m in self.inbox.queue)
+
+    def oldest_unacked_s(self) -> float:
+        """Age of the oldest message received and not yet stored and acknowledged."""
+        with self.inbox.mutex:
+            first = self.inbox.queue[0].received if self.inbox.queue else None
+        times = [t for t in (first, self.writer.pending_since) if t is not None]
+        return max(0.0, time.time() - min(times)) if times else 0.0
+
+    def _watch(self) -> None:
+        """Say it when nothing is being stored: a database stall raises no error by itself."""
+        last = -1e9
+        while not self._stop_watch.wait(1.0):
+            age = self.oldest_unacked_s()
+            if age >= self.config.stall_warning_s and time.monotonic() - last >= 30.0:
+                last = time.monotonic()
+                logger.warning(
+                    "ingest stalled: the oldest unacknowledged message is %.0f s old, "
+                    "%d messages queued; is the database slow or locked?",
+                    age,
+                    self.inbox.qsize(),
+                )
+
     def start(self) -> None:
+        self._stop_watch.clear()
+        threading.Thread(target=self._watch, name="ingest-watch", daemon=True).start()
         self.writer.start()
         self.subscriber.start()
         logger.info(
@@ -79,6 +119,7 @@ class IngestService:
     def stop(self, *, timeout_s: float = 30.0) -> None:
         """Drain: the writer stores and acks what is queued, then the client disconnects."""
         logger.info("ingest stopping: draining %d queued messages", self.inbox.qsize())
+        self._stop_watch.set()
         self.writer.stop()
         self.writer.join(timeout=timeout_s)
         if self.writer.is_alive():

@@ -16,7 +16,7 @@ from paho.mqtt.properties import Properties
 
 from core.clock import Clock, SystemClock
 from core.settings import MqttEndpoint
-from ingest.messages import parse_message
+from ingest.messages import MAX_PAYLOAD_BYTES, parse_message
 from ingest.metrics import IngestMetrics
 from ingest.writer import Inbound
 
@@ -46,6 +46,8 @@ class Subscriber:
         receive_maximum: int = 2000,
         protocol: str = "5",
         clock: Clock | None = None,
+        queue_limit: int = 20000,
+        keepalive_s: int = 30,
     ) -> None:
         self.endpoint = endpoint
         self.clock = clock or SystemClock()
@@ -54,7 +56,15 @@ class Subscriber:
         self.metrics = metrics
         self.shared_group = shared_group
         self.session_expiry_s = session_expiry_s
-        self.receive_maximum = receive_maximum
+        # Flow control is the broker's: it may send at most this many unacknowledged
+        # messages (MQTT v5 receive maximum), no more than the queue is meant to hold. The
+        # queue itself never blocks paho's network thread (keepalive goes on during a
+        # database stall); a broker that sends more anyway is counted and reported.
+        self.queue_limit = queue_limit
+        self.receive_maximum = min(receive_maximum, queue_limit)
+        self.keepalive_s = keepalive_s
+        self.disconnects = 0
+        self._full_warned = -1e9
         self.protocol = protocol
         self.generation = 0
         self.connected = threading.Event()
@@ -99,7 +109,7 @@ class Subscriber:
             self._client.connect(
                 self.endpoint.host,
                 self.endpoint.port,
-                keepalive=30,
+                keepalive=self.keepalive_s,
                 clean_start=False if v5 else mqtt.MQTT_CLEAN_START_FIRST_ONLY,
                 properties=props,
             )
@@ -166,28 +176,39 @@ class Subscriber:
         self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
     ) -> None:
         self.connected.clear()
+        self.disconnects += 1
         logger.warning(
             "disconnected from broker (%s); unacked messages will be redelivered", reason
         )
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
+        parsed = parse_message(msg.topic, payload, now=self.clock.now())
         item = Inbound(
             topic=msg.topic,
-            payload=payload,
+            # An oversized message is a quarantine row of its first 64 KiB (in ``parsed``):
+            # holding the rest while it waits would let a few big messages fill memory.
+            payload=payload[:MAX_PAYLOAD_BYTES],
             mid=msg.mid,
             qos=msg.qos,
             gen=self.generation,
-            parsed=parse_message(msg.topic, payload, now=self.clock.now()),
+            parsed=parsed,
             received=time.time(),
         )
-        try:
-            self.inbox.put_nowait(item)
-        except queue.Full:
+        self.inbox.put_nowait(item)  # unbounded: never blocks, never drops
+        if self.inbox.qsize() > self.queue_limit:
+            # The broker sent more unacknowledged messages than our receive maximum (MQTT
+            # 3.1.1 has none; Mosquitto 2.0 lets a few more through while acks flow).
+            # Each held message is at most 64 KiB, so memory stays bounded by the broker's
+            # own in-flight limit; say it once in a while, not per message.
             self.metrics.queue_full.inc()
-            logger.warning(
-                "ingest queue full (%d messages): writer behind, not acknowledging; "
-                "the broker holds the rest until the writer catches up",
-                self.inbox.maxsize,
-            )
-            self.inbox.put(item)
+            now = time.monotonic()
+            if now - self._full_warned >= 30.0:
+                self._full_warned = now
+                logger.warning(
+                    "ingest queue past its limit (%d > %d messages): the writer is behind and "
+                    "the broker sends beyond the receive maximum of %d",
+                    self.inbox.qsize(),
+                    self.queue_limit,
+                    self.receive_maximum,
+                )

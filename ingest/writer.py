@@ -79,6 +79,9 @@ class Writer(threading.Thread):
         self._max_seq: dict[str, int] = {}  # highest stored seq per robot, as far as seen
         self._directory_at = 0.0
         self.committed_batches = 0
+        # Arrival time (time.time()) of the oldest message taken from the queue and not yet
+        # acknowledged: the batch in hand, while it is written or retried.
+        self.pending_since: float | None = None
         self.error: Exception | None = None
         self.healthy = threading.Event()
 
@@ -117,15 +120,16 @@ class Writer(threading.Thread):
                     batch.append(self._inbox.get(timeout=timeout))
             except queue.Empty:
                 break
-        self.metrics.queue_depth.set(self._inbox.qsize())
         return batch
 
     def _write_with_retry(self, batch: list[Inbound]) -> None:
         delay = self.config.retry_initial_s
+        self.pending_since = min(m.received for m in batch)
         while True:
             try:
                 self._write(batch)
                 self.healthy.set()
+                self.pending_since = None
                 return
             except psycopg.Error as exc:
                 self.healthy.clear()

@@ -238,21 +238,64 @@ def test_status_and_last_will_set_online(
     wait_until(lambda: count(fresh_db, offline, (robot,)) == 1, timeout_s=15, what="will")
 
 
-def test_full_queue_applies_backpressure_without_loss(
+def test_small_queue_and_stalled_writer_keep_the_connection_and_lose_nothing(
     fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
 ) -> None:
-    """A tiny queue fills up; ingest stops taking messages, the broker holds them, none is lost."""
+    """A queue of 10 (receive maximum 10) and a writer stalled 7 s on a locked table, with a
+    2 s keepalive: paho's network thread never waits on the queue, so the broker never drops
+    ingest (it used to, when on_message blocked on a full queue); the broker holds what is
+    not yet acknowledged, and all 600 readings are stored once."""
     service = start_ingest(
         fresh_db,
         project_broker.url,
         queue_size=10,
+        keepalive_s=2,
         writer=WriterConfig(batch_messages=5, flush_interval_s=0.01),
     )
+    assert service.subscriber.receive_maximum == 10
     pub = Publisher(project_broker.url)
-    pub.telemetry(readings(600))
+    with psycopg.connect(fresh_db) as locker:
+        locker.execute("LOCK TABLE telemetry IN ACCESS EXCLUSIVE MODE")
+        pub.telemetry(readings(600))
+        time.sleep(7)
+        locker.rollback()
     wait_until(lambda: rows(fresh_db) == 600, timeout_s=60)
-    assert service.metrics.value("aic_ingest_queue_full_total") > 0
+    assert service.subscriber.disconnects == 0
     assert distinct_keys(fresh_db) == 600
+    pub.close()
+
+
+def test_a_database_stall_shows_in_metrics_and_logs_and_memory_stays_bounded(
+    fresh_db: str,
+    project_broker: ProjectBroker,
+    start_ingest: Start,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 18: during a 20 s table lock the queue-depth metric read 0 and nothing was logged;
+    40 big messages took ingest's memory from 57 to 532 MB. Now, while telemetry is locked,
+    the oldest unacknowledged message's age grows, one warning says ingest is stalled, and
+    40 messages of 900 kB (over the contract's 64 KiB, under the broker's 1 MiB) are held
+    as 64 KiB each until they are quarantined; afterwards everything is stored."""
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="ingest.service")
+    service = start_ingest(fresh_db, project_broker.url, stall_warning_s=1.0)
+    pub = Publisher(project_broker.url)
+    robot = "aic-bj-00002"
+    with psycopg.connect(fresh_db) as locker:
+        locker.execute("LOCK TABLE telemetry IN ACCESS EXCLUSIVE MODE")
+        pub.telemetry(readings(20))
+        for i in range(40):
+            pub.publish(f"aic/v1/{robot}/telemetry", b"[" + b" " * 900_000 + str(i).encode())
+        wait_until(lambda: service.metrics.value("aic_ingest_oldest_unacked_seconds") >= 2.5)
+        held = service.metrics.value("aic_ingest_queue_bytes")
+        assert 0 < held <= 60 * 64 * 1024
+        wait_until(lambda: "ingest stalled" in caplog.text, timeout_s=5, what="stall warning")
+        locker.rollback()
+    wait_until(lambda: rows(fresh_db) == 20)
+    wait_until(lambda: count(fresh_db, "SELECT count(*) FROM quarantine") == 40)
+    wait_until(lambda: service.metrics.value("aic_ingest_oldest_unacked_seconds") == 0)
+    assert caplog.text.count("ingest stalled") == 1
     pub.close()
 
 
