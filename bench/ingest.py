@@ -144,7 +144,15 @@ class Ingest:
         env = dict(os.environ, AIC_DATABASE_URL=db, AIC_MQTT_URL=mqtt_url, AIC_LOG_LEVEL="WARNING")
         self.log = log.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "ingest", "--client-id", "bench-ingest"],
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "ingest",
+                "--client-id",
+                "bench-ingest",
+                "--insecure-broker",
+            ],
             cwd=REPO,
             env=env,
             stdout=self.log,

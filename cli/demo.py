@@ -209,6 +209,7 @@ def demo(
                 client_id="aic-demo-ingest",
                 protocol=rt.services.mqtt_protocol,
                 clock=rt.clock,
+                insecure_broker_ok=True,  # the demo's own broker on loopback
             )
         )
         ingest.start()

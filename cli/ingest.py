@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import signal
-from dataclasses import replace
 import threading
+from dataclasses import replace
 
 import typer
 
@@ -25,6 +25,12 @@ def ingest(
     flush_ms: int = typer.Option(100, min=1, help="flush a partial batch after this long"),
     queue_size: int = typer.Option(20000, min=10, help="bounded queue between MQTT and writer"),
     protocol: str = typer.Option("5", help="MQTT protocol: 5 (falls back to 3.1.1) or 3.1.1"),
+    insecure_broker: bool = typer.Option(
+        False,
+        "--insecure-broker",
+        help="accept a broker without authentication (development only; the embedded broker"
+        " is always accepted)",
+    ),
 ) -> None:
     """Run the ingest process until SIGTERM/SIGINT, then drain, flush, acknowledge and exit."""
     from ingest.service import IngestConfig, IngestService
@@ -44,6 +50,8 @@ def ingest(
             protocol=protocol,
             writer=WriterConfig(batch_messages=batch, flush_interval_s=flush_ms / 1000),
             clock=rt.clock,
+            # The embedded broker is private to this machine's loopback and this process.
+            insecure_broker_ok=insecure_broker or rt.settings.mqtt_url is None,
         )
         if client_id:
             config = replace(config, client_id=client_id)

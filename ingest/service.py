@@ -16,7 +16,7 @@ from core.clock import Clock, SystemClock
 from core.db import Conn
 from core.settings import MqttEndpoint
 from ingest.metrics import IngestMetrics
-from ingest.subscriber import Subscriber
+from ingest.subscriber import Subscriber, anonymous_allowed
 from ingest.writer import Inbound, Writer, WriterConfig
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,9 @@ class IngestConfig:
     clock: Clock = field(default_factory=SystemClock)
     stall_warning_s: float = 10.0  # log when the oldest unacknowledged message is this old
     keepalive_s: int = 30
+    # A development broker (embedded, tests) may accept anonymous clients; a real one must
+    # not, or anyone could read the fleet's topics or take over sessions.
+    insecure_broker_ok: bool = False
 
 
 class IngestService:
@@ -105,7 +108,25 @@ class IngestService:
                     self.inbox.qsize(),
                 )
 
+    def check_broker(self) -> None:
+        """Refuse a broker that lets anonymous clients in (unless told it is a dev broker)."""
+        if self.config.insecure_broker_ok:
+            return
+        ep = self.config.endpoint
+        if ep.username is None:
+            raise ConnectionError(
+                f"AIC_MQTT_URL {ep.url} has no user: ingest only runs against a broker with "
+                "authentication (deploy/mosquitto); for a development broker pass --insecure-broker"
+            )
+        if anonymous_allowed(ep):
+            raise ConnectionError(
+                f"the broker at {ep.url} accepts anonymous clients, so anyone could read the "
+                "fleet's topics or take over sessions: set allow_anonymous false "
+                "(deploy/mosquitto); for a development broker pass --insecure-broker"
+            )
+
     def start(self) -> None:
+        self.check_broker()
         self._stop_watch.clear()
         threading.Thread(target=self._watch, name="ingest-watch", daemon=True).start()
         self.writer.start()

@@ -7,6 +7,7 @@ import queue
 import ssl
 import threading
 import time
+import uuid
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -29,6 +30,40 @@ def subscriptions(shared_group: str | None) -> list[tuple[str, int]]:
     """The QoS 1 subscriptions, as ``$share/GROUP/…`` when load is split between processes."""
     prefix = f"$share/{shared_group}/" if shared_group else ""
     return [(prefix + topic, 1) for topic in TOPICS]
+
+
+SESSION_TAKEN_OVER = 0x8E  # MQTT v5 DISCONNECT reason code
+
+
+def anonymous_allowed(endpoint: MqttEndpoint, *, timeout_s: float = 5.0) -> bool:
+    """Whether the broker accepts a client with no credentials (a fresh, throw-away id and
+    session, so nothing of anyone's session is touched)."""
+    accepted = threading.Event()
+    answered = threading.Event()
+    probe = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"aic-anonymous-probe-{uuid.uuid4().hex[:12]}",
+        protocol=mqtt.MQTTv311,
+        clean_session=True,
+    )
+
+    def on_connect(c: mqtt.Client, u: object, f: Any, reason: Any, p: Any) -> None:
+        if not reason.is_failure:
+            accepted.set()
+        answered.set()
+
+    probe.on_connect = on_connect
+    if endpoint.tls:
+        probe.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+    try:
+        probe.connect(endpoint.host, endpoint.port, keepalive=10)
+    except OSError:
+        return False
+    probe.loop_start()
+    answered.wait(timeout_s)
+    probe.disconnect()
+    probe.loop_stop()
+    return accepted.is_set()
 
 
 class Subscriber:
@@ -64,6 +99,7 @@ class Subscriber:
         self.receive_maximum = min(receive_maximum, queue_limit)
         self.keepalive_s = keepalive_s
         self.disconnects = 0
+        self.sessions_lost = 0
         self._full_warned = -1e9
         self.protocol = protocol
         self.generation = 0
@@ -169,6 +205,16 @@ class Subscriber:
             self.generation += 1
         session = getattr(flags, "session_present", False)
         logger.info("connected to %s (session present: %s)", self.endpoint.url, session)
+        if self.generation > 1 and not session:
+            # We had a session a moment ago and its expiry is a week: someone else connected
+            # with our client id (a clean start wipes the session and what was queued in it).
+            self.sessions_lost += 1
+            logger.critical(
+                "the broker lost this client's session (%s) between two connections: another"
+                " client took the client id over, and messages queued for ingest may be lost;"
+                " make the broker bind client ids to users (use_username_as_clientid)",
+                self.client_id,
+            )
         client.subscribe(subscriptions(self.shared_group))
         self.connected.set()
 
@@ -177,6 +223,12 @@ class Subscriber:
     ) -> None:
         self.connected.clear()
         self.disconnects += 1
+        if getattr(reason, "value", None) == SESSION_TAKEN_OVER:
+            logger.critical(
+                "another client connected with this client id (%s) and took the session over:"
+                " make the broker bind client ids to users (use_username_as_clientid)",
+                self.client_id,
+            )
         logger.warning(
             "disconnected from broker (%s); unacked messages will be redelivered", reason
         )

@@ -39,7 +39,7 @@ def start_ingest() -> Iterator[Callable[..., IngestService]]:
                 endpoint=parse_mqtt_url(mqtt_url),
                 client_id=client_id or f"test-ingest-{uuid.uuid4().hex[:8]}",
                 writer=writer or WriterConfig(batch_messages=500, flush_interval_s=0.05),
-                **kw,
+                **{"insecure_broker_ok": True, **kw},
             )
         )
         service.start()
@@ -69,7 +69,16 @@ def spawn_ingest(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[byte
         log_path = tmp_path / f"ingest-{client_id}-{len(procs)}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "cli.main", "ingest", "--client-id", client_id, *args],
+                [
+                    sys.executable,
+                    "-m",
+                    "cli.main",
+                    "ingest",
+                    "--client-id",
+                    client_id,
+                    "--insecure-broker",
+                    *args,
+                ],
                 cwd=REPO,
                 env=env,
                 stdout=log,

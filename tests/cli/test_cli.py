@@ -102,7 +102,14 @@ def test_metrics_port_in_use_is_a_clear_error(
         assert runner.invoke(app, ["db", "migrate"], env=env).exit_code == 0
         result = runner.invoke(
             app,
-            ["ingest", "--metrics-port", str(port), "--client-id", f"aic-test-{port}"],
+            [
+                "ingest",
+                "--metrics-port",
+                str(port),
+                "--client-id",
+                f"aic-test-{port}",
+                "--insecure-broker",
+            ],
             env={**env, "AIC_MQTT_URL": mqtt_url},
         )
     finally:

@@ -275,3 +275,63 @@ def test_broker_refuses_packets_over_one_mebibyte(
     assert [len(p) for _, p in ingest.messages] == [100_000]
     for c in (ingest, robot):
         c.close()
+
+
+def test_ingest_refuses_a_broker_that_lets_anyone_in(
+    secure_broker: tuple[ProjectBroker, dict[str, str]],
+    fresh_db: str,
+    start_ingest: object,
+    tmp_path: Path,
+) -> None:
+    """Ingest will not run against a broker that accepts anonymous clients, nor without a
+    user of its own, unless told it is a development broker; the secured broker passes."""
+    from core.settings import parse_mqtt_url
+    from ingest.service import IngestConfig, IngestService
+
+    broker, creds = secure_broker
+    assert callable(start_ingest)
+    open_broker = start_project_broker(tmp_path / "open")  # anonymous access on
+    open_url = open_broker.url
+    with pytest.raises(ConnectionError, match="has no user"):
+        start_ingest(fresh_db, open_url, insecure_broker_ok=False)
+    user_url = open_url.replace("mqtt://", f"mqtt://aic-ingest:{creds['aic-ingest']}@")
+    with pytest.raises(ConnectionError, match="accepts anonymous clients"):
+        IngestService(
+            IngestConfig(database_url=fresh_db, endpoint=parse_mqtt_url(user_url))
+        ).check_broker()
+    secure = f"mqtt://aic-ingest:{creds['aic-ingest']}@127.0.0.1:{broker.port}"
+    service = start_ingest(fresh_db, secure, insecure_broker_ok=False)
+    assert service.subscriber.connected.is_set()
+    open_broker.stop()
+
+
+def test_ingest_says_so_when_its_session_is_taken_over(
+    project_broker: ProjectBroker,
+    fresh_db: str,
+    start_ingest: object,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """On a broker that does not bind client ids to users, a client connecting with ingest's
+    client id (clean start) kicks ingest off and wipes its session; when ingest is back it
+    finds its session gone and logs it as critical, naming the broker setting."""
+    import logging
+
+    from tests.ingest.helpers import wait_until
+
+    assert callable(start_ingest)
+    caplog.set_level(logging.CRITICAL, logger="ingest.subscriber")
+    service = start_ingest(fresh_db, project_broker.url, client_id="aic-ingest-victim")
+    intruder = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id="aic-ingest-victim",
+        protocol=mqtt.MQTTv5,
+        reconnect_on_failure=False,
+    )
+    intruder.connect("127.0.0.1", project_broker.port, clean_start=True)
+    intruder.loop_start()
+    time.sleep(0.5)
+    intruder.disconnect()
+    intruder.loop_stop()
+    wait_until(lambda: service.subscriber.sessions_lost >= 1, timeout_s=15, what="detection")
+    assert "lost this client's session" in caplog.text
+    assert "use_username_as_clientid" in caplog.text
