@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 
 import psycopg
 
@@ -27,7 +28,9 @@ class LeaderLock:
         try:
             if self._conn is None or self._conn.closed:
                 self._conn = psycopg.connect(
-                    self.database_url, autocommit=True, application_name="aic-scheduler-leader"
+                    self.database_url,
+                    autocommit=True,
+                    application_name=f"aic-scheduler-leader-{os.getpid()}",
                 )
             row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,)).fetchone()
             return bool(row and row[0])

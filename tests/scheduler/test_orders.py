@@ -303,7 +303,7 @@ def test_leader_failover(fresh_db: str) -> None:
     with psycopg.connect(fresh_db, autocommit=True) as admin:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name = 'aic-scheduler-leader' AND pid IN"
+            " WHERE application_name LIKE 'aic-scheduler-leader-%' AND pid IN"
             " (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
         )
     assert not a.still_held()
@@ -414,3 +414,62 @@ def test_order_number_and_warranty_are_the_sites_day(
     assert number.startswith(f"WO-{day:%Y%m%d}-")
     assert created == at
     assert warranty == "out_of_warranty"
+
+
+@pytest.mark.chaos
+def test_leader_process_killed_with_sigkill_hands_over(fresh_db: str, tmp_path: Path) -> None:
+    """Two `aic scheduler run` processes: one leads (its lock's application name carries its
+    pid). SIGKILL it: the server releases the lock and the standby leads within seconds;
+    SIGTERM then stops the new leader cleanly (exit 0)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    def leader_pid() -> int | None:
+        with psycopg.connect(fresh_db) as c:
+            row = c.execute(
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND l.granted AND l.objid = %s",
+                (0x41494353,),
+            ).fetchone()
+        return None if row is None else int(str(row[0]).rsplit("-", 1)[1])
+
+    env = dict(
+        os.environ, AIC_DATABASE_URL=fresh_db, AIC_STATE_DIR=str(tmp_path), AIC_LOG_LEVEL="WARNING"
+    )
+    logs = [(tmp_path / f"scheduler-{i}.log").open("wb") for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "scheduler", "run"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        for log in logs
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while leader_pid() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        first = leader_pid()
+        assert first in {p.pid for p in procs}
+        killed = next(p for p in procs if p.pid == first)
+        other = next(p for p in procs if p.pid != first)
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(10)
+        deadline = time.monotonic() + 30
+        while leader_pid() != other.pid and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert leader_pid() == other.pid
+        other.send_signal(signal.SIGTERM)
+        assert other.wait(30) == 0
+        assert leader_pid() is None
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait(10)
+        for log in logs:
+            log.close()
