@@ -3,12 +3,16 @@ a same-origin check on state-changing requests (CSRF backstop behind SameSite=St
 
 from __future__ import annotations
 
+import html
 import json
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.throttle import TooManyAttemptsError
+
 MAX_BODY_BYTES = 1024 * 1024
+SIGN_IN_PATHS = ("/api/v1/auth/token", "/login")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Pages use inline scripts and styles of their own and nothing from elsewhere; /docs
 # (Swagger UI) loads its assets from a CDN, so it gets no policy.
@@ -23,8 +27,9 @@ HEADERS = [
 ]
 
 
-async def _refuse(send: Send, status: int, detail: str) -> None:
+async def _refuse(send: Send, status: int, detail: str, *, retry_after: int | None = None) -> None:
     body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
+    extra = [(b"retry-after", str(retry_after).encode())] if retry_after else []
     await send(
         {
             "type": "http.response.start",
@@ -33,6 +38,7 @@ async def _refuse(send: Send, status: int, detail: str) -> None:
                 (b"content-type", b"application/json; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
                 *HEADERS,
+                *extra,
             ],
         }
     )
@@ -50,6 +56,19 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "POST" and scope["path"] in SIGN_IN_PATHS:
+            # A locked-out address is refused here, before the form is read or a route
+            # runs: a flood of bad sign-ins must cost the server as little as possible.
+            state = scope["app"].state
+            client = scope.get("client")
+            wait = state.throttle.address_wait(client[0] if client else None, state.clock.now())
+            if wait is not None:
+                error = TooManyAttemptsError(wait)
+                if scope["path"] == "/login":  # a person at the dashboard: a page, not JSON
+                    await _page(send, 429, str(error), retry_after=error.seconds)
+                else:
+                    await _refuse(send, 429, str(error), retry_after=error.seconds)
+                return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if scope["method"] in UNSAFE and not _same_origin(headers):
             await _refuse(send, 403, "cross-site request refused 跨站请求被拒绝")
@@ -94,6 +113,27 @@ class Guard:
         await self.app(scope, limited, with_headers)
         if too_big and not started:
             await _refuse(send, 413, f"request body over {self.max_body} bytes 请求内容过大")
+
+
+async def _page(send: Send, status: int, text: str, *, retry_after: int) -> None:
+    body = (
+        '<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<p id="login-error">{html.escape(text)}</p><p><a href="/login">返回登录 Back</a></p>'
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(retry_after).encode()),
+                *HEADERS,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _same_origin(headers: dict[str, str]) -> bool:

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api import repository as repo
-from api.deps import COOKIE, LoginConn, Now, get_conn, get_tokens
+from api.deps import COOKIE, Now, get_conn, get_tokens
 from api.security import AccountDisabledError, Principal, TokenError, Tokens
 from api.signin import sign_in
 from api.throttle import TooManyAttemptsError
@@ -81,13 +81,12 @@ def login_page(request: Request, error: str | None = None) -> Response:
 @router.post("/login")
 def login(
     request: Request,
-    conn: LoginConn,
     tokens: Annotated[Tokens, Depends(get_tokens)],
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
 ) -> Response:
     try:
-        p = sign_in(conn, request, staff_id=username, password=password)
+        p = sign_in(request, staff_id=username, password=password)
     except TooManyAttemptsError as exc:
         return templates.TemplateResponse(
             request,

@@ -8,18 +8,21 @@ from api import repository as repo
 from api.security import Principal
 from api.throttle import LoginThrottle
 from core.clock import Clock
-from core.db import Conn
 
 
-def sign_in(conn: Conn, request: Request, *, staff_id: str, password: str) -> Principal | None:
+def sign_in(request: Request, *, staff_id: str, password: str) -> Principal | None:
     """The principal for valid credentials, None for wrong ones; TooManyAttemptsError when
-    this staff id or address has failed too often (checked before any hashing)."""
+    this staff id or address has failed too often — checked before a database connection
+    is taken or a password hashed, so a flood of refused attempts costs almost nothing."""
     throttle: LoginThrottle = request.app.state.throttle
     clock: Clock = request.app.state.clock
     address = request.client.host if request.client else None
     now = clock.now()
     throttle.check(user=staff_id, address=address, now=now)
-    p = repo.authenticate(conn, staff_id=staff_id, password=password)
+    timeout_s: float = request.app.state.statement_timeout_s
+    with request.app.state.pool.connection(timeout=timeout_s) as conn:
+        repo.limit_statements(conn, timeout_s=timeout_s)
+        p = repo.authenticate(conn, staff_id=staff_id, password=password)
     if p is None:
         throttle.failed(user=staff_id, address=address, now=now)
         return None

@@ -61,6 +61,20 @@ class LoginThrottle:
         if wait > timedelta(0):
             raise TooManyAttemptsError(wait)
 
+    def address_wait(self, address: str | None, now: datetime) -> timedelta | None:
+        """How long this address is still locked out, if it is (no body needed to know)."""
+        if not address:
+            return None
+        with self._lock:
+            times = self._failures.get(f"addr:{address}")
+            if not times:
+                return None
+            while times and now - times[0] >= self.window:
+                times.popleft()
+            if len(times) >= self.per_address:
+                return times[0] + self.window - now
+        return None
+
     def failed(self, *, user: str, address: str | None, now: datetime) -> None:
         with self._lock:
             for key, _ in self._keys(user, address):

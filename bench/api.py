@@ -5,7 +5,9 @@
 A synthetic fleet of N robots with 30 days of hourly and 2 days of minute
 rollups (generated in SQL: the endpoints read the rollups, not raw telemetry),
 preventive work orders, then p50/p99 of a 90-day telemetry series (500 points)
-and of a page of 50 work orders, for a lead and for HQ.
+and of a page of 50 work orders, for a lead and for HQ; then the same page for the
+lead while 16 threads try wrong passwords as fast as they can (sign-in throttling
+must keep the lead's p99 where it was), with the attackers' request rate beside it.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import httpx
+import httpx2 as httpx  # the HTTP client Starlette 1.x's test client uses too
 import psycopg
 
 from bench.services import REPO, bench_database
@@ -55,8 +58,7 @@ def load(db: str, robots: int) -> list[str]:
         from scheduler.orders import generate_preventive
         from scheduler.plans import load_plan_directory
 
-        load_plan_directory(conn, REPO / "examples" / "plans")
-        conn.execute("UPDATE maintenance_plans SET loaded_at = %s", (now - timedelta(days=20),))
+        load_plan_directory(conn, REPO / "examples" / "plans", now=now - timedelta(days=20))
         conn.execute(
             "INSERT INTO robot_state (robot_id, last_seen, cycles_total, run_hours,"
             " heater_hours) SELECT robot_id, %s, 1000, 100, 50 FROM robots",
@@ -68,7 +70,7 @@ def load(db: str, robots: int) -> list[str]:
 
         hashed = hash_password("bench-password")
         for staff in ("deng-keming", "hq-manager"):
-            set_password(conn, staff_id=staff, password_hash=hashed)
+            set_password(conn, staff_id=staff, password_hash=hashed, now=now)
         conn.execute("ANALYZE")
         ids = [
             r[0]
@@ -96,6 +98,59 @@ def timed(
         "p99_ms": round(samples[int(0.99 * (len(samples) - 1))], 1),
         "requests": n,
     }
+
+
+def _attack(base: str, loops: int, seconds: float, rate: float, out: Any) -> None:
+    """In its own process (so the attackers' GIL is not the measuring thread's): ``loops``
+    threads post wrong passwords for ``seconds``, as fast as answered (``rate`` 0) or paced to
+    ``rate`` requests/s in all; the status counts go to ``out``."""
+    import threading
+
+    codes: dict[int, int] = {}
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def loop(i: int) -> None:
+        gap = loops / rate if rate else 0.0
+        with httpx.Client(base_url=base, timeout=10) as c:
+            while time.monotonic() < deadline:
+                if gap:
+                    time.sleep(gap)
+                user = "deng-keming" if i % 2 else f"nobody-{i}"
+                r = c.post("/api/v1/auth/token", data={"username": user, "password": "wrong"})
+                with lock:
+                    codes[r.status_code] = codes.get(r.status_code, 0) + 1
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(loops)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put(codes)
+
+
+def under_attack(
+    client: httpx.Client, base: str, headers: dict[str, str], n: int, rate: float = 0.0
+) -> dict[str, object]:
+    """The lead's page of orders while 16 loops in another process post wrong passwords
+    (bounded in time: they stop by themselves)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    seconds = 20.0
+    attacker = ctx.Process(target=_attack, args=(base, 16, seconds, rate, out))
+    attacker.start()
+    time.sleep(3.0)  # let the loops get going (and the per-address budget run out)
+    result: dict[str, object] = dict(
+        timed(client, "/api/v1/work-orders", headers, n, {"limit": 50, "sort": "due_at"})
+    )
+    codes: dict[int, int] = out.get(timeout=seconds + 30)
+    attacker.join(timeout=30)
+    result["bad_logins"] = sum(codes.values())
+    result["bad_logins_per_s"] = round(sum(codes.values()) / seconds, 1)
+    result["bad_login_status_counts"] = {str(k): v for k, v in sorted(codes.items())}
+    return result
 
 
 def main() -> None:
@@ -158,6 +213,12 @@ def main() -> None:
                         args.requests,
                         lambda i: {"limit": 50, "offset": (i % 10) * 50, "sort": "due_at"},
                     )
+                out["work_orders_page50_lead_under_16_bad_login_loops"] = under_attack(
+                    client, base, lead, args.requests
+                )
+                out["work_orders_page50_lead_under_200_bad_logins_per_s"] = under_attack(
+                    client, base, lead, args.requests, rate=200.0
+                )
         finally:
             proc.terminate()
             proc.wait(timeout=30)

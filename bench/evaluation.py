@@ -63,7 +63,7 @@ def held_out_levels(
         [t for t in truth if t["robot_id"] in train],
         load_features(conn, robots=sorted(train)),
     )
-    levels.store(conn, fitted, fitted_from="eval/train-half")
+    levels.store(conn, fitted, fitted_from="eval/train-half", now=end)
     conn.execute("DELETE FROM anomalies WHERE detector = 'baseline-cusum'")
     score(conn, start=start, end=end, use_forests=False)
     after = [a for a in _anomalies(conn) if a["robot_id"] not in train]

@@ -36,8 +36,7 @@ def main() -> None:
             )
         )
         upsert_fleet(conn, fleet=fleet)
-        load_plan_directory(conn, REPO / "examples" / "plans")
-        conn.execute("UPDATE maintenance_plans SET loaded_at = %s", (now - timedelta(days=20),))
+        load_plan_directory(conn, REPO / "examples" / "plans", now=now - timedelta(days=20))
         conn.execute(
             "INSERT INTO robot_state (robot_id, last_seen, cycles_total, run_hours, heater_hours)"
             " SELECT robot_id, %s, 1000, 100, 50 FROM robots ON CONFLICT DO NOTHING",

@@ -41,11 +41,10 @@ def _issue(tokens: Tokens, p: Principal) -> TokenRead:
 def token(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    conn: LoginConn,
     tokens: Annotated[Tokens, Depends(get_tokens)],
 ) -> TokenRead:
     """Sign in with staff id and password; repeated failures answer 429 with Retry-After."""
-    p = sign_in(conn, request, staff_id=form.username, password=form.password)
+    p = sign_in(request, staff_id=form.username, password=form.password)
     if p is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -175,3 +175,18 @@ def test_a_disabled_accounts_tokens_stop_working_at_once(
     refused = client.get("/api/v1/robots", headers=auth)
     assert refused.status_code == 401 and "账号已停用" in refused.json()["detail"]
     assert client.get("/ui/orders").url.path == "/login"
+
+
+def test_a_locked_out_address_gets_a_page_at_the_dashboard(
+    api: tuple[TestClient, Tokens, str],
+) -> None:
+    """Past the per-address budget the dashboard's sign-in answers a Chinese page with 429
+    (refused before the form is read), the API JSON."""
+    client, _, _ = api
+    for i in range(20):
+        client.post("/login", data={"username": f"nobody-{i}", "password": "x"})
+    page = client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
+    assert page.status_code == 429 and page.headers["content-type"].startswith("text/html")
+    assert "登录失败次数过多" in page.text and page.headers["Retry-After"]
+    api_answer = client.post(TOKEN, data={"username": "deng-keming", "password": PASSWORD})
+    assert api_answer.status_code == 429 and "登录失败次数过多" in api_answer.json()["detail"]
