@@ -34,6 +34,18 @@ def detect(conn: Conn, *, prefer: str = "auto") -> Dialect:
         if prefer == "timescale":
             raise RuntimeError("TimescaleDB requested but the extension is not available")
         return "plain"
+    if not preloaded(conn):
+        # CREATE EXTENSION would fail with FATAL and close this very connection (the one
+        # the migration runs on): ask the server first.
+        message = (
+            "TimescaleDB is installed on this server but not preloaded: add "
+            "shared_preload_libraries = 'timescaledb' to postgresql.conf and restart "
+            "PostgreSQL to use it"
+        )
+        if prefer == "timescale":
+            raise RuntimeError(message)
+        logger.warning("%s; using plain tables", message)
+        return "plain"
     if row[0] is None:
         try:
             with conn.transaction():
@@ -45,6 +57,13 @@ def detect(conn: Conn, *, prefer: str = "auto") -> Dialect:
             logger.warning("TimescaleDB present but not loadable (%s); using plain tables", exc)
             return "plain"
     return "timescale"
+
+
+def preloaded(conn: Conn) -> bool:
+    """Whether the server loads the TimescaleDB library at start (it must, to use it)."""
+    row = conn.execute("SELECT current_setting('shared_preload_libraries')").fetchone()
+    names = str(row[0] if row else "").split(",")
+    return any(n.strip().strip('"').split("-")[0] == "timescaledb" for n in names)
 
 
 def current(conn: Conn) -> Dialect:

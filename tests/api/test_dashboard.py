@@ -129,10 +129,22 @@ def test_lead_confirms_a_window_and_opens_a_chart(
     assert rows and {r.get_attribute("data-region") for r in rows} == {"north"}
     d.save_screenshot(str(shots / "lead-job-queue.png"))
     rows[0].find_element(By.CSS_SELECTOR, "button.confirm").click()
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    )
 
+    # While the page reloads, Chromium may also answer "node does not belong to the
+    # document" (a plain WebDriverException): keep waiting through that too.
     WebDriverWait(
-        d, 10, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+        d,
+        10,
+        ignored_exceptions=(
+            StaleElementReferenceException,
+            NoSuchElementException,
+            WebDriverException,
+        ),
     ).until(
         lambda drv: (
             drv.find_element(By.CSS_SELECTOR, "#orders tbody tr[data-order] td.status").text

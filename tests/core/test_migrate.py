@@ -90,3 +90,38 @@ def test_timescale_and_plain_variants_pair_up() -> None:
     for version, mig in plain.items():
         assert "create_hypertable" not in mig.sql, version
         assert "timescaledb" not in mig.sql.replace("TimescaleDB", ""), version
+
+
+def test_auto_dialect_copes_with_an_installed_but_not_preloaded_timescaledb(
+    empty_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 20: where TimescaleDB's files are installed but the library is not preloaded,
+    `--dialect auto` used to try CREATE EXTENSION, whose FATAL closed the migration's
+    connection. Now it asks the server first: such a server (this machine's shared
+    PostgreSQL once TimescaleDB is built and installed into it) migrates on plain tables with
+    a warning saying how to enable TimescaleDB, and `--dialect timescale` refuses with that
+    message. A server without the extension migrates plain; one that preloads it, timescale."""
+    import logging
+
+    from core import dialect as dialects
+
+    caplog.set_level(logging.WARNING, logger="core.dialect")
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        available_here = conn.execute(
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'"
+        ).fetchone() == (1,)
+        loaded = dialects.preloaded(conn)
+        if available_here and not loaded:
+            with pytest.raises(RuntimeError, match="shared_preload_libraries"):
+                dialects.detect(conn, prefer="timescale")
+        elif not available_here:
+            with pytest.raises(RuntimeError, match="not available"):
+                dialects.detect(conn, prefer="timescale")
+        applied = migrate(conn)
+        dialect, rows = status(conn)
+        assert conn.execute("SELECT 1").fetchone() == (1,)  # the connection survived
+    assert applied and all(r.state == "applied" for r in rows)
+    expected = "timescale" if available_here and loaded else "plain"
+    assert dialect == expected
+    if available_here and not loaded:
+        assert "not preloaded" in caplog.text and "shared_preload_libraries" in caplog.text
