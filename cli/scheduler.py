@@ -103,7 +103,10 @@ def list_orders(
                ORDER BY w.priority, w.due_at LIMIT %(limit)s""",
             {"region": region, "status": status, "limit": limit},
         ).fetchall()
-    table = Table(title="Work orders 工单")
+    table = Table(
+        title="Work orders 工单",
+        caption="times are the sites' local time (China time, UTC+08:00) 时间为当地时间",
+    )
     for col in (
         "id",
         "number",

@@ -98,3 +98,12 @@ def test_engineer_page_evaluates_a_simulator_run(api: tuple[TestClient, Tokens, 
     assert (
         '"kind": "cooling_degradation"' in timelines and '"robot_id": "aic-bj-00002"' in timelines
     )
+
+
+def test_pages_state_the_time_zone_once(api: tuple[TestClient, Tokens, str]) -> None:
+    """Every signed-in page says once that its times are the sites' local (China) time."""
+    client, _, _ = api
+    client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
+    for path in ("/ui/orders", "/ui/robots", "/ui/reports"):
+        page = client.get(path).text
+        assert page.count('id="time-zone"') == 1 and "UTC+08:00" in page
