@@ -78,6 +78,7 @@ def _schedule(rt: object, *, now: datetime) -> None:
     with rt.pool.connection() as conn:
         load_plan_directory(conn, REPO_PLANS, now=now, skip_loaded=True)
         load_parts(conn, read_parts_file(REPO_PLANS.parent / "parts.yaml"), now=now)
+        conn.commit()  # TimescaleDB refreshes its rollups outside a transaction
         refresh_rollups(conn, now=now, lag=timedelta(0))
         predictive = generate_predictive(conn, now=now)
         preventive = generate_preventive(conn, now=now)

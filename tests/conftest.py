@@ -179,20 +179,45 @@ def fleet_template_url(pg_admin_url: str, fleet_file: Path, session_now: datetim
     with psycopg.connect(url) as c:
         upsert_fleet(c, fleet=load_fleet_file(fleet_file))
         load_parts(c, read_parts_file(REPO / "examples" / "parts.yaml"), now=session_now)
+    seal_template(pg_admin_url, url)
     yield url
     drop_database(pg_admin_url, url)
 
 
+def seal_template(admin_url: str, url: str) -> None:
+    """No one connects to a template again: CREATE DATABASE … TEMPLATE fails while anyone
+    is connected, and TimescaleDB's background workers connect to every database it is in."""
+    name = str(psycopg.conninfo.conninfo_to_dict(url)["dbname"])
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        c.execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(name))
+        )
+        c.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+
+
 def clone_database(admin_url: str, template_url: str, prefix: str) -> str:
     """Create a database copied from a template database; return its URL."""
+    import time
+
     template = psycopg.conninfo.conninfo_to_dict(template_url)["dbname"]
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(str(template))
-            )
-        )
+        for attempt in range(20):
+            try:
+                c.execute(
+                    sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                        sql.Identifier(name), sql.Identifier(str(template))
+                    )
+                )
+                break
+            except psycopg.errors.ObjectInUse:  # a worker still leaving the template
+                if attempt == 19:
+                    raise
+                time.sleep(0.1)
     return with_dbname(admin_url, name)
 
 

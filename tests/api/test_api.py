@@ -193,6 +193,7 @@ def test_telemetry_series_and_health(api: tuple[TestClient, Tokens, str]) -> Non
                FROM generate_series(0, 59) g""",
             (start, NORTH_ROBOT, now),
         )
+        conn.commit()  # TimescaleDB refreshes its rollups outside a transaction
         refresh_rollups(conn, now=now, lag=timedelta(0))
     admin = login(client, "hq-manager")
     r = client.get(

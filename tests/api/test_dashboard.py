@@ -57,6 +57,7 @@ def server(fresh_db: str, clock: FixedClock) -> Iterator[str]:
                       60 + 10 * sin(g / 20.0), 3000, %s FROM generate_series(0, 359) g""",
             (start, now),
         )
+        conn.commit()  # TimescaleDB refreshes its rollups outside a transaction
         refresh_rollups(conn, now=now, lag=timedelta(0))
     port = free_port()
     with ConnectionPool(fresh_db, min_size=1, max_size=4) as pool:
