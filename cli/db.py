@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from cli.context import console, runtime
+from cli.context import console, fail, runtime
 
 app = typer.Typer(help="Database schema: migrate, status, maintenance.", no_args_is_help=True)
 
@@ -45,8 +48,37 @@ def status() -> None:
             row.applied_at.isoformat(timespec="seconds") if row.applied_at else "",
         )
     console.print(table)
-    if any(r.state != "applied" for r in rows):
+    from core.maintenance import timescale_jobs
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        jobs = timescale_jobs(conn) if dialect == "timescale" else []
+    if jobs:
+        _print_jobs(jobs)
+    if any(r.state != "applied" for r in rows) or any(j.failing for j in jobs):
         raise typer.Exit(1)
+
+
+def _print_jobs(jobs: Sequence[object]) -> None:
+    """TimescaleDB's background jobs: rollups, compression and retention depend on them."""
+    from core.clock import format_local
+    from core.maintenance import JobHealth
+
+    table = Table(title="TimescaleDB jobs (times in China time)")
+    for col in ("job", "what", "on", "last run", "last success", "failures", "next", "last error"):
+        table.add_column(col, overflow="fold")
+    for j in jobs:
+        assert isinstance(j, JobHealth)
+        table.add_row(
+            str(j.job_id),
+            j.name,
+            j.target or "",
+            f"[red]{j.last_status}[/]" if j.failing else (j.last_status or "not yet"),
+            format_local(j.last_success, zone_suffix=False) if j.last_success else "never",
+            str(j.failures),
+            format_local(j.next_start, zone_suffix=False) if j.next_start else "",
+            escape(j.last_error or ""),
+        )
+    console.print(table)
 
 
 @app.command()
@@ -65,3 +97,14 @@ def maintain(
         f"partitions created {report.partitions_created}, dropped {report.partitions_dropped}; "
         f"rollup minutes refreshed {report.minutes_refreshed}"
     )
+    from core.maintenance import timescale_jobs
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        failing = [j for j in timescale_jobs(conn) if j.failing]
+    if failing:
+        _print_jobs(failing)
+        raise fail(
+            f"{len(failing)} TimescaleDB job(s) failing: rollups, compression or retention "
+            "are not kept up (see timescaledb_information.job_errors)",
+            code=1,
+        )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from psycopg.pq import TransactionStatus
+from psycopg.rows import class_row
 
 from core import dialect
 from core.db import Conn
@@ -84,3 +85,43 @@ def run_maintenance(
         dropped = int(row[0]) if row else 0
     minutes = refresh_rollups(conn, now=now, lag=rollup_lag)
     return MaintenanceReport(created, dropped, minutes)
+
+
+@dataclass(frozen=True)
+class JobHealth:
+    """One TimescaleDB background job (rollup refresh, compression, retention) and how it runs."""
+
+    job_id: int
+    name: str
+    target: str | None
+    last_status: str | None
+    last_success: datetime | None
+    failures: int
+    next_start: datetime | None
+    last_error: str | None
+
+    @property
+    def failing(self) -> bool:
+        return self.last_status == "Failed"
+
+
+def timescale_jobs(conn: Conn) -> list[JobHealth]:
+    """The TimescaleDB jobs the schema depends on, with their last run and last error; an
+    empty list on plain PostgreSQL (the scheduler's maintenance job does that work there)."""
+    if dialect.current(conn) != "timescale":
+        return []
+    with conn.cursor(row_factory=class_row(JobHealth)) as cur:
+        return cur.execute(
+            """SELECT j.job_id, j.proc_name AS name, j.hypertable_name AS target,
+                      s.last_run_status AS last_status,
+                      nullif(s.last_successful_finish, '-infinity') AS last_success,
+                      coalesce(s.total_failures, 0)::int AS failures, s.next_start,
+                      e.err_message AS last_error
+               FROM timescaledb_information.jobs j
+               LEFT JOIN timescaledb_information.job_stats s USING (job_id)
+               LEFT JOIN LATERAL (
+                   SELECT err_message FROM timescaledb_information.job_errors x
+                   WHERE x.job_id = j.job_id ORDER BY x.start_time DESC LIMIT 1) e ON true
+               WHERE j.hypertable_name IN ('telemetry', 'telemetry_1m', 'telemetry_1h')
+               ORDER BY j.job_id"""
+        ).fetchall()

@@ -125,3 +125,28 @@ def test_timescale_refresh_needs_no_open_transaction(db: Conn, clock: FixedClock
         else:
             with pytest.raises(ValueError, match="outside a transaction"):
                 refresh_rollups(db, now=clock.now(), lag=timedelta(0))
+
+
+def test_timescale_jobs_are_watched(db: Conn, empty_database_url: str) -> None:
+    """On TimescaleDB the jobs the rollups, compression and retention depend on are listed
+    with their last run and last error, and `aic db status` exits 1 when one is failing
+    (a server whose jobs all failed went unnoticed before); plain PostgreSQL has none."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from core.maintenance import timescale_jobs
+
+    jobs = timescale_jobs(db)
+    result = CliRunner().invoke(app, ["db", "status"], env={"AIC_DATABASE_URL": empty_database_url})
+    if current(db) == "plain":
+        assert jobs == [] and result.exit_code == 0 and "TimescaleDB jobs" not in result.output
+        return
+    assert {(j.name, j.target) for j in jobs} >= {
+        ("policy_compression", "telemetry"),
+        ("policy_retention", "telemetry"),
+        ("policy_refresh_continuous_aggregate", "telemetry_1m"),
+        ("policy_refresh_continuous_aggregate", "telemetry_1h"),
+    }
+    assert "TimescaleDB jobs" in result.output
+    assert result.exit_code == (1 if any(j.failing for j in jobs) else 0)
+    assert all(j.last_error for j in jobs if j.failing)
