@@ -8,7 +8,7 @@ from dataclasses import replace
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from psycopg_pool import ConnectionPool
 
 from api import errors, pages
@@ -44,6 +44,21 @@ def create_app(
     app.state.metrics = registry
     requests = Counter("aic_api_requests", "HTTP requests", ["method", "status"], registry=registry)
     latency = Histogram("aic_api_request_seconds", "request latency", registry=registry)
+    job = ["job_id", "name", "target"]
+    app.state.job_gauges = {
+        "failing": Gauge(
+            "aic_timescale_job_failing", "1 when the job's last run failed", job, registry=registry
+        ),
+        "failures": Gauge(
+            "aic_timescale_job_failures", "the job's failed runs so far", job, registry=registry
+        ),
+        "since_success": Gauge(
+            "aic_timescale_job_seconds_since_success",
+            "seconds since the job last succeeded (-1: never)",
+            job,
+            registry=registry,
+        ),
+    }
 
     @app.middleware("http")
     async def measure(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -27,4 +27,26 @@ def readyz(request: Request, response: Response) -> dict[str, str]:
 
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests, and on TimescaleDB the health of its background jobs."""
+    _timescale_jobs(request)
     return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
+
+
+def _timescale_jobs(request: Request) -> None:
+    """Refresh the job gauges from the database (skipped quietly if it does not answer)."""
+    from core.maintenance import timescale_jobs
+
+    gauges = request.app.state.job_gauges
+    clock = request.app.state.clock
+    try:
+        with request.app.state.pool.connection(timeout=2) as conn:
+            jobs = timescale_jobs(conn)
+    except Exception:  # the database is down: /readyz says so; keep the last values
+        return
+    now = clock.now()
+    for j in jobs:
+        labels = (str(j.job_id), j.name, j.target or "")
+        gauges["failing"].labels(*labels).set(1 if j.failing else 0)
+        gauges["failures"].labels(*labels).set(j.failures)
+        age = (now - j.last_success).total_seconds() if j.last_success else -1
+        gauges["since_success"].labels(*labels).set(age)

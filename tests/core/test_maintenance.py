@@ -138,9 +138,13 @@ def test_timescale_jobs_are_watched(db: Conn, empty_database_url: str) -> None:
 
     jobs = timescale_jobs(db)
     result = CliRunner().invoke(app, ["db", "status"], env={"AIC_DATABASE_URL": empty_database_url})
+    metrics = _api_metrics(empty_database_url)
     if current(db) == "plain":
         assert jobs == [] and result.exit_code == 0 and "TimescaleDB jobs" not in result.output
+        assert "aic_timescale_job_failing{" not in metrics
         return
+    for j in jobs:  # the API's /metrics carries the same, for alerting
+        assert f'aic_timescale_job_failing{{job_id="{j.job_id}"' in metrics
     assert {(j.name, j.target) for j in jobs} >= {
         ("policy_compression", "telemetry"),
         ("policy_retention", "telemetry"),
@@ -150,3 +154,16 @@ def test_timescale_jobs_are_watched(db: Conn, empty_database_url: str) -> None:
     assert "TimescaleDB jobs" in result.output
     assert result.exit_code == (1 if any(j.failing for j in jobs) else 0)
     assert all(j.last_error for j in jobs if j.failing)
+
+
+def _api_metrics(url: str) -> str:
+    from fastapi.testclient import TestClient
+    from psycopg_pool import ConnectionPool
+
+    from api.app import create_app
+    from api.security import Tokens
+
+    with ConnectionPool(url, min_size=1, max_size=2) as pool:
+        app = create_app(pool, Tokens.with_secret("metrics-test-secret-key-long-enough-0"))
+        with TestClient(app) as client:
+            return client.get("/metrics").text
