@@ -27,15 +27,16 @@ HEADERS = [
 ]
 
 
-async def _refuse(send: Send, status: int, detail: str, *, retry_after: int | None = None) -> None:
-    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
+async def _answer(
+    send: Send, status: int, body: bytes, content_type: bytes, retry_after: int | None
+) -> None:
     extra = [(b"retry-after", str(retry_after).encode())] if retry_after else []
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 *HEADERS,
                 *extra,
@@ -43,6 +44,12 @@ async def _refuse(send: Send, status: int, detail: str, *, retry_after: int | No
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse(send: Send, status: int, detail: str, *, retry_after: int | None = None) -> None:
+    """A JSON refusal, as the API's own errors look."""
+    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
+    await _answer(send, status, body, b"application/json; charset=utf-8", retry_after)
 
 
 class Guard:
@@ -116,24 +123,13 @@ class Guard:
 
 
 async def _page(send: Send, status: int, text: str, *, retry_after: int) -> None:
+    """A refusal for a person at the dashboard: a small page in Chinese first."""
     body = (
         '<!doctype html><html lang="zh-CN"><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<p id="login-error">{html.escape(text)}</p><p><a href="/login">返回登录 Back</a></p>'
     ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/html; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(retry_after).encode()),
-                *HEADERS,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await _answer(send, status, body, b"text/html; charset=utf-8", retry_after)
 
 
 def _same_origin(headers: dict[str, str]) -> bool:
