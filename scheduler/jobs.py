@@ -69,10 +69,11 @@ def job_service_records(ctx: JobContext) -> str:
     robots' events, replenishment alerts."""
     from scheduler import commissioning, parts, software
 
+    now = ctx.clock.now()  # one instant for the whole job
     with ctx.pool.connection() as conn:
-        created = commissioning.generate(conn, now=ctx.clock.now())
-        synced = software.sync_from_events(conn, now=ctx.clock.now())
-        opened, resolved = parts.check_levels(conn, now=ctx.clock.now())
+        created = commissioning.generate(conn, now=now)
+        synced = software.sync_from_events(conn, now=now)
+        opened, resolved = parts.check_levels(conn, now=now)
     return (
         f"{len(created)} commissioning orders, {synced} software updates recorded, "
         f"parts alerts +{opened}/-{resolved}"
