@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from psycopg_pool import ConnectionPool
@@ -84,6 +84,14 @@ def create_app(
     app.include_router(health.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
+
+    @app.exception_handler(pages.CsrfError)
+    def bad_form(request: Request, exc: pages.CsrfError) -> Response:
+        return HTMLResponse(
+            f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><p id="csrf-error">{exc}</p>'
+            '<p><a href="/ui/orders">返回 Back</a></p>',
+            status_code=403,
+        )
 
     @app.exception_handler(pages.LoginRequiredError)
     def to_login(request: Request, exc: pages.LoginRequiredError) -> Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -44,6 +46,33 @@ def page_user(request: Request, tokens: Annotated[Tokens, Depends(get_tokens)]) 
 
 
 PageUser = Annotated[Principal, Depends(page_user)]
+
+
+def csrf_token(request: Request) -> str:
+    """The form token of this session: an HMAC of the session cookie with the app's key,
+    so another site can neither read nor make it (forms carry it, POSTs must match)."""
+    tokens: Tokens = request.app.state.tokens
+    session = request.cookies.get(COOKIE, "")
+    return hmac.new(tokens.secret.encode(), session.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+templates.env.globals["csrf_token"] = csrf_token
+
+
+class CsrfError(PermissionError):
+    """A dashboard POST without this session's form token."""
+
+
+def csrf_checked(
+    request: Request, user: PageUser, csrf: Annotated[str, Form(max_length=64)] = ""
+) -> Principal:
+    """The signed-in user, once the form's token matches the session (403 otherwise)."""
+    if not hmac.compare_digest(csrf, csrf_token(request)):
+        raise CsrfError("form token missing or wrong: reload the page 表单已过期，请刷新页面")
+    return user
+
+
+FormUser = Annotated[Principal, Depends(csrf_checked)]
 
 
 def page_conn(request: Request, user: PageUser) -> Iterator[Conn]:
@@ -115,7 +144,7 @@ def login(
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(user: FormUser) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response
@@ -150,7 +179,7 @@ def orders(request: Request, conn: DbConn, user: PageUser, status: str | None = 
 def move(
     order_id: Annotated[int, PathParam(ge=1, le=2**62)],
     conn: DbConn,
-    user: PageUser,
+    user: FormUser,
     now: Now,
     to: Annotated[str, Form()],
 ) -> Response:
@@ -255,7 +284,7 @@ def _parts(text: str) -> list[dict[str, Any]]:
 def complete(
     order_id: Annotated[int, PathParam(ge=1, le=2**62)],
     conn: DbConn,
-    user: PageUser,
+    user: FormUser,
     now: Now,
     cause: Annotated[str, Form(max_length=2000)],
     resolution: Annotated[str, Form(max_length=2000)],

@@ -83,3 +83,12 @@ def seed_cooling_fault(
                VALUES ('aic-bj-00002', %s, 600, 100, 0, %s, '3.2.0')""",
             (day0 + timedelta(days=d), 8.0 if d < 7 else 8.0 * (1 + 0.1 * (d - 6))),
         )
+
+
+def form_token(client: TestClient, path: str = "/ui/orders") -> str:
+    """The CSRF token a page's forms carry, read from the page as a browser has it."""
+    import re
+
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get(path).text)
+    assert found, f"no form token on {path}"
+    return found.group(1)

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.security import Tokens
 from core.clock import local_date
-from tests.api.conftest import PASSWORD, seed_cooling_fault
+from tests.api.conftest import PASSWORD, form_token, seed_cooling_fault
 
 
 @pytest.mark.clock
@@ -40,6 +40,7 @@ def test_complete_a_work_order_from_the_form(api: tuple[TestClient, Tokens, str]
     assert page.status_code == 200 and 'id="complete-form"' in page.text
     assert "维修工单" in page.text or "维护保养工作单" in page.text
     form = {
+        "csrf": form_token(client, f"/ui/orders/{order['id']}"),
         "cause": "排烟风机电机烧毁",
         "resolution": "更换风机",
         "parts": "FAN-EXH-200:1",
@@ -85,7 +86,7 @@ def test_engineer_page_evaluates_a_simulator_run(api: tuple[TestClient, Tokens, 
         seed_cooling_fault(conn, run_id="run-1", now=now)
     client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
     assert client.get("/ui/models").url.path == "/ui/orders"
-    client.post("/logout")
+    client.post("/logout", data={"csrf": form_token(client)})
     client.post("/login", data={"username": "eng-fault-models", "password": PASSWORD})
     page = client.get("/ui/models?run=run-1")
     assert page.status_code == 200

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.security import Tokens
 from core.clock import FixedClock
-from tests.api.conftest import PASSWORD
+from tests.api.conftest import PASSWORD, form_token
 
 TOKEN = "/api/v1/auth/token"
 
@@ -119,7 +119,8 @@ def test_security_headers_csrf_backstop_and_body_limit(
     api: tuple[TestClient, Tokens, str],
 ) -> None:
     """Pages carry CSP, X-Frame-Options and nosniff; a cross-site POST riding on the session
-    cookie is refused (it used to dispatch an order); a 50 MB body is refused with 413,
+    cookie is refused (it used to dispatch an order) by its Origin, and without the form
+    token of the session (CSRF token) whatever its headers; a 50 MB body is refused with 413,
     declared or streamed, before anything reads it."""
     client, _, _ = api
     client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
@@ -136,9 +137,21 @@ def test_security_headers_csrf_backstop_and_body_limit(
     )
     assert forged.status_code == 403 and "跨站请求被拒绝" in forged.json()["detail"]
     assert client.get(f"/api/v1/work-orders/{order['id']}").json()["status"] == order["status"]
+    # A forged form from elsewhere that sends no Origin still lacks the session's form token.
+    tokenless = client.post(
+        f"/ui/orders/{order['id']}/move", data={"to": "confirmed"}, follow_redirects=False
+    )
+    assert tokenless.status_code == 403 and "表单已过期" in tokenless.text
+    wrong = client.post(
+        f"/ui/orders/{order['id']}/move",
+        data={"to": "confirmed", "csrf": "0" * 32},
+        follow_redirects=False,
+    )
+    assert wrong.status_code == 403
+    assert client.get(f"/api/v1/work-orders/{order['id']}").json()["status"] == order["status"]
     own = client.post(
         f"/ui/orders/{order['id']}/move",
-        data={"to": "confirmed"},
+        data={"to": "confirmed", "csrf": form_token(client)},
         headers={"Origin": "http://testserver"},
         follow_redirects=False,
     )
