@@ -201,7 +201,10 @@ def run(
             logger.info("job %s", line)
         if run_now:
             for spec in JOBS:
-                sched.modify_job(spec.id, next_run_time=ctx.clock.now())
+                # When a job fires is APScheduler's business, on the machine's clock (a time
+                # in the past would count as a misfire and be skipped); what a job decides
+                # takes its `now` from ctx.clock.
+                sched.modify_job(spec.id, next_run_time=datetime.now(zone(SCHEDULER_TZ)))
         while not stop.is_set() and lock.still_held():
             stop.wait(heartbeat_s)
         sched.shutdown(wait=True)

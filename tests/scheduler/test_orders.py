@@ -473,3 +473,45 @@ def test_leader_process_killed_with_sigkill_hands_over(fresh_db: str, tmp_path: 
                 p.wait(10)
         for log in logs:
             log.close()
+
+
+@pytest.mark.chaos
+def test_scheduler_catches_up_once_after_downtime(
+    fresh_db: str, db: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """A scheduler that was down while its 02:00 preventive run passed runs every job once as
+    it becomes leader (catch-up, on its clock), creating the due orders exactly once; its
+    jobs coalesce (a run of missed times is one run) and run again at their regular time."""
+    import time
+
+    from psycopg_pool import ConnectionPool
+
+    from core.clock import FixedClock
+    from scheduler.jobs import JobContext, build, run
+
+    expected = generate_preventive(db, now=NOW)
+    db.rollback()  # what the catch-up should create, measured then undone
+    assert expected.created
+    with ConnectionPool(fresh_db, min_size=1, max_size=4) as pool:
+        ctx = JobContext(pool, clock=FixedClock(NOW))
+        for job in build(ctx).get_jobs():
+            assert job.coalesce and job.max_instances == 1 and job.misfire_grace_time == 3600
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=run, args=(ctx, fresh_db, stop), kwargs={"heartbeat_s": 0.2}
+        )
+        thread.start()
+        try:
+            deadline = time.monotonic() + 30
+            while (
+                len(_orders(db, "type = 'preventive'")) < len(expected.created)
+                and time.monotonic() < deadline
+            ):
+                time.sleep(0.2)
+                db.rollback()
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+    db.rollback()
+    orders = _orders(db, "type = 'preventive'")
+    assert len(orders) == len(expected.created) == len({o[5] for o in orders})
