@@ -79,6 +79,12 @@ class RobotClient:
 
     Messages wait in the outbox until the broker acknowledges them; after a
     reconnect the unacknowledged ones are sent again, in their original order.
+
+    Acknowledged messages are also kept for ``replay_s`` seconds and sent again after
+    every reconnect: a broker that crashes (SIGKILL, power loss) loses what it
+    acknowledged since its last save to disk (up to a second with the project's
+    configuration), and the server stores each (robot, ts, seq) once, so a replay
+    costs duplicates it ignores, never a double row.
     """
 
     robot_id: str
@@ -88,8 +94,12 @@ class RobotClient:
     inflight: dict[int, _Entry] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     protocol: str = "5"  # "5", or "3.1.1" for brokers without MQTT v5 (amqtt)
+    replay_s: float = 5.0
     connected: bool = False
     acked: int = 0
+    replayed: int = 0
+    recent: deque[tuple[float, _Entry]] = field(default_factory=deque)  # (acked at, message)
+    _connects: int = 0
     _order: int = 0
     _generation: int = 0
     _early: set[int] = field(default_factory=set)
@@ -161,6 +171,7 @@ class RobotClient:
                 if info.mid in self._early:
                     self._early.discard(info.mid)
                     self.acked += 1
+                    self._remember(e)
                 else:
                     self.inflight[info.mid] = e
 
@@ -181,6 +192,13 @@ class RobotClient:
             return
         with self.lock:
             self.connected = True
+            self._connects += 1
+            if self._connects > 1:  # a reconnect: send the recently acknowledged again
+                cutoff = time.monotonic() - self.replay_s
+                again = [e for at, e in self.recent if at >= cutoff]
+                self.recent.clear()
+                self._insert_back(again)
+                self.replayed += len(again)
 
     def _on_disconnect(
         self, client: mqtt.Client, userdata: object, flags: Any, reason: Any, properties: Any
@@ -197,10 +215,19 @@ class RobotClient:
         self, client: mqtt.Client, userdata: object, mid: int, reason: Any, properties: Any
     ) -> None:
         with self.lock:
-            if self.inflight.pop(mid, None) is not None:
+            entry = self.inflight.pop(mid, None)
+            if entry is not None:
                 self.acked += 1
+                self._remember(entry)
             else:
                 self._early.add(mid)  # acked before flush() recorded it
+
+    def _remember(self, entry: _Entry) -> None:
+        """Keep an acknowledged message for the replay window (caller holds the lock)."""
+        now = time.monotonic()
+        self.recent.append((now, entry))
+        while self.recent and (now - self.recent[0][0] > self.replay_s or len(self.recent) > 20000):
+            self.recent.popleft()
 
     def stop(self) -> None:
         self.client.disconnect()
