@@ -623,3 +623,44 @@ def test_broker_sigkill_loses_nothing_robots_replay_their_last_seconds(
     with psycopg.connect(fresh_db) as conn:
         report = check(published, stored_seqs(conn, robot_ids=list(published)))
     assert report and all(r.lost == 0 and r.duplicated == 0 for r in report), report
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.chaos
+def test_big_messages_during_a_stall_leave_ingest_small(
+    fresh_db: str, project_broker: ProjectBroker, spawn_ingest: Callable[..., Any]
+) -> None:
+    """Issue 18's reproduction: 40 × 10 MB messages during a 25 s table lock took ingest from
+    57 to 532 MB. Now the broker refuses 10 MB packets outright, and 40 × 900 kB ones (under
+    the broker's limit, over the contract's) are held as 64 KiB each: `aic ingest` stays
+    under 300 MB while telemetry is locked, then quarantines all 40."""
+    proc = spawn_ingest(fresh_db, project_broker.url, "ingest-rss")
+    before = _rss_mb(proc.pid)
+    pub = Publisher(project_broker.url)
+    topic = "aic/v1/aic-bj-00001/telemetry"
+    with psycopg.connect(fresh_db) as locker:
+        locker.execute("LOCK TABLE telemetry, quarantine IN ACCESS EXCLUSIVE MODE")
+        refused = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="big-10mb", protocol=mqtt.MQTTv5
+        )
+        refused.connect("127.0.0.1", project_broker.port)
+        refused.loop_start()
+        for _ in range(3):  # the broker drops the sender: the packets never reach ingest
+            refused.publish(topic, b"{" + b" " * 10_000_000, qos=1)
+        time.sleep(1)
+        refused.loop_stop()
+        for i in range(40):
+            pub.publish(topic, b"[" + b" " * 900_000 + str(i).encode())
+        time.sleep(5)
+        during = _rss_mb(proc.pid)
+        locker.rollback()
+    wait_until(lambda: count(fresh_db, "SELECT count(*) FROM quarantine") == 40, timeout_s=30)
+    assert during < 300, f"ingest grew from {before:.0f} MB to {during:.0f} MB"
+    pub.close()
