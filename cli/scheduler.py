@@ -82,14 +82,38 @@ def load(
 
 @orders_app.command("list")
 def list_orders(
-    region: str | None = typer.Option(None),
-    status: str | None = typer.Option(None),
+    region: str | None = typer.Option(None, help="region code or name: north, 华北, North China"),
+    status: str | None = typer.Option(None, help="one status (new … cancelled), or open"),
     limit: int = typer.Option(50, min=1, max=1000),
 ) -> None:
     """Open work orders with due date, priority and proposed visit window (site time)."""
     from zoneinfo import ZoneInfo
 
+    from core.fleet_repository import region_summaries
+    from scheduler.lifecycle import TRANSITIONS
+
+    if status is not None and status != "open" and status not in TRANSITIONS:
+        raise fail(f"unknown status {status!r}; statuses: open, {', '.join(TRANSITIONS)}")
+    if status == "open":
+        status = None  # the default list is the open orders
     with runtime() as rt, rt.pool.connection() as conn:
+        if region is not None:
+            regions = region_summaries(conn)
+            wanted = region.strip().lower()
+            match = next(
+                (
+                    g.code
+                    for g in regions
+                    if wanted in (g.code, g.name_zh.lower(), g.name_en.lower())
+                ),
+                None,
+            )
+            if match is None:
+                raise fail(
+                    f"unknown region {region!r}; regions: "
+                    + ", ".join(f"{g.code} ({g.name_zh})" for g in regions)
+                )
+            region = match
         rows = conn.execute(
             """SELECT w.id, w.number, w.type, w.status, w.priority, w.robot_id, s.name,
                       s.timezone, w.due_at, w.window_start, w.window_end, w.window_late,

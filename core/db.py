@@ -67,7 +67,7 @@ def open_pool(
         raise ServiceUnavailableError(
             f"AIC_DATABASE_URL: pool for {redact(url)} not ready after {timeout_s:.0f} s"
         ) from exc
-    logger.info("database pool %s open (%d..%d connections)", name, min_size, max_size)
+    logger.debug("database pool %s open (%d..%d connections)", name, min_size, max_size)
     return pool
 
 

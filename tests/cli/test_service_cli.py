@@ -63,3 +63,39 @@ def test_parts_software_and_reports(fresh_db: str, tmp_path: Path) -> None:
     assert "commissioning orders created" in aic("orders", "commissioning")
     bad = runner.invoke(app, ["parts", "load", str(REPO / "examples" / "fleet.yaml")], env=env)
     assert bad.exit_code == 2 and "fleet.yaml" in bad.output
+
+
+def test_orders_list_takes_region_names_and_refuses_unknown_filters(fresh_db: str) -> None:
+    """`aic orders list --region 华北` (code, Chinese or English name) lists the north's
+    orders; a misspelt region or status is an error that lists the valid ones (it used to
+    print an empty table and exit 0); `--status open` is the open orders."""
+    from datetime import UTC, datetime, timedelta
+
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    from scheduler.orders import generate_predictive
+
+    now = datetime(2026, 12, 1, 2, tzinfo=UTC)
+    with psycopg.connect(fresh_db) as conn:
+        for robot in ("aic-bj-00001", "aic-sh-00019"):
+            conn.execute(
+                """INSERT INTO anomalies (robot_id, detector, model_version, component, kind,
+                       window_start, window_end, score, severity, evidence)
+                   VALUES (%s, 'rules', 'rules/1', 'exhaust_fan', 'exhaust_fan_failure',
+                           %s, %s, 1, 'critical', %s)""",
+                (robot, now - timedelta(days=1), now, Jsonb({})),
+            )
+        assert len(generate_predictive(conn, now=now).created) == 2
+    env = {"AIC_DATABASE_URL": fresh_db, "COLUMNS": "250"}
+    for name in ("north", "华北", "North China"):
+        out = runner.invoke(app, ["orders", "list", "--region", name], env=env)
+        assert out.exit_code == 0 and "aic-bj-00001" in out.output, out.output
+        assert "aic-sh-00019" not in out.output
+    both = runner.invoke(app, ["orders", "list", "--status", "open"], env=env)
+    assert both.exit_code == 0 and "aic-sh-00019" in both.output and "aic-bj-00001" in both.output
+    typo = runner.invoke(app, ["orders", "list", "--region", "nort"], env=env)
+    assert typo.exit_code == 2 and "unknown region 'nort'" in typo.output
+    assert "north (华北)" in typo.output
+    bad = runner.invoke(app, ["orders", "list", "--status", "opened"], env=env)
+    assert bad.exit_code == 2 and "unknown status 'opened'" in bad.output
