@@ -522,7 +522,7 @@ def test_checker_lost_zero_duplicated_zero_through_chaos(
     """The simulator (with resends and connection flaps) publishes through a broker restart and
     an ingest SIGKILL; the seq checker finds lost = 0 and duplicated = 0 for every robot."""
     from core.settings import parse_mqtt_url
-    from firmware_sim.checker import check, published_seqs, stored_seqs
+    from firmware_sim.checker import published_seqs
     from firmware_sim.engine import build_simulation
     from firmware_sim.outputs import MqttSink
     from firmware_sim.scenario import Scenario
@@ -555,18 +555,10 @@ def test_checker_lost_zero_duplicated_zero_through_chaos(
         sink.send(m)
     assert sink.close(timeout_s=60) == 0
     spawn_ingest(fresh_db, project_broker.url, "ingest-checker", "--batch", "20")
-    published = published_seqs(messages)
-    expected = sum(len(s) for s in published.values())
-
-    def stored() -> int:
-        with psycopg.connect(fresh_db) as conn:
-            return sum(len(v) for v in stored_seqs(conn, robot_ids=list(published)).values())
-
-    wait_until(lambda: stored() >= expected, timeout_s=60, what=f"{expected} seqs stored")
-    with psycopg.connect(fresh_db) as conn:
-        report = check(published, stored_seqs(conn, robot_ids=list(published)))
-    assert report and all(r.lost == 0 and r.duplicated == 0 for r in report), report
-    assert sum(r.published for r in report) == expected
+    report = _each_stored_once(fresh_db, messages)
+    assert sum(r.published for r in report) == sum(
+        len(s) for s in published_seqs(messages).values()
+    )
 
 
 @pytest.mark.chaos
@@ -579,7 +571,6 @@ def test_broker_sigkill_loses_nothing_robots_replay_their_last_seconds(
     acknowledged in their last seconds after reconnecting, so when ingest comes back every
     reading is stored, once (the checker: lost = 0, duplicated = 0)."""
     from core.settings import parse_mqtt_url
-    from firmware_sim.checker import check, published_seqs, stored_seqs
     from firmware_sim.engine import build_simulation
     from firmware_sim.outputs import MqttSink
     from firmware_sim.scenario import Scenario
@@ -612,17 +603,26 @@ def test_broker_sigkill_loses_nothing_robots_replay_their_last_seconds(
     assert sink.close(timeout_s=30) == 0
     assert sum(c.replayed for c in sink.clients.values()) > 0
     start_ingest(fresh_db, project_broker.url, client_id="ingest-sigkill")
+    _each_stored_once(fresh_db, messages)
+
+
+def _each_stored_once(db_url: str, messages: list[Any]) -> list[Any]:
+    """Wait until every published (robot, seq) is stored; the checker's report (lost = 0 and
+    duplicated = 0 for every robot asserted)."""
+    from firmware_sim.checker import check, published_seqs, stored_seqs
+
     published = published_seqs(messages)
     expected = sum(len(s) for s in published.values())
 
     def stored() -> int:
-        with psycopg.connect(fresh_db) as conn:
+        with psycopg.connect(db_url) as conn:
             return sum(len(v) for v in stored_seqs(conn, robot_ids=list(published)).values())
 
     wait_until(lambda: stored() >= expected, timeout_s=60, what=f"{expected} seqs stored")
-    with psycopg.connect(fresh_db) as conn:
+    with psycopg.connect(db_url) as conn:
         report = check(published, stored_seqs(conn, robot_ids=list(published)))
     assert report and all(r.lost == 0 and r.duplicated == 0 for r in report), report
+    return report
 
 
 def _rss_mb(pid: int) -> float:
