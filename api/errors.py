@@ -10,7 +10,7 @@ from psycopg_pool import PoolTimeout
 from api.security import AccountDisabledError
 from api.throttle import TooManyAttemptsError
 from core.errors import NotFoundError
-from scheduler.errors import InvalidTransitionError, StockError
+from service.errors import ForbiddenError, InvalidTransitionError, StockError
 
 
 def install(app: FastAPI) -> None:
@@ -21,6 +21,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(InvalidTransitionError)
     def invalid_transition(request: Request, exc: InvalidTransitionError) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "reason": exc.reason}, status_code=409)
+
+    @app.exception_handler(ForbiddenError)
+    def forbidden(request: Request, exc: ForbiddenError) -> JSONResponse:
+        return JSONResponse({"detail": exc.reason}, status_code=403)
 
     @app.exception_handler(StockError)
     def stock(request: Request, exc: StockError) -> JSONResponse:
@@ -55,6 +59,14 @@ def install(app: FastAPI) -> None:
     def too_many(request: Request, exc: TooManyAttemptsError) -> JSONResponse:
         return JSONResponse(
             {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.seconds)}
+        )
+
+    @app.exception_handler(psycopg.DataError)
+    def bad_data(request: Request, exc: psycopg.DataError) -> JSONResponse:
+        # Text PostgreSQL cannot store (a NUL byte) or a value out of a column's range.
+        return JSONResponse(
+            {"detail": f"invalid value 输入值无效: {exc.diag.message_primary or exc}"},
+            status_code=422,
         )
 
     @app.exception_handler(ValueError)

@@ -23,8 +23,9 @@ from api.throttle import TooManyAttemptsError
 from core.clock import zone, zone_label
 from core.db import Conn
 from core.errors import NotFoundError
-from scheduler.errors import InvalidTransitionError
-from scheduler.orders import transition
+from core.labels import both, label
+from service.errors import ForbiddenError, InvalidTransitionError
+from service.orders import transition
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -95,6 +96,8 @@ def _local(ts: datetime | None, tz: str | None, fmt: str = "%m-%d %H:%M") -> str
 
 
 templates.env.filters["local"] = _local
+templates.env.globals["label"] = label
+templates.env.globals["both"] = both
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -181,17 +184,17 @@ def move(
     conn: DbConn,
     user: FormUser,
     now: Now,
-    to: Annotated[str, Form()],
+    to: Annotated[str, Form(max_length=32)],
+    note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    """Confirm the proposed window, or dispatch to the suggested technician."""
-    if user.role not in ("admin", "lead") or to not in ("confirmed", "dispatched"):
-        return RedirectResponse("/ui/orders?error=forbidden", status_code=303)
+    """Move an order (confirm the proposed window, dispatch to the suggested technician,
+    start, hold, …); who may is the domain's policy, as for the API and the CLI."""
     if repo.work_order(conn, p=user, order_id=order_id) is None:
         raise NotFoundError("work order", order_id)
     try:
-        transition(conn, order_id=order_id, to=to, actor=user.staff_id, now=now)
-    except InvalidTransitionError as exc:
-        return RedirectResponse(f"/ui/orders?error={exc.reason}", status_code=303)
+        transition(conn, order_id=order_id, to=to, actor=user.staff_id, note=note or None, now=now)
+    except (InvalidTransitionError, ForbiddenError) as exc:
+        return RedirectResponse(f"/ui/orders?error={quote_plus(exc.reason)}", status_code=303)
     return RedirectResponse("/ui/orders", status_code=303)
 
 
@@ -261,7 +264,7 @@ def order_page(
     order = repo.work_order(conn, p=user, order_id=order_id)
     if order is None:
         raise NotFoundError("work order", order_id)
-    from scheduler.commissioning import CHECKLIST
+    from service.commissioning import CHECKLIST
 
     return templates.TemplateResponse(
         request, "order.html", {"user": user, "order": order, "checklist": CHECKLIST}
@@ -270,7 +273,7 @@ def order_page(
 
 def _parts(text: str) -> list[dict[str, Any]]:
     """'FAN-FILTER-120:1, GREASE:2' → [{"code": …, "qty": …}]."""
-    from scheduler.parts import PartQty
+    from service.parts import PartQty
 
     out = []
     for item in filter(None, (x.strip() for x in text.split(","))):
@@ -300,11 +303,9 @@ def complete(
 ) -> Response:
     """Record the completion (cause, resolution, parts, time, rating, signer); the price
     comes from the fee schedule."""
-    from scheduler.commissioning import CHECKLIST
-    from scheduler.errors import StockError
+    from service.commissioning import CHECKLIST
+    from service.errors import StockError
 
-    if user.role not in ("admin", "lead", "technician"):
-        return RedirectResponse(f"/ui/orders/{order_id}?error=forbidden", status_code=303)
     if repo.work_order(conn, p=user, order_id=order_id) is None:
         raise NotFoundError("work order", order_id)
     try:
@@ -336,7 +337,7 @@ def complete(
             completion=completion,
             now=now,
         )
-    except (InvalidTransitionError, StockError) as exc:
+    except (InvalidTransitionError, StockError, ForbiddenError) as exc:
         return RedirectResponse(
             f"/ui/orders/{order_id}?error={quote_plus(exc.reason)}", status_code=303
         )
@@ -382,7 +383,7 @@ def models_page(request: Request, conn: DbConn, user: PageUser, run: str | None 
 @router.get("/ui/reports", response_class=HTMLResponse)
 def reports_page(request: Request, user: PageUser) -> Response:
     """The reports a lead owes HQ, each viewable and downloadable."""
-    from scheduler.reports import REPORT_LIST
+    from reports.catalog import REPORT_LIST
 
     return templates.TemplateResponse(
         request, "reports.html", {"user": user, "reports": REPORT_LIST}
@@ -401,7 +402,9 @@ def report_page(
 ) -> Response:
     """One report: period picker (this month or week in China time unless chosen), bar
     chart, table with totals, CSV/XLSX links."""
-    from scheduler.reports import REPORTS, cell, current_month, current_week, run, totals
+    from reports.catalog import REPORTS, run
+    from reports.export import cell, totals
+    from reports.periods import current_month, current_week
 
     report = REPORTS.get(name)
     if report is None:

@@ -319,25 +319,6 @@ def quarantine(conn: Conn, *, reason: str | None, limit: int) -> list[dict[str, 
     return rows
 
 
-def record_callback(
-    conn: Conn,
-    *,
-    order_id: int,
-    kind: str,
-    staff_id: str,
-    satisfied: bool,
-    notes: str | None,
-    now: datetime,
-) -> dict[str, Any] | None:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            """UPDATE callbacks SET done_at = %s, done_by = %s, satisfied = %s, notes = %s
-               WHERE work_order_id = %s AND kind = %s AND done_at IS NULL
-               RETURNING kind, due_at, done_at, satisfied""",
-            (now, staff_id, satisfied, notes, order_id, kind),
-        ).fetchone()
-
-
 def limit_statements(conn: Conn, *, timeout_s: float) -> None:
     """Bound every statement and lock wait of this transaction."""
     ms = str(max(1, int(timeout_s * 1000)))

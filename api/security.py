@@ -13,9 +13,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from core.clock import Clock, SystemClock
+from service.policy import ROLES, role_of
 
 ALGORITHMS = ["HS256"]  # never taken from the token header
-ROLES = ("admin", "engineer", "lead", "technician", "viewer")
 _hasher = PasswordHasher()
 
 
@@ -38,7 +38,7 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def api_role(staff_role: str) -> str:
     """Staff roles of the registry → API roles (the HQ after-sales manager administers)."""
-    return {"manager": "admin"}.get(staff_role, staff_role)
+    return role_of(staff_role)
 
 
 @dataclass(frozen=True)

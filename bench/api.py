@@ -56,7 +56,7 @@ def load(db: str, robots: int) -> list[str]:
                 (now, now),
             )
         from scheduler.orders import generate_preventive
-        from scheduler.plans import load_plan_directory
+        from scheduler.repository import load_plan_directory
 
         load_plan_directory(conn, REPO / "examples" / "plans", now=now - timedelta(days=20))
         conn.execute(

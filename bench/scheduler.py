@@ -21,7 +21,7 @@ from core.fleet import load_fleet_file, parse_fleet
 from core.fleet_repository import upsert_fleet
 from core.fleet_synth import synthesize
 from scheduler.orders import generate_preventive
-from scheduler.plans import load_plan_directory
+from scheduler.repository import load_plan_directory
 
 
 def main() -> None:

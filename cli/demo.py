@@ -54,7 +54,7 @@ def _firmware_quality(rt: object, *, now: datetime) -> None:
     """各版本故障率: the report that shows a firmware version doing worse than the last."""
     from cli.context import Runtime
     from cli.report import emit
-    from scheduler.reports import REPORTS, run
+    from reports.catalog import REPORTS, run
 
     assert isinstance(rt, Runtime)
     with rt.pool.connection() as conn:
@@ -69,10 +69,11 @@ def _schedule(rt: object, *, now: datetime) -> None:
     from cli.context import Runtime
     from core.clock import format_local
     from core.maintenance import refresh_rollups
-    from scheduler import commissioning, software
+    from scheduler import commissioning
     from scheduler.orders import generate_predictive, generate_preventive
-    from scheduler.parts import load_parts, read_parts_file
-    from scheduler.plans import load_plan_directory
+    from scheduler.repository import load_plan_directory
+    from service import software
+    from service.parts import load_parts, read_parts_file
 
     assert isinstance(rt, Runtime)
     with rt.pool.connection() as conn:

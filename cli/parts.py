@@ -19,7 +19,7 @@ app = typer.Typer(
 @app.command("load")
 def load(file: Path = typer.Argument(..., help="e.g. examples/parts.yaml")) -> None:
     """Load the parts catalog, task parts, stock minimums (opening stock) and fee schedule."""
-    from scheduler.parts import load_parts, read_parts_file
+    from service.parts import load_parts, read_parts_file
 
     try:
         doc = read_parts_file(file)
@@ -45,7 +45,7 @@ def receive(
     note: str | None = typer.Option(None),
 ) -> None:
     """A delivery to the region's warehouse (物料补充备存)."""
-    from scheduler.parts import receive as do_receive
+    from service.parts import receive as do_receive
 
     _move(
         lambda conn, now: do_receive(
@@ -65,7 +65,7 @@ def adjust(
     reason: str = typer.Option(..., help="why the count changed"),
 ) -> None:
     """Correct the stock after a count (a negative quantity goes after ``--``)."""
-    from scheduler.parts import adjust as do_adjust
+    from service.parts import adjust as do_adjust
 
     _move(
         lambda conn, now: do_adjust(
@@ -77,7 +77,7 @@ def adjust(
 
 
 def _move(do: Callable[[Any, datetime], int], region: str, part: str) -> None:
-    from scheduler.errors import StockError
+    from service.errors import StockError
 
     with runtime() as rt, rt.pool.connection() as conn:
         try:
@@ -96,7 +96,7 @@ def returned(
     """A faulty part is back in the regional warehouse (坏料回仓); ids from
     ``aic report faulty-returns``."""
     from core.errors import NotFoundError
-    from scheduler.parts import receive_faulty_return
+    from service.parts import receive_faulty_return
 
     with runtime() as rt, rt.pool.connection() as conn:
         try:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from cli.context import console, fail, runtime
-from scheduler.reports import REPORT_LIST, Report
+from reports.catalog import REPORT_LIST, Report
 
 app = typer.Typer(
     help="Reports for HQ (table, or CSV / XLSX with Chinese and English headers).",
@@ -20,7 +20,8 @@ app = typer.Typer(
 
 def emit(rows: list[dict[str, Any]], report: Report, title: str, out: Path | None) -> None:
     """Print the report as a table, or write it to ``out`` (.csv or .xlsx)."""
-    from scheduler.reports import TIME_NOTE, cell, to_csv, to_xlsx
+    from reports.export import cell, to_csv, to_xlsx
+    from reports.periods import TIME_NOTE
 
     if out is not None:
         if out.suffix == ".xlsx":
@@ -42,7 +43,8 @@ def emit(rows: list[dict[str, Any]], report: Report, title: str, out: Path | Non
 
 
 def _produce(report: Report, region: str | None, period: str | None, out: Path | None) -> None:
-    from scheduler.reports import current_month, current_week, run, title
+    from reports.catalog import run, title
+    from reports.periods import current_month, current_week
 
     with runtime() as rt, rt.pool.connection() as conn:
         now = rt.clock.now()

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from cli.context import console, fail, runtime
+from core.clock import format_local
 
 app = typer.Typer(help="The scheduler process and its jobs.", no_args_is_help=True)
 plans_app = typer.Typer(
@@ -87,102 +88,53 @@ def list_orders(
     limit: int = typer.Option(50, min=1, max=1000),
 ) -> None:
     """Open work orders with due date, priority and proposed visit window (site time)."""
-    from zoneinfo import ZoneInfo
-
-    from core.fleet_repository import region_summaries
-    from scheduler.lifecycle import TRANSITIONS
+    from core.fleet_repository import find_region, region_summaries
+    from core.labels import Labels, both
+    from service.lifecycle import TRANSITIONS
+    from service.repository import order_queue
 
     if status is not None and status != "open" and status not in TRANSITIONS:
         raise fail(f"unknown status {status!r}; statuses: open, {', '.join(TRANSITIONS)}")
-    if status == "open":
-        status = None  # the default list is the open orders
     with runtime() as rt, rt.pool.connection() as conn:
+        code = None
         if region is not None:
-            regions = region_summaries(conn)
-            wanted = region.strip().lower()
-            match = next(
-                (
-                    g.code
-                    for g in regions
-                    if wanted in (g.code, g.name_zh.lower(), g.name_en.lower())
-                ),
-                None,
-            )
-            if match is None:
+            code = find_region(conn, region)
+            if code is None:
                 raise fail(
                     f"unknown region {region!r}; regions: "
-                    + ", ".join(f"{g.code} ({g.name_zh})" for g in regions)
+                    + ", ".join(f"{g.code} ({g.name_zh})" for g in region_summaries(conn))
                 )
-            region = match
-        rows = conn.execute(
-            """SELECT w.id, w.number, w.type, w.status, w.priority, w.robot_id, s.name,
-                      s.timezone, w.due_at, w.window_start, w.window_end, w.window_late,
-                      w.technician_id, w.title, g.name_zh
-               FROM work_orders w JOIN sites s ON s.id = w.site_id
-               JOIN regions g ON g.code = w.region
-               WHERE (%(region)s::text IS NULL OR w.region = %(region)s)
-                 AND (%(status)s::text IS NULL OR w.status = %(status)s)
-                 AND (%(status)s::text IS NOT NULL
-                      OR w.status NOT IN ('completed', 'verified', 'cancelled'))
-               ORDER BY w.priority, w.due_at LIMIT %(limit)s""",
-            {"region": region, "status": status, "limit": limit},
-        ).fetchall()
+        # The default list (and --status open) is the open orders.
+        rows = order_queue(
+            conn, region=code, status=None if status == "open" else status, limit=limit
+        )
+        names = Labels.load(conn)
     table = Table(
         title="Work orders 工单",
         caption="times are the sites' local time (China time, UTC+08:00) 时间为当地时间",
     )
-    for col in (
-        "id",
-        "number",
-        "region 区域",
-        "type",
-        "status",
-        "P",
-        "robot",
-        "due",
-        "visit window",
-        "technician",
-        "title",
-    ):
+    for col in ("id", "number", "region 区域", "type 类型", "status 状态", "P", "robot 设备"):
+        table.add_column(col, no_wrap=True)
+    for col in ("due 截止", "visit window 上门时间", "technician 技工", "title 任务"):
         table.add_column(col)
-    for (
-        oid,
-        number,
-        kind,
-        st,
-        prio,
-        robot,
-        _site,
-        tz,
-        due,
-        ws,
-        we,
-        late,
-        tech,
-        title,
-        region_zh,
-    ) in rows:
-        zone = ZoneInfo(tz)
-        window = (
-            (
-                f"{ws.astimezone(zone):%m-%d %H:%M}–{we.astimezone(zone):%H:%M}"
-                + (" (late)" if late else "")
-            )
-            if ws
-            else "-"
-        )
+    for o in rows:
+        window = "-"
+        if o.window_start and o.window_end:
+            window = f"{format_local(o.window_start, o.timezone, zone_suffix=False)[5:]}–"
+            window += format_local(o.window_end, o.timezone, zone_suffix=False)[11:]
+            window += " (late 超期)" if o.window_late else ""
         table.add_row(
-            str(oid),
-            number,
-            region_zh,
-            kind,
-            st,
-            str(prio),
-            robot,
-            f"{due.astimezone(zone):%m-%d %H:%M}",
+            str(o.id),
+            o.number,
+            names.region(o.region),
+            both("order_type", o.type),
+            both("status", o.status),
+            str(o.priority),
+            o.robot_id,
+            format_local(o.due_at, o.timezone, zone_suffix=False)[5:],
             window,
-            tech or "-",
-            title,
+            names.person(o.technician_id),
+            o.title,
         )
     console.print(table)
 
@@ -202,10 +154,11 @@ def move(
     ),
     note: str | None = typer.Option(None),
 ) -> None:
-    """Move a work order through its lifecycle (refused with the reason if not allowed)."""
+    """Move a work order through its lifecycle as ``--actor`` (a staff member): refused with
+    the reason if the policy (role, region, assignment) or the lifecycle does not allow it."""
     from core.errors import NotFoundError
-    from scheduler.errors import InvalidTransitionError, StockError
-    from scheduler.orders import transition
+    from service.errors import ForbiddenError, InvalidTransitionError, StockError
+    from service.orders import transition
 
     window = None
     if window_start and window_end:
@@ -230,7 +183,7 @@ def move(
                 completion=done,
                 now=rt.clock.now(),
             )
-        except (InvalidTransitionError, NotFoundError, StockError) as exc:
+        except (InvalidTransitionError, NotFoundError, StockError, ForbiddenError) as exc:
             raise fail(str(exc)) from exc
     console.print(f"{order['number']}: {order['status']}")
     if order["completion"] and order["status"] == "completed":
@@ -257,7 +210,7 @@ def commissioning_orders(
 def warranty_card(robot: str) -> None:
     """Show a robot's warranty card (保修卡) with its service lines."""
     from core.clock import local_date
-    from scheduler.warranty import card
+    from service.warranty import card
 
     with runtime() as rt, rt.pool.connection() as conn:
         c = card(conn, robot_id=robot)

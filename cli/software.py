@@ -25,7 +25,7 @@ def record(
 ) -> None:
     """Record an update done on site by hand (site, date, model, quantity, version, operator)."""
     from core.errors import NotFoundError
-    from scheduler.software import record_manual
+    from service.software import record_manual
 
     try:
         day = date.fromisoformat(on) if on else None
@@ -52,7 +52,7 @@ def record(
 @app.command("sync")
 def sync() -> None:
     """Record the robots' own firmware_updated events (also done by the scheduler)."""
-    from scheduler.software import sync_from_events
+    from service.software import sync_from_events
 
     with runtime() as rt, rt.pool.connection() as conn:
         n = sync_from_events(conn, now=rt.clock.now())

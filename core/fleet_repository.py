@@ -206,3 +206,14 @@ def list_robots(conn: Conn, *, region: str | None = None) -> list[RobotRecord]:
                ORDER BY r.robot_id""",
             {"region": region},
         ).fetchall()
+
+
+def find_region(conn: Conn, text: str) -> str | None:
+    """The code of the region named ``text``: its code, Chinese or English name (any case)."""
+    wanted = text.strip().lower()
+    row = conn.execute(
+        "SELECT code FROM regions WHERE lower(code) = %(w)s OR lower(name_zh) = %(w)s"
+        " OR lower(name_en) = %(w)s ORDER BY code LIMIT 1",
+        {"w": wanted},
+    ).fetchone()
+    return None if row is None else str(row[0])

@@ -1,1 +1,2 @@
-"""Scheduler: maintenance plans → work orders, routing, visit windows, SLAs, jobs."""
+"""Scheduler: maintenance plans and due dates, predictive rules, routing, visit windows,
+SLAs, notifications and the job process with its leader election."""

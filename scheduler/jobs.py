@@ -67,7 +67,8 @@ def job_preventive(ctx: JobContext) -> str:
 def job_service_records(ctx: JobContext) -> str:
     """Commissioning orders for new installations, software-update records from the
     robots' events, replenishment alerts."""
-    from scheduler import commissioning, parts, software
+    from scheduler import commissioning
+    from service import parts, software
 
     now = ctx.clock.now()  # one instant for the whole job
     with ctx.pool.connection() as conn:

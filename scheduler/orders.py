@@ -1,22 +1,18 @@
-"""Work-order use cases: preventive and predictive generation, transitions, completion."""
+"""Order generation: preventive orders from the plans, predictive orders from anomalies."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
-from core.clock import format_local, local_date
+from core.clock import local_date
 from core.db import Conn
-from core.errors import NotFoundError
-from scheduler import lifecycle, service_records
 from scheduler import repository as repo
 from scheduler.due import Due, LastDone, Usage, due
-from scheduler.notify import NotifyConfig, enqueue
-from scheduler.routing import route
-from scheduler.windows import propose
+from scheduler.notify import NotifyConfig
+from scheduler.planner import Generated, Planner, Policy, announce, warranty_status
+from service import repository as orders_repo
 
 logger = logging.getLogger(__name__)
 
@@ -68,78 +64,6 @@ DUE_BY_PRIORITY = {
 }
 
 
-@dataclass(frozen=True)
-class Policy:
-    horizon: timedelta = timedelta(days=14)  # create preventive orders due within this
-    merge_within: timedelta = timedelta(days=7)  # merge preventive into open predictive
-    failure_margin: timedelta = timedelta(days=2)  # predictive due before predicted failure
-    no_data_after: timedelta = timedelta(days=3)  # counters older than this are not used
-    lead_time: timedelta = timedelta(hours=2)  # earliest visit after creation
-
-
-@dataclass
-class Generated:
-    created: list[int] = field(default_factory=list)
-    merged: int = 0
-    existing: int = 0
-    robots_without_data: list[str] = field(default_factory=list)
-
-
-class Planner:
-    """What one generation run needs, loaded once: staff, workloads, calendars, open keys."""
-
-    def __init__(self, conn: Conn, *, now: datetime, policy: Policy) -> None:
-        self.now = now
-        self.policy = policy
-        self.staff = repo.field_staff(conn)
-        self.hours = repo.site_hours(conn)
-        self.taken = repo.all_taken_windows(conn)
-        self.open_keys = repo.open_dedup_keys(conn)
-
-    def schedule(
-        self, ctx: repo.RobotCtx, *, due_at: datetime, duration: timedelta
-    ) -> dict[str, Any]:
-        """Lead, suggested technician and a proposed visit window for a new order."""
-        r = route(self.staff, region=ctx.region)
-        fields: dict[str, Any] = {
-            "lead_id": r.lead.id if r.lead else None,
-            "technician_id": r.technician.id if r.technician else None,
-            "status": "new",
-        }
-        if r.technician is None:
-            return fields
-        taken = self.taken.setdefault(r.technician.id, [])
-        visit = propose(
-            hours=self.hours.get(ctx.site_id, {}),
-            timezone=ctx.timezone,
-            work_start=r.technician.work_start,
-            work_end=r.technician.work_end,
-            duration=duration,
-            earliest=self.now + self.policy.lead_time,
-            due=due_at,
-            taken=taken,
-        )
-        if visit is not None:
-            fields.update(
-                window_start=visit.start,
-                window_end=visit.end,
-                window_late=visit.late,
-                status="scheduled",
-            )
-            taken.append((visit.start, visit.end))
-        # Keep the workload current so the next order goes to the least busy technician.
-        self.staff = [
-            replace(s, open_orders=s.open_orders + 1) if s.id == r.technician.id else s
-            for s in self.staff
-        ]
-        return fields
-
-
-def _warranty(ctx: repo.RobotCtx, now: datetime) -> str:
-    """In warranty on the site's local day (a UTC date is a day behind before 08:00)."""
-    return "in_warranty" if ctx.warranty_end >= local_date(now, ctx.timezone) else "out_of_warranty"
-
-
 def _since_plan(loaded_at: datetime, installed: datetime, usage: Usage, now: datetime) -> LastDone:
     """No completion on record: count from when the plan came into force (or the install).
 
@@ -157,43 +81,6 @@ def _since_plan(loaded_at: datetime, installed: datetime, usage: Usage, now: dat
         back(usage.cycles_total, usage.cycles_per_day),
         back(usage.run_hours, usage.run_hours_per_day),
         back(usage.heater_hours, usage.heater_hours_per_day),
-    )
-
-
-def _announce(
-    conn: Conn, notify: NotifyConfig | None, order_id: int, *, now: datetime, tz: str
-) -> None:
-    """Tell the region's channels about a new order (outbox, same transaction).
-
-    Times are the site's local time with the zone stated, as the lead reads them.
-    """
-    if notify is None or not notify.channels:
-        return
-    o = repo.get_order(conn, order_id=order_id)
-    assert o is not None
-    window = (
-        f"{format_local(o['window_start'], tz, zone_suffix=False)}–"
-        f"{format_local(o['window_end'], tz)[11:]}"
-        if o["window_start"]
-        else None
-    )
-    enqueue(
-        conn,
-        config=notify,
-        event="work_order_created",
-        region=o["region"],
-        now=now,
-        payload={
-            "number": o["number"],
-            "title": o["title"],
-            "robot_id": o["robot_id"],
-            "type": o["type"],
-            "priority": o["priority"],
-            "due_at": format_local(o["due_at"], tz),
-            "window": window,
-            "lead_id": o["lead_id"],
-            "technician_id": o["technician_id"],
-        },
     )
 
 
@@ -245,7 +132,7 @@ def generate_preventive(
         (model, t.code): t for model, plan in repo.active_plans(conn).items() for t in plan.tasks
     }
     planner = Planner(conn, now=now, policy=policy)
-    hosts = repo.open_orders_by_robot(conn, types=("predictive", "repair"))
+    hosts = orders_repo.open_orders_by_robot(conn, types=("predictive", "repair"))
     for ctx, code, d in upcoming_preventive(
         conn, now=now, policy=policy, robot_ids=robot_ids, stale=out.robots_without_data
     ):
@@ -255,7 +142,7 @@ def generate_preventive(
         if host is not None:
             if task.code not in host["tasks"]:
                 host["tasks"].append(task.code)
-                repo.update_order(
+                orders_repo.update_order(
                     conn,
                     order_id=host["id"],
                     changes={"tasks": host["tasks"]},
@@ -281,7 +168,7 @@ def generate_preventive(
             "tasks": [task.code],
             "priority": 2 if d.at < now else 3,
             "due_at": d.at,
-            "warranty": _warranty(ctx, now),
+            "warranty": warranty_status(ctx, now),
             "evidence": {"due_by": d.reason, "plan_task": task.code},
         }
         fields.update(
@@ -292,7 +179,7 @@ def generate_preventive(
             )
         )
         # The unique index still decides: another scheduler may have inserted it meanwhile.
-        order_id = repo.insert_order(
+        order_id = orders_repo.insert_order(
             conn, fields=fields, actor="scheduler", now=now, day=local_date(now, ctx.timezone)
         )
         if order_id is None:
@@ -300,7 +187,7 @@ def generate_preventive(
         else:
             planner.open_keys.add(key)
             out.created.append(order_id)
-            _announce(conn, notify, order_id, now=now, tz=ctx.timezone)
+            announce(conn, notify, order_id, now=now, tz=ctx.timezone)
     return out
 
 
@@ -341,7 +228,7 @@ def generate_predictive(
             "symptom": f"{a['kind']} ({a['detector']} {a['model_version']}, score {a['score']:.1f})",
             "priority": priority,
             "due_at": due_at,
-            "warranty": _warranty(ctx, now),
+            "warranty": warranty_status(ctx, now),
             "anomaly_id": a["id"],
             "evidence": {
                 "detector": a["detector"],
@@ -353,7 +240,7 @@ def generate_predictive(
             },
         }
         fields.update(planner.schedule(ctx, due_at=due_at, duration=timedelta(minutes=90)))
-        order_id = repo.insert_order(
+        order_id = orders_repo.insert_order(
             conn, fields=fields, actor="scheduler", now=now, day=local_date(now, ctx.timezone)
         )
         if order_id is None:
@@ -361,16 +248,16 @@ def generate_predictive(
             continue
         planner.open_keys.add(key)
         out.created.append(order_id)
-        _announce(conn, notify, order_id, now=now, tz=ctx.timezone)
+        announce(conn, notify, order_id, now=now, tz=ctx.timezone)
         # Preventive tasks due near this visit ride along instead of a second trip.
-        for p in repo.open_orders(conn, robot_id=ctx.robot_id, types=("preventive",)):
+        for p in orders_repo.open_orders(conn, robot_id=ctx.robot_id, types=("preventive",)):
             if (
                 p["status"] in ("new", "scheduled")
                 and abs(p["due_at"] - due_at) <= policy.merge_within
             ):
-                host = repo.get_order(conn, order_id=order_id, lock=True)
+                host = orders_repo.get_order(conn, order_id=order_id, lock=True)
                 assert host is not None
-                repo.update_order(
+                orders_repo.update_order(
                     conn,
                     order_id=order_id,
                     changes={"tasks": host["tasks"] + p["tasks"]},
@@ -379,7 +266,7 @@ def generate_predictive(
                     note=None,
                     at=now,
                 )
-                repo.update_order(
+                orders_repo.update_order(
                     conn,
                     order_id=p["id"],
                     changes={"status": "cancelled"},
@@ -390,68 +277,3 @@ def generate_predictive(
                 )
                 out.merged += 1
     return out
-
-
-def transition(
-    conn: Conn,
-    *,
-    order_id: int,
-    to: str,
-    actor: str,
-    note: str | None = None,
-    technician_id: str | None = None,
-    window: tuple[datetime, datetime] | None = None,
-    completion: dict[str, Any] | None = None,
-    now: datetime,
-) -> dict[str, Any]:
-    """Move a work order to ``to`` if the lifecycle allows it; audit who, when, from, to.
-
-    All or nothing: a refusal half-way (no stock for a part) leaves no trace.
-    """
-    with conn.transaction():
-        order = repo.get_order(conn, order_id=order_id, lock=True)
-        if order is None:
-            raise NotFoundError("work order", order_id)
-        lifecycle.check(
-            order, to, completion=completion, window=window, technician_id=technician_id
-        )
-        at = now
-        changes: dict[str, Any] = {"status": to}
-        if to == "on_hold":
-            changes["held_from"] = order["status"]
-        if technician_id:
-            changes["technician_id"] = technician_id
-        if window:
-            changes["window_start"], changes["window_end"] = window
-        if to == "completed":
-            assert completion is not None
-            changes["completion"], changes["warranty"] = service_records.complete(
-                conn, order=order, completion=completion, actor=actor, at=at
-            )
-        repo.update_order(
-            conn,
-            order_id=order_id,
-            changes=changes,
-            actor=actor,
-            from_status=order["status"],
-            note=note,
-            at=at,
-        )
-        if to == "completed":
-            repo.record_completions(conn, order=order, at=at)
-            # 4.2.2 B: phone-guided simple fix → callback after 2 h; 4.3.1: uncertain fix → 3 h.
-            if completion and completion.get("phone_guided"):
-                repo.add_callback(
-                    conn, order_id=order_id, kind="phone_guided", due=at + timedelta(hours=2)
-                )
-            elif completion and completion.get("uncertain"):
-                repo.add_callback(
-                    conn, order_id=order_id, kind="uncertain_fix", due=at + timedelta(hours=3)
-                )
-            else:
-                repo.add_callback(
-                    conn, order_id=order_id, kind="verification", due=at + timedelta(days=1)
-                )
-    updated = repo.get_order(conn, order_id=order_id)
-    assert updated is not None
-    return updated

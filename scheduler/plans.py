@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,24 +71,3 @@ def load_plan(path: Path) -> Plan:
         raise ValueError(f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from exc
     except yaml.YAMLError as exc:
         raise ValueError(f"{path}: not valid YAML: {exc}") from exc
-
-
-def load_plan_directory(
-    conn: Any, directory: Path, *, now: datetime, skip_loaded: bool = False
-) -> int:
-    """Store every ``*.yaml`` plan of a directory; return how many were stored.
-
-    With ``skip_loaded`` a plan version that is already loaded is passed over (a
-    second demo run); otherwise it is an error.
-    """
-    from scheduler.repository import store_plan
-
-    stored = 0
-    for f in sorted(directory.glob("*.yaml")):
-        try:
-            store_plan(conn, plan=load_plan(f), source=str(f), now=now)
-            stored += 1
-        except ValueError:
-            if not skip_loaded:
-                raise
-    return stored

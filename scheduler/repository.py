@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 
 from psycopg.rows import dict_row
@@ -14,9 +14,8 @@ from psycopg.types.json import Jsonb
 from core.db import Conn
 from core.fleet import Interval
 from scheduler.due import LastDone, Usage
-from scheduler.plans import Plan, Task
-
-OPEN_SQL = "('new', 'scheduled', 'confirmed', 'dispatched', 'in_progress', 'on_hold')"
+from scheduler.plans import Plan, Task, load_plan
+from service.repository import OPEN_SQL
 
 
 def store_plan(conn: Conn, *, plan: Plan, source: str, now: datetime) -> int:
@@ -61,6 +60,25 @@ def store_plan(conn: Conn, *, plan: Plan, source: str, now: datetime) -> int:
             ],
         )
     return int(row[0])
+
+
+def load_plan_directory(
+    conn: Conn, directory: Path, *, now: datetime, skip_loaded: bool = False
+) -> int:
+    """Store every ``*.yaml`` plan of a directory; return how many were stored.
+
+    With ``skip_loaded`` a plan version that is already loaded is passed over (a
+    second demo run); otherwise it is an error.
+    """
+    stored = 0
+    for f in sorted(directory.glob("*.yaml")):
+        try:
+            store_plan(conn, plan=load_plan(f), source=str(f), now=now)
+            stored += 1
+        except ValueError:
+            if not skip_loaded:
+                raise
+    return stored
 
 
 @dataclass(frozen=True)
@@ -190,141 +208,6 @@ def all_taken_windows(conn: Conn) -> dict[str, list[tuple[datetime, datetime]]]:
     ):
         out[tech].append((start, end))
     return dict(out)
-
-
-def open_dedup_keys(conn: Conn) -> set[str]:
-    """Dedup keys of every open order (one open order per key)."""
-    return {
-        r[0] for r in conn.execute(f"SELECT dedup_key FROM work_orders WHERE status IN {OPEN_SQL}")
-    }
-
-
-def open_orders_by_robot(conn: Conn, *, types: tuple[str, ...]) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for o in open_orders(conn, types=types):
-        out[o["robot_id"]].append(o)
-    return dict(out)
-
-
-def open_orders(
-    conn: Conn, *, robot_id: str | None = None, types: tuple[str, ...] | None = None
-) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            f"""SELECT * FROM work_orders WHERE status IN {OPEN_SQL}
-                AND (%(robot)s::text IS NULL OR robot_id = %(robot)s)
-                AND (%(types)s::text[] IS NULL OR type = ANY(%(types)s)) ORDER BY id""",
-            {"robot": robot_id, "types": list(types) if types else None},
-        ).fetchall()
-
-
-def get_order(conn: Conn, *, order_id: int, lock: bool = False) -> dict[str, Any] | None:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            "SELECT * FROM work_orders WHERE id = %s" + (" FOR UPDATE" if lock else ""),
-            (order_id,),
-        ).fetchone()
-
-
-def insert_order(
-    conn: Conn, *, fields: dict[str, Any], actor: str, now: datetime, day: date
-) -> int | None:
-    """Insert unless an open order with the same dedup key exists; return the id or None.
-
-    ``day`` is the site's local date at ``now``: it goes into the number (WO-YYYYMMDD-n).
-    """
-    cols = list(fields)
-    values = [Jsonb(v) if isinstance(v, dict | list) else v for v in fields.values()]
-    row = conn.execute(
-        f"""INSERT INTO work_orders (number, {", ".join(cols)}, created_by, created_at, updated_at)
-            VALUES (%s || lpad(nextval('work_order_number_seq')::text, 6, '0'),
-                    {", ".join(["%s"] * len(cols))}, %s, %s, %s)
-            ON CONFLICT (dedup_key) WHERE status NOT IN ('completed', 'verified', 'cancelled')
-            DO NOTHING RETURNING id, status""",
-        (f"WO-{day:%Y%m%d}-", *values, actor, now, now),
-    ).fetchone()
-    if row is None:
-        return None
-    conn.execute(
-        "INSERT INTO work_order_events (work_order_id, actor, from_status, to_status, note, at)"
-        " VALUES (%s, %s, NULL, %s, 'created', %s)",
-        (row[0], actor, row[1], now),
-    )
-    return int(row[0])
-
-
-def update_order(
-    conn: Conn,
-    *,
-    order_id: int,
-    changes: dict[str, Any],
-    actor: str,
-    from_status: str | None,
-    note: str | None,
-    at: datetime,
-) -> None:
-    """Apply changes (status included) and audit the status change at ``at``."""
-    sets = ", ".join(f"{k} = %s" for k in changes)
-    values = [Jsonb(v) if isinstance(v, dict | list) else v for v in changes.values()]
-    conn.execute(
-        f"UPDATE work_orders SET {sets}, updated_at = %s WHERE id = %s", (*values, at, order_id)
-    )
-    if "status" in changes:
-        conn.execute(
-            "INSERT INTO work_order_events (work_order_id, actor, from_status, to_status, note, at)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (order_id, actor, from_status, changes["status"], note, at),
-        )
-
-
-def record_completions(conn: Conn, *, order: dict[str, Any], at: datetime) -> None:
-    conn.execute(
-        """INSERT INTO task_completions (robot_id, task_code, completed_at, cycles_total,
-               run_hours, heater_hours, work_order_id)
-           SELECT %s, t, %s, st.cycles_total, st.run_hours, st.heater_hours, %s
-           FROM jsonb_array_elements_text(%s::jsonb) AS t
-           LEFT JOIN robot_state st ON st.robot_id = %s
-           ON CONFLICT DO NOTHING""",
-        (order["robot_id"], at, order["id"], json.dumps(order["tasks"]), order["robot_id"]),
-    )
-
-
-def add_callback(conn: Conn, *, order_id: int, kind: str, due: datetime) -> None:
-    conn.execute(
-        "INSERT INTO callbacks (work_order_id, kind, due_at) VALUES (%s, %s, %s)"
-        " ON CONFLICT (work_order_id, kind) DO NOTHING",
-        (order_id, kind, due),
-    )
-
-
-def raise_alert(
-    conn: Conn,
-    *,
-    now: datetime,
-    kind: str,
-    region: str | None,
-    message: str,
-    dedup_key: str,
-    robot_id: str | None = None,
-    work_order_id: int | None = None,
-) -> bool:
-    """Open an alert unless the same one is open; True if it is new."""
-    row = conn.execute(
-        """INSERT INTO alerts (kind, region, robot_id, work_order_id, message, dedup_key,
-               created_at)
-           VALUES (%s, %s, %s, %s, %s, %s, %s)
-           ON CONFLICT (dedup_key) WHERE resolved_at IS NULL DO NOTHING RETURNING id""",
-        (kind, region, robot_id, work_order_id, message, dedup_key, now),
-    ).fetchone()
-    return row is not None
-
-
-def resolve_alerts(conn: Conn, *, dedup_keys: list[str], now: datetime) -> int:
-    cur = conn.execute(
-        "UPDATE alerts SET resolved_at = %s WHERE resolved_at IS NULL AND dedup_key = ANY(%s)",
-        (now, dedup_keys),
-    )
-    return cur.rowcount
 
 
 def open_anomalies(conn: Conn) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from core.db import Conn
 from core.hours import expand
 from scheduler import repository as repo
 from scheduler.notify import NotifyConfig, enqueue
+from service import repository as orders_repo
 
 
 @dataclass
@@ -27,7 +28,7 @@ def _alert(
     conn: Conn, notify: NotifyConfig | None, *, now: datetime, event: str, **alert: Any
 ) -> bool:
     """Open an alert once, and notify the region when it is new."""
-    new = repo.raise_alert(conn, now=now, **alert)
+    new = orders_repo.raise_alert(conn, now=now, **alert)
     if new and notify is not None:
         enqueue(
             conn,
@@ -60,7 +61,7 @@ def check(
     for oid, number, region, tz, created in conn.execute(
         f"""SELECT w.id, w.number, w.region, s.timezone, w.created_at FROM work_orders w
             JOIN sites s ON s.id = w.site_id
-            WHERE w.type = 'repair' AND w.status IN {repo.OPEN_SQL} AND w.escalated_at IS NULL"""
+            WHERE w.type = 'repair' AND w.status IN {orders_repo.OPEN_SQL} AND w.escalated_at IS NULL"""
     ).fetchall():
         end_of_day = local_midnight(local_date(created, tz) + timedelta(days=1), tz)
         if now >= end_of_day:
@@ -83,7 +84,7 @@ def check(
             rep.escalated.append(oid)
     for oid, number, region in conn.execute(
         f"""SELECT id, number, region FROM work_orders
-            WHERE status IN {repo.OPEN_SQL} AND due_at < %s""",
+            WHERE status IN {orders_repo.OPEN_SQL} AND due_at < %s""",
         (now,),
     ).fetchall():
         if _alert(
@@ -102,7 +103,7 @@ def check(
     for oid, number, region, at, tz in conn.execute(
         f"""SELECT w.id, w.number, w.region, coalesce(w.window_start, w.due_at), s.timezone
             FROM work_orders w JOIN sites s ON s.id = w.site_id
-            WHERE w.status IN {repo.OPEN_SQL} AND coalesce(w.window_start, w.due_at) > %s
+            WHERE w.status IN {orders_repo.OPEN_SQL} AND coalesce(w.window_start, w.due_at) > %s
               AND coalesce(w.window_start, w.due_at) <= %s""",
         (now, now + timedelta(hours=24)),
     ).fetchall():
@@ -165,4 +166,6 @@ def _offline(
             "during service hours",
         ):
             rep.offline.append(robot)
-    rep.back_online = repo.resolve_alerts(conn, dedup_keys=recovered, now=now) if recovered else 0
+    rep.back_online = (
+        orders_repo.resolve_alerts(conn, dedup_keys=recovered, now=now) if recovered else 0
+    )

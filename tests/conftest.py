@@ -171,7 +171,7 @@ def fleet_template_url(pg_admin_url: str, fleet_file: Path, session_now: datetim
     """A migrated database with the example fleet, used as a template (never connected to after)."""
     from core.fleet import load_fleet_file
     from core.fleet_repository import upsert_fleet
-    from scheduler.parts import load_parts, read_parts_file
+    from service.parts import load_parts, read_parts_file
 
     url = create_database(pg_admin_url, "aic_tpl")
     with psycopg.connect(url, autocommit=True) as c:

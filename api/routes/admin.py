@@ -10,7 +10,7 @@ from api import repository as repo
 from api.deps import DbConn, Now, User, require
 from api.security import Principal
 from core.errors import NotFoundError
-from scheduler.software import VERSION
+from service.software import VERSION
 
 router = APIRouter(tags=["fleet and models"])
 Engineer = Annotated[Principal, Depends(require("admin", "engineer"))]

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import DbConn, Now, User
-from scheduler.reports import REPORTS, run, title, to_csv, to_xlsx_bytes
+from reports.catalog import REPORTS, run, title
+from reports.export import to_csv, to_xlsx_bytes
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 NAMES = "^(" + "|".join(REPORTS) + ")$"

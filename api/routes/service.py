@@ -13,10 +13,10 @@ from api import repository as repo
 from api.deps import DbConn, Now, User, require
 from api.security import Principal
 from core.errors import NotFoundError
-from scheduler import parts, software, warranty
-from scheduler.parts import PART_CODE as PART
-from scheduler.reports_repository import customer_entries
-from scheduler.software import VERSION
+from reports.repository import customer_entries
+from service import parts, software, warranty
+from service.parts import PART_CODE as PART
+from service.software import VERSION
 
 router = APIRouter(tags=["service records"])
 Writer = Annotated[Principal, Depends(require("admin", "lead"))]

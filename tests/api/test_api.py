@@ -291,7 +291,7 @@ def test_monthly_fault_report_is_region_scoped(api: tuple[TestClient, Tokens, st
     """Leads get their region's report; CSV carries the bilingual header; a bad month is 422.
     A fault at the app's instant falls in that instant's China-time month."""
     client, tokens, db = api
-    from scheduler.reports import current_month
+    from reports.periods import current_month
 
     now = tokens.clock.now()
     month = current_month(now)  # report months are China time

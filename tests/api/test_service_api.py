@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from api.security import Tokens
-from scheduler.reports import REPORTS
+from reports.catalog import REPORTS
 from tests.api.conftest import EAST_ROBOT, NORTH_ROBOT, PASSWORD, login
 
 Api = tuple[TestClient, Tokens, str]
@@ -125,7 +125,7 @@ def test_warranty_card_customer_file_and_software_entry(api: Api) -> None:
 def test_report_pages(api: Api) -> None:
     """Report pages keep to the lead's region; a period report opens on the current week
     (China time, at the app's clock) with the picker to choose another; a bad week is shown."""
-    from scheduler.reports import current_week
+    from reports.periods import current_week
 
     client, tokens, _ = api
     client.post("/login", data={"username": "deng-keming", "password": PASSWORD})

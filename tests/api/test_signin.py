@@ -203,3 +203,32 @@ def test_a_locked_out_address_gets_a_page_at_the_dashboard(
     assert "登录失败次数过多" in page.text and page.headers["Retry-After"]
     api_answer = client.post(TOKEN, data={"username": "deng-keming", "password": PASSWORD})
     assert api_answer.status_code == 429 and "登录失败次数过多" in api_answer.json()["detail"]
+
+
+@pytest.mark.parametrize("user", ["\x00", "deng-keming\x00", "x" * 5000, "Deng Keming"])
+def test_a_user_name_no_staff_id_can_have_is_a_failed_login_not_a_500(
+    api: tuple[TestClient, Tokens, str], user: str
+) -> None:
+    """Schemathesis found `username=%00` → PostgreSQL DataError → 500."""
+    client, _, _ = api
+    assert _try(client, user, "0") == 401
+    assert _try(client, "deng-keming", PASSWORD) == 200
+
+
+def test_text_postgresql_cannot_store_is_a_422(api: tuple[TestClient, Tokens, str]) -> None:
+    from tests.api.conftest import login
+
+    client, _, _ = api
+    r = client.post(
+        "/api/v1/software-updates",
+        headers=login(client, "deng-keming"),
+        json={
+            "site_id": "site-bj-001",
+            "model": "AIC-W1",
+            "version": "3.3.0",
+            "quantity": 1,
+            "operator": "曾\x00广阔",
+            "updated_on": "2026-11-20",
+        },
+    )
+    assert r.status_code == 422 and "输入值无效" in r.text, r.text

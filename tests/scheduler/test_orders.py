@@ -11,14 +11,17 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from scheduler import lifecycle, sla
-from scheduler.commissioning import CHECKLIST
-from scheduler.errors import InvalidTransitionError
+from scheduler import sla
 from scheduler.leader import LeaderLock
-from scheduler.orders import Policy, generate_predictive, generate_preventive, transition
-from scheduler.plans import load_plan, load_plan_directory
-from scheduler.repository import field_staff, store_plan
+from scheduler.orders import generate_predictive, generate_preventive
+from scheduler.planner import Policy
+from scheduler.plans import load_plan
+from scheduler.repository import field_staff, load_plan_directory, store_plan
 from scheduler.routing import route
+from service import lifecycle
+from service.commissioning import CHECKLIST
+from service.errors import InvalidTransitionError
+from service.orders import transition
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai

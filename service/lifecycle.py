@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from scheduler.commissioning import checklist_problems
-from scheduler.errors import InvalidTransitionError
+from service.commissioning import checklist_problems
+from service.errors import InvalidTransitionError
 
 OPEN = ("new", "scheduled", "confirmed", "dispatched", "in_progress", "on_hold")
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -42,7 +42,7 @@ def check(
     >>> check({"number": "WO-1", "status": "new"}, "completed")
     Traceback (most recent call last):
     ...
-    scheduler.errors.InvalidTransitionError: work order WO-1: new → completed refused: allowed from new: cancelled, on_hold, scheduled
+    service.errors.InvalidTransitionError: work order WO-1: new → completed refused: allowed from new: cancelled, on_hold, scheduled
     """
     current = order["status"]
     number = order["number"]

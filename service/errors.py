@@ -1,4 +1,4 @@
-"""Scheduler errors; the API maps them to HTTP in one place."""
+"""Errors of the service domain; the API maps them to HTTP in one place (api/errors.py)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,19 @@ class StockError(ValueError):
         self.region = region
         self.part = part
         self.reason = reason
+
+
+class ForbiddenError(PermissionError):
+    """The actor may not do this (role, region or assignment), with the reason."""
+
+    def __init__(self, actor: str, reason: str) -> None:
+        super().__init__(f"{actor}: {reason}")
+        self.actor = actor
+        self.reason = reason
+
+
+class UnknownActorError(ForbiddenError):
+    """An actor that is no active staff member: nothing of theirs enters the audit trail."""
+
+    def __init__(self, actor: str) -> None:
+        super().__init__(actor, f"no active staff member {actor!r} 非在职员工")

@@ -9,7 +9,9 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from scheduler.reports import REPORTS, month_bounds, run, to_csv, to_xlsx, week_bounds
+from reports.catalog import REPORTS, run
+from reports.export import to_csv, to_xlsx
+from reports.periods import month_bounds, week_bounds
 
 FAULTS = REPORTS["monthly-faults"].columns
 
@@ -151,7 +153,7 @@ def test_equipment_distribution_matches_the_fleet_file(fresh_db: str, fleet_file
         v for (g, _), v in expected.items() if g == "north"
     )
     # Robots add up across models; distinct sites and customers do not: left blank.
-    from scheduler.reports import totals
+    from reports.export import totals
 
     spec = REPORTS["distribution"]
     line = dict(

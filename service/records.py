@@ -15,8 +15,8 @@ from typing import Any
 
 from core.clock import local_date
 from core.db import Conn
-from scheduler import commissioning, parts, software, warranty
-from scheduler.errors import InvalidTransitionError
+from service import commissioning, parts, software, warranty
+from service.errors import InvalidTransitionError
 
 
 def complete(

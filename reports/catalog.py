@@ -10,157 +10,14 @@ table, so a report is defined once. Periods are calendar months/weeks in China t
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-from pathlib import Path
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
-from core.clock import BUSINESS_TZ, zone
 from core.db import Conn
-from scheduler import reports_repository as rr
-
-REPORT_TZ = zone(BUSINESS_TZ)
-Columns = tuple[tuple[str, str], ...]
-Period = Literal["month", "week"] | None
-
-
-def _start(d: date) -> datetime:
-    return datetime.combine(d, datetime.min.time(), REPORT_TZ).astimezone(UTC)
-
-
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """'2026-11' → [2026-11-01, 2026-12-01) China time; a bad month is a ValueError naming it."""
-    try:
-        first = date.fromisoformat(f"{month}-01")
-    except ValueError as exc:
-        raise ValueError(f"month must look like 2026-11, got {month!r}") from exc
-    nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return _start(first), _start(nxt)
-
-
-def week_bounds(week: str) -> tuple[datetime, datetime]:
-    """'2026-W48' (ISO week, Monday to Sunday) → its bounds in China time."""
-    try:
-        year, w = week.split("-W")
-        monday = date.fromisocalendar(int(year), int(w), 1)
-    except ValueError as exc:
-        raise ValueError(f"week must look like 2026-W48, got {week!r}") from exc
-    return _start(monday), _start(monday + timedelta(days=7))
-
-
-def bounds(period: Period, value: str | None) -> tuple[datetime, datetime] | None:
-    if period is None:
-        return None
-    if not value:
-        raise ValueError(
-            f"this report needs {period} (e.g. {'2026-11' if period == 'month' else '2026-W48'})"
-        )
-    return month_bounds(value) if period == "month" else week_bounds(value)
-
-
-def _ratio(a: float, b: float, digits: int = 3) -> float | None:
-    return round(a / b, digits) if b else None
-
-
-# ---------------------------------------------------------------- report builders
-# (connection, region or None for all, (start, end) of the period or None, now)
-Builder = Callable[[Conn, str | None, Any, datetime], list[dict[str, Any]]]
-
-
-def _monthly_faults(
-    conn: Conn, region: str | None, span: Any, now: datetime
-) -> list[dict[str, Any]]:
-    out = []
-    for r in rr.monthly_faults(conn, start=span[0], end=span[1], region=region):
-        hours = float(r["operating_hours"] or 0)
-        failures = int(r["failures"])
-        out.append(
-            {
-                **r,
-                "failures": failures,
-                "repairs": int(r["repairs"]),
-                "operating_hours": round(hours, 1),
-                "mtbf_h": round(hours / failures, 1) if failures else None,
-                "mttr_h": round(float(r["mttr_h"]), 2) if r["mttr_h"] is not None else None,
-            }
-        )
-    return out
-
-
-def _out_of_box(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
-    return [
-        {**r, "pass_rate": _ratio(r["passed"], r["passed"] + r["failed"])}
-        for r in rr.out_of_box(conn, region=region)
-    ]
-
-
-def _service_quality(
-    conn: Conn, region: str | None, span: Any, now: datetime
-) -> list[dict[str, Any]]:
-    out = []
-    for r in rr.service_quality(conn, start=span[0], end=span[1], region=region):
-        answered = r["satisfied"] + r["unsatisfied"]
-        out.append(
-            {
-                **r,
-                "same_day_rate": _ratio(r["same_day"], r["repairs"]),
-                "callback_rate": _ratio(r["callbacks_done"], r["callbacks_due"]),
-                "satisfaction": _ratio(r["satisfied"], answered),
-                "avg_rating": round(float(r["avg_rating"]), 2)
-                if r["avg_rating"] is not None
-                else None,
-            }
-        )
-    return out
-
-
-def _parts_stock(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
-    from scheduler.parts import stock
-
-    return stock(conn, region=region)
-
-
-def _faulty_returns(
-    conn: Conn, region: str | None, span: Any, now: datetime
-) -> list[dict[str, Any]]:
-    from scheduler.parts import faulty_returns
-
-    return faulty_returns(conn, region=region, open_only=False, now=now)
-
-
-def _forecast(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
-    from scheduler.parts import forecast
-
-    return forecast(conn, now=now, region=region)
-
-
-def _software(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
-    from scheduler.software import records
-
-    return records(
-        conn,
-        region=region,
-        start=span[0].astimezone(REPORT_TZ).date(),
-        end=span[1].astimezone(REPORT_TZ).date(),
-    )
-
-
-def _versions(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
-    from scheduler.software import version_distribution
-
-    return version_distribution(conn, region=region)
-
-
-def _version_rates(
-    conn: Conn, region: str | None, span: Any, now: datetime
-) -> list[dict[str, Any]]:
-    from scheduler.software import version_rates
-
-    return version_rates(conn, region=region)
+from reports import builders as b
+from reports.export import Columns
+from reports.periods import Period, bounds
 
 
 @dataclass(frozen=True)
@@ -169,7 +26,7 @@ class Report:
     title: str
     period: Period
     columns: Columns
-    build: Builder
+    build: b.Builder
     chart: tuple[str, str] | None = None  # (label column, value column) for the dashboard
     no_total: tuple[str, ...] = ()  # counts that do not add up across rows (distinct counts, ids)
 
@@ -189,7 +46,7 @@ REPORT_LIST = (
             ("repairs", "维修次数 Repairs"),
             ("mttr_h", "平均修复时间(小时) MTTR (h)"),
         ),
-        _monthly_faults,
+        b.monthly_faults,
         ("component", "failures"),
     ),
     Report(
@@ -215,9 +72,7 @@ REPORT_LIST = (
             ("open_orders", "未完工单 Open orders"),
             ("last_service", "最近服务 Last service"),
         ),
-        lambda conn, region, span, now: rr.equipment_tracking(
-            conn, start=span[0], end=span[1], region=region
-        ),
+        b.equipment_tracking,
     ),
     Report(
         "distribution",
@@ -231,7 +86,7 @@ REPORT_LIST = (
             ("customers", "客户 Customers"),
             ("in_warranty", "保内 In warranty"),
         ),
-        lambda conn, region, span, now: rr.equipment_distribution(conn, region=region, now=now),
+        b.equipment_distribution,
         ("model", "robots"),
         no_total=("sites", "customers"),  # a customer with two models is in two rows
     ),
@@ -248,7 +103,7 @@ REPORT_LIST = (
             ("pending", "待调试 Pending"),
             ("pass_rate", "开箱合格率 Out-of-box pass rate"),
         ),
-        _out_of_box,
+        b.out_of_box,
     ),
     Report(
         "parts-replaced",
@@ -266,9 +121,7 @@ REPORT_LIST = (
             ("value", "金额(元) Value (CNY)"),
             ("returned", "坏料已回仓 Faulty returned"),
         ),
-        lambda conn, region, span, now: rr.parts_replaced(
-            conn, start=span[0], end=span[1], region=region
-        ),
+        b.parts_replaced,
         ("part_code", "qty"),
     ),
     Report(
@@ -290,7 +143,7 @@ REPORT_LIST = (
             ("rated", "评价数 Ratings"),
             ("avg_rating", "平均评分 Avg rating (1–5)"),
         ),
-        _service_quality,
+        b.service_quality,
         ("region", "same_day_rate"),
     ),
     Report(
@@ -309,7 +162,7 @@ REPORT_LIST = (
             ("open_items", "未完成 Open at week end"),
             ("overdue", "逾期 Overdue at week end"),
         ),
-        lambda conn, region, span, now: rr.weekly(conn, start=span[0], end=span[1], region=region),
+        b.weekly,
         ("region", "completed"),
     ),
     Report(
@@ -331,7 +184,7 @@ REPORT_LIST = (
             ("charged", "收费合计(元) Charged (CNY)"),
             ("last_service", "最近服务 Last service"),
         ),
-        lambda conn, region, span, now: rr.customer_file(conn, region=region),
+        b.customer_file,
         no_total=("avg_rating",),
     ),
     Report(
@@ -348,7 +201,7 @@ REPORT_LIST = (
             ("min_level", "最低库存 Minimum"),
             ("below_min", "需补货 Below minimum"),
         ),
-        _parts_stock,
+        b.parts_stock,
     ),
     Report(
         "faulty-returns",
@@ -366,7 +219,7 @@ REPORT_LIST = (
             ("received_at", "回仓时间 Back in warehouse"),
             ("days_out", "在外天数 Days out"),
         ),
-        _faulty_returns,
+        b.faulty_returns,
         no_total=("id", "days_out"),
     ),
     Report(
@@ -383,7 +236,7 @@ REPORT_LIST = (
             ("min_level", "最低库存 Minimum"),
             ("to_order", "建议补货 To order"),
         ),
-        _forecast,
+        b.forecast,
         ("part_code", "needed"),
         no_total=("open_orders",),  # an order needing two parts is in two rows
     ),
@@ -402,7 +255,7 @@ REPORT_LIST = (
             ("operator", "操作人员 Operator"),
             ("source", "来源 Source"),
         ),
-        _software,
+        b.software_records,
     ),
     Report(
         "firmware-versions",
@@ -415,7 +268,7 @@ REPORT_LIST = (
             ("robots", "设备数 Robots"),
             ("share", "占比 Share"),
         ),
-        _versions,
+        b.versions,
         ("version", "robots"),
     ),
     Report(
@@ -435,7 +288,7 @@ REPORT_LIST = (
             ("feature_shift", "指标变化 Indicator shift"),
             ("worse", "比上一版本差 Worse than predecessor"),
         ),
-        _version_rates,
+        b.version_rates,
         ("version", "failures_per_100d"),
     ),
 )
@@ -458,90 +311,5 @@ def run(
     return report.build(conn, region, bounds(report.period, period), now)
 
 
-def current_month(now: datetime) -> str:
-    """The report month (China time) that ``now`` falls in, e.g. ``2026-12``."""
-    return now.astimezone(REPORT_TZ).strftime("%Y-%m")
-
-
-def current_week(now: datetime) -> str:
-    """The ISO week (China time) that ``now`` falls in, e.g. ``2026-W49``."""
-    year, week, _ = now.astimezone(REPORT_TZ).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-# What every export says once about its times (Shanghai keeps UTC+08:00 all year).
-TIME_NOTE = "时间为北京时间 Times are China time (UTC+08:00)"
-
-
 def title(report: Report, period: str | None) -> str:
     return f"{report.title} {period}" if report.period and period else report.title
-
-
-# ---------------------------------------------------------------- exports
-def cell(value: Any) -> Any:
-    """A value as a spreadsheet cell: times in China time without zone, the rest as is."""
-    if isinstance(value, datetime):
-        return value.astimezone(REPORT_TZ).strftime("%Y-%m-%d %H:%M") if value.tzinfo else value
-    return value
-
-
-def _value(row: object, key: str) -> Any:
-    return row.get(key) if isinstance(row, dict) else getattr(row, key)
-
-
-def to_csv(rows: Sequence[object], columns: Columns) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow([label for _, label in columns])
-    for r in rows:
-        writer.writerow(["" if _value(r, k) is None else cell(_value(r, k)) for k, _ in columns])
-    return buf.getvalue()
-
-
-def totals(rows: Sequence[object], columns: Columns, skip: tuple[str, ...] = ()) -> list[Any]:
-    """'合计 Total', then the sum of every column whose values are all counts or money
-    (except the ``skip`` columns, which do not add up)."""
-    out: list[Any] = ["合计 Total"]
-    for key, _ in columns[1:]:
-        if key in skip:
-            out.append("")
-            continue
-        values = [_value(r, key) for r in rows]
-        summable = [v for v in values if isinstance(v, int | Decimal) and not isinstance(v, bool)]
-        out.append(sum(summable) if values and len(summable) == len(values) else "")
-    return out
-
-
-def to_xlsx(
-    rows: Sequence[object],
-    path: Path | io.BytesIO,
-    *,
-    title: str,
-    columns: Columns,
-    skip: tuple[str, ...] = (),
-) -> None:
-    """An XLSX sheet with the title, the bilingual header, the rows and a totals line."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = title.split()[0][:31]
-    ws.append([f"{title} · {TIME_NOTE}"])
-    ws["A1"].font = Font(bold=True)
-    ws.append([label for _, label in columns])
-    for cell_ in ws[2]:
-        cell_.font = Font(bold=True)
-    for r in rows:
-        ws.append([cell(_value(r, k)) for k, _ in columns])
-    ws.append(totals(rows, columns, skip))
-    wb.save(path)
-
-
-def to_xlsx_bytes(
-    rows: Sequence[object], *, title: str, columns: Columns, skip: tuple[str, ...] = ()
-) -> bytes:
-    buf = io.BytesIO()
-    to_xlsx(rows, buf, title=title, columns=columns, skip=skip)
-    return buf.getvalue()

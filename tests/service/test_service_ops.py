@@ -16,13 +16,16 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from core.errors import NotFoundError
-from scheduler import commissioning, parts, software
-from scheduler.commissioning import CHECKLIST
-from scheduler.errors import StockError
-from scheduler.orders import transition
+from reports.catalog import REPORTS, run
+from reports.export import to_csv, to_xlsx
+from scheduler import commissioning
+from scheduler.forecast import forecast
 from scheduler.plans import Plan
-from scheduler.reports import REPORTS, run, to_csv, to_xlsx
 from scheduler.repository import store_plan
+from service import parts, software
+from service.commissioning import CHECKLIST
+from service.errors import StockError
+from service.orders import transition
 
 Db = psycopg.Connection[tuple[Any, ...]]
 pytestmark = pytest.mark.clock
@@ -260,7 +263,7 @@ def test_forecast_of_parts_for_the_next_30_days(db: Db) -> None:
     parts.adjust(
         db, region="north", part_code="BEARING-6204", qty=-5, actor="x", note="count", now=now
     )
-    rows = {(r["region"], r["part_code"]): r for r in parts.forecast(db, now=now)}
+    rows = {(r["region"], r["part_code"]): r for r in forecast(db, now=now)}
     assert rows[("north", "BEARING-6204")] | {} == rows[("north", "BEARING-6204")]
     bearing = rows[("north", "BEARING-6204")]
     assert (bearing["needed"], bearing["open_orders"], bearing["on_hand"], bearing["to_order"]) == (
