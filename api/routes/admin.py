@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from api import repository as repo
 from api.deps import DbConn, Now, User, require
+from api.schemas import (
+    CustomerRead,
+    EventRead,
+    FaultModelRead,
+    PlanTaskRead,
+    QuarantineRead,
+    SiteRead,
+)
 from api.security import Principal
 from core.errors import NotFoundError
 from service.software import VERSION
@@ -18,14 +26,14 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 
 
 @router.get("/customers")
-def customers(conn: DbConn, user: User) -> list[dict[str, Any]]:
-    return repo.customers(conn, p=user)
+def customers(conn: DbConn, user: User) -> list[CustomerRead]:
+    return [CustomerRead.model_validate(r) for r in repo.customers(conn, p=user)]
 
 
 @router.get("/sites")
-def sites(conn: DbConn, user: User) -> list[dict[str, Any]]:
+def sites(conn: DbConn, user: User) -> list[SiteRead]:
     """Sites with address, contact and weekly service hours (site time zone)."""
-    return repo.sites(conn, p=user)
+    return [SiteRead.model_validate(r) for r in repo.sites(conn, p=user)]
 
 
 @router.get("/robots/{robot_id}/events")
@@ -35,32 +43,32 @@ def events(
     user: User,
     now: Now,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[dict[str, Any]]:
+) -> list[EventRead]:
     if repo.robot(conn, p=user, robot_id=robot_id, now=now) is None:
         raise NotFoundError("robot", robot_id)
-    return repo.events(conn, robot_id=robot_id, limit=limit)
+    return [EventRead.model_validate(r) for r in repo.events(conn, robot_id=robot_id, limit=limit)]
 
 
 @router.get("/plans")
-def plans(conn: DbConn, user: User) -> list[dict[str, Any]]:
+def plans(conn: DbConn, user: User) -> list[PlanTaskRead]:
     """The active maintenance plan tasks per robot model."""
-    return repo.plans(conn)
+    return [PlanTaskRead.model_validate(r) for r in repo.plans(conn)]
 
 
 @router.get("/fault-models")
-def fault_models(conn: DbConn, user: Engineer) -> list[dict[str, Any]]:
+def fault_models(conn: DbConn, user: Engineer) -> list[FaultModelRead]:
     from analytics.registry import list_models
 
-    return [vars(m) for m in list_models(conn)]
+    return [FaultModelRead.model_validate(m) for m in list_models(conn)]
 
 
 @router.post("/fault-models/{model_id}/activate")
 def activate(
     model_id: Annotated[int, Path(ge=1, le=2**62)], conn: DbConn, user: Engineer
-) -> dict[str, Any]:
+) -> FaultModelRead:
     from analytics.registry import activate as do
 
-    return vars(do(conn, model_id=model_id))
+    return FaultModelRead.model_validate(do(conn, model_id=model_id))
 
 
 @router.post("/fault-models/rollback")
@@ -69,11 +77,11 @@ def rollback(
     user: Engineer,
     robot_model: Annotated[str, Query(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")],
     firmware: Annotated[str | None, Query(pattern=VERSION)] = None,
-) -> dict[str, Any]:
+) -> FaultModelRead:
     """Re-activate the previous version of a robot model's (firmware-specific) model."""
     from analytics.registry import rollback as do
 
-    return vars(do(conn, robot_model=robot_model, firmware=firmware))
+    return FaultModelRead.model_validate(do(conn, robot_model=robot_model, firmware=firmware))
 
 
 @router.get("/quarantine")
@@ -82,6 +90,7 @@ def quarantine(
     user: Admin,
     reason: Annotated[str | None, Query(pattern=r"^[a-z_]{3,40}$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[dict[str, Any]]:
+) -> list[QuarantineRead]:
     """Messages that broke the telemetry contract, with their reason and (truncated) payload."""
-    return repo.quarantine(conn, reason=reason, limit=limit)
+    rows = repo.quarantine(conn, reason=reason, limit=limit)
+    return [QuarantineRead.model_validate(r) for r in rows]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api import repository as repo
 from api.deps import DbConn, Now, User
+from api.schemas import RegionRead, RobotRead, TelemetryRead
 from core.errors import NotFoundError
 
 router = APIRouter(tags=["fleet"])
@@ -16,9 +17,9 @@ RobotId = Annotated[str, Query(pattern=r"^[a-z0-9-]{3,64}$")]
 
 
 @router.get("/regions")
-def regions(conn: DbConn, user: User) -> list[dict[str, Any]]:
+def regions(conn: DbConn, user: User) -> list[RegionRead]:
     """Regions (区域) the caller may see."""
-    return repo.regions(conn, p=user)
+    return [RegionRead.model_validate(r) for r in repo.regions(conn, p=user)]
 
 
 @router.get("/robots")
@@ -28,18 +29,19 @@ def robots(
     now: Now,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[dict[str, Any]]:
+) -> list[RobotRead]:
     """Robots with state, last seen, online, open anomalies, next maintenance and warranty
     (on the site's local date)."""
-    return repo.robots(conn, p=user, limit=limit, offset=offset, now=now)
+    rows = repo.robots(conn, p=user, limit=limit, offset=offset, now=now)
+    return [RobotRead.model_validate(r) for r in rows]
 
 
 @router.get("/robots/{robot_id}")
-def robot(robot_id: str, conn: DbConn, user: User, now: Now) -> dict[str, Any]:
+def robot(robot_id: str, conn: DbConn, user: User, now: Now) -> RobotRead:
     row = repo.robot(conn, p=user, robot_id=robot_id, now=now)
     if row is None:
         raise NotFoundError("robot", robot_id)
-    return row
+    return RobotRead.model_validate(row)
 
 
 @router.get("/robots/{robot_id}/telemetry")
@@ -52,7 +54,7 @@ def telemetry(
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
     max_points: Annotated[int, Query(ge=10, le=5000)] = 500,
-) -> dict[str, Any]:
+) -> TelemetryRead:
     """A series downsampled from the rollups (avg, min, max per bucket)."""
     if repo.robot(conn, p=user, robot_id=robot_id, now=now) is None:
         raise NotFoundError("robot", robot_id)
@@ -65,4 +67,6 @@ def telemetry(
     points = repo.telemetry(
         conn, robot_id=robot_id, metric=metric, start=start, end=end, max_points=max_points
     )
-    return {"robot_id": robot_id, "metric": metric, "from": start, "to": end, "points": points}
+    return TelemetryRead.model_validate(
+        {"robot_id": robot_id, "metric": metric, "from": start, "to": end, "points": points}
+    )

@@ -5,27 +5,38 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from api.schemas import HealthRead
+
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get("/healthz", response_model_exclude_none=True)
+def healthz() -> HealthRead:
+    return HealthRead(status="ok")
 
 
-@router.get("/readyz")
-def readyz(request: Request, response: Response) -> dict[str, str]:
+@router.get("/readyz", response_model_exclude_none=True)
+def readyz(request: Request, response: Response) -> HealthRead:
     """Ready when the database answers."""
     try:
         with request.app.state.pool.connection(timeout=2) as conn:
             conn.execute("SELECT 1 FROM schema_migrations LIMIT 1")
     except Exception as exc:  # any failure means not ready; say why
         response.status_code = 503
-        return {"status": "not ready", "reason": type(exc).__name__}
-    return {"status": "ready"}
+        return HealthRead(status="not ready", reason=type(exc).__name__)
+    return HealthRead(status="ready")
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+        }
+    },
+)
 def metrics(request: Request) -> Response:
     """Prometheus metrics: requests, and on TimescaleDB the health of its background jobs."""
     _timescale_jobs(request)

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import DbConn, Now, User
+from api.schemas import ReportInfo
 from reports.catalog import REPORTS, run, title
 from reports.export import to_csv, to_xlsx_bytes
 
@@ -16,15 +17,34 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("")
-def list_reports(user: User) -> list[dict[str, Any]]:
+def list_reports(user: User) -> list[ReportInfo]:
     """The reports, their titles, the period each takes and their columns."""
     return [
-        {"name": r.name, "title": r.title, "period": r.period, "columns": dict(r.columns)}
+        ReportInfo(name=r.name, title=r.title, period=r.period, columns=dict(r.columns))
         for r in REPORTS.values()
     ]
 
 
-@router.get("/{name}", response_model=None)
+@router.get(
+    "/{name}",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The report's rows: JSON objects keyed by the columns that "
+            "GET /api/v1/reports lists for it, or the same as CSV or XLSX (with a totals line)",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "array",
+                        "items": {"type": "object", "additionalProperties": True},
+                    }
+                },
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
 def report(
     name: Annotated[str, Path(pattern=NAMES)],
     conn: DbConn,

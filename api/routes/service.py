@@ -4,13 +4,20 @@ software-update entries. Leads act on their own region; HQ reads everything."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 
 from api import repository as repo
 from api.deps import DbConn, Now, User, require
+from api.schemas import (
+    CreatedRead,
+    CustomerFileEntryRead,
+    FaultyReturnRead,
+    StockRead,
+    WarrantyCardRead,
+)
 from api.security import Principal
 from core.errors import NotFoundError
 from reports.repository import customer_entries
@@ -38,7 +45,7 @@ class Receipt(BaseModel):
 
 
 @router.post("/parts/receipts")
-def receive(body: Receipt, conn: DbConn, user: Writer, now: Now) -> dict[str, Any]:
+def receive(body: Receipt, conn: DbConn, user: Writer, now: Now) -> StockRead:
     """A delivery to the regional warehouse (物料补充备存)."""
     on_hand = parts.receive(
         conn,
@@ -49,7 +56,7 @@ def receive(body: Receipt, conn: DbConn, user: Writer, now: Now) -> dict[str, An
         note=body.note,
         now=now,
     )
-    return {"region": body.region, "part_code": body.part_code, "on_hand": on_hand}
+    return StockRead(region=body.region, part_code=body.part_code, on_hand=on_hand)
 
 
 class ReturnReceived(BaseModel):
@@ -63,9 +70,9 @@ def faulty_part_back(
     conn: DbConn,
     user: Writer,
     now: Now,
-) -> dict[str, Any]:
+) -> FaultyReturnRead:
     """坏料回仓: the faulty part removed on a work order is back in the warehouse."""
-    return parts.receive_faulty_return(
+    back = parts.receive_faulty_return(
         conn,
         return_id=return_id,
         actor=user.staff_id,
@@ -73,6 +80,7 @@ def faulty_part_back(
         region=user.region if user.regional else None,
         now=now,
     )
+    return FaultyReturnRead.model_validate(back)
 
 
 @router.get("/robots/{robot_id}/warranty-card")
@@ -81,14 +89,14 @@ def warranty_card(
     conn: DbConn,
     user: User,
     now: Now,
-) -> dict[str, Any]:
+) -> WarrantyCardRead:
     """保修卡: warranty dates, usage cap and a line per service visit."""
     if repo.robot(conn, p=user, robot_id=robot_id, now=now) is None:
         raise NotFoundError("robot", robot_id)
     c = warranty.card(conn, robot_id=robot_id)
     if c is None:
         raise NotFoundError("warranty card", robot_id)
-    return c
+    return WarrantyCardRead.model_validate(c)
 
 
 @router.get("/customers/{customer_id}/file")
@@ -96,14 +104,15 @@ def customer_file(
     customer_id: Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")],
     conn: DbConn,
     user: User,
-) -> list[dict[str, Any]]:
+) -> list[CustomerFileEntryRead]:
     """用户档案: the customer's service lines (the caller's region only for leads)."""
     visible = {c["id"] for c in repo.customers(conn, p=user)}
     if customer_id not in visible:
         raise NotFoundError("customer", customer_id)
-    return customer_entries(
+    rows = customer_entries(
         conn, customer_id=customer_id, region=user.region if user.regional else None
     )
+    return [CustomerFileEntryRead.model_validate(r) for r in rows]
 
 
 class SoftwareUpdate(BaseModel):
@@ -117,7 +126,7 @@ class SoftwareUpdate(BaseModel):
 
 
 @router.post("/software-updates", status_code=201)
-def record_update(body: SoftwareUpdate, conn: DbConn, user: Writer, now: Now) -> dict[str, Any]:
+def record_update(body: SoftwareUpdate, conn: DbConn, user: Writer, now: Now) -> CreatedRead:
     """软件更新记录: an update done on site by hand."""
     rid = software.record_manual(
         conn,
@@ -131,4 +140,4 @@ def record_update(body: SoftwareUpdate, conn: DbConn, user: Writer, now: Now) ->
         from_version=body.from_version,
         region=user.region if user.regional else None,
     )
-    return {"id": rid}
+    return CreatedRead(id=rid)

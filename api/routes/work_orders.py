@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api import repository as repo
 from api.deps import DbConn, Now, User
+from api.schemas import CallbackDoneRead, TransitionRead, WorkOrderRead, WorkOrderSummary
 from core.errors import NotFoundError
 from service.orders import record_callback, transition
 from service.parts import PART_CODE
@@ -75,9 +76,9 @@ def list_orders(
     desc: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[dict[str, Any]]:
+) -> list[WorkOrderSummary]:
     """Orders the caller may see: a lead their region's, a technician their own."""
-    return repo.work_orders(
+    rows = repo.work_orders(
         conn,
         p=user,
         status=status_,
@@ -88,16 +89,17 @@ def list_orders(
         limit=limit,
         offset=offset,
     )
+    return [WorkOrderSummary.model_validate(r) for r in rows]
 
 
 @router.get("/{order_id}")
 def get_order(
     order_id: Annotated[int, Path(ge=1, le=2**62)], conn: DbConn, user: User
-) -> dict[str, Any]:
+) -> WorkOrderRead:
     order = repo.work_order(conn, p=user, order_id=order_id)
     if order is None:
         raise NotFoundError("work order", order_id)
-    return order
+    return WorkOrderRead.model_validate(order)
 
 
 @router.post("/{order_id}/transitions")
@@ -107,7 +109,7 @@ def move(
     conn: DbConn,
     user: User,
     now: Now,
-) -> dict[str, Any]:
+) -> TransitionRead:
     """Move the order. Who may is the domain's policy (service.policy): a refusal for role,
     region or assignment answers 403, a refusal of the lifecycle 409, both with the reason."""
     if repo.work_order(conn, p=user, order_id=order_id) is None:
@@ -128,7 +130,7 @@ def move(
         completion=body.completion.model_dump() if body.completion else None,
         now=now,
     )
-    return {"id": order["id"], "number": order["number"], "status": order["status"]}
+    return TransitionRead.model_validate(order)
 
 
 class CallbackCreate(BaseModel):
@@ -144,11 +146,11 @@ def callback(
     conn: DbConn,
     user: User,
     now: Now,
-) -> dict[str, Any]:
+) -> CallbackDoneRead:
     """Record a customer callback (客户回访); an unsatisfied customer means a new visit."""
     if repo.work_order(conn, p=user, order_id=order_id) is None:
         raise NotFoundError("work order", order_id)
-    return record_callback(
+    done = record_callback(
         conn,
         order_id=order_id,
         kind=kind,
@@ -157,3 +159,4 @@ def callback(
         notes=body.notes,
         now=now,
     )
+    return CallbackDoneRead.model_validate(done)
