@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from psycopg_pool import ConnectionPool
 
-from api import errors, pages
+from api import dashboard, errors
 from api.middleware import Guard
 from api.routes import admin, anomalies, auth, fleet, health, reports, service, work_orders
 from api.security import Tokens
@@ -82,19 +82,19 @@ def create_app(
     for router in routers:
         app.include_router(router, prefix="/api/v1")
     app.include_router(health.router)
-    app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=pages.HERE / "static"), name="static")
+    app.include_router(dashboard.router)
+    app.mount("/static", StaticFiles(directory=dashboard.HERE / "static"), name="static")
 
-    @app.exception_handler(pages.CsrfError)
-    def bad_form(request: Request, exc: pages.CsrfError) -> Response:
+    @app.exception_handler(dashboard.CsrfError)
+    def bad_form(request: Request, exc: dashboard.CsrfError) -> Response:
         return HTMLResponse(
             f'<!doctype html><html lang="zh-CN"><meta charset="utf-8"><p id="csrf-error">{exc}</p>'
             '<p><a href="/ui/orders">返回 Back</a></p>',
             status_code=403,
         )
 
-    @app.exception_handler(pages.LoginRequiredError)
-    def to_login(request: Request, exc: pages.LoginRequiredError) -> Response:
+    @app.exception_handler(dashboard.LoginRequiredError)
+    def to_login(request: Request, exc: dashboard.LoginRequiredError) -> Response:
         return RedirectResponse("/login", status_code=303)
 
     return app

@@ -364,3 +364,8 @@ def ground_truth_runs(conn: Conn) -> list[dict[str, Any]]:
                       max(created_at) AS created_at
                FROM fault_ground_truth GROUP BY run_id ORDER BY max(created_at) DESC"""
         ).fetchall()
+
+
+def site_zones(conn: Conn) -> dict[str, str]:
+    """Each visible site's time zone, by site id."""
+    return {str(i): str(tz) for i, tz in conn.execute("SELECT id, timezone FROM sites")}

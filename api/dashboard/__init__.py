@@ -1,0 +1,14 @@
+"""The web dashboard: server-rendered pages on the same app as the API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.dashboard import engineers, fleet, orders, reports, session
+from api.dashboard.common import HERE, CsrfError, LoginRequiredError
+
+router = APIRouter(include_in_schema=False)
+for module in (session, orders, fleet, engineers, reports):
+    router.include_router(module.router)
+
+__all__ = ["HERE", "CsrfError", "LoginRequiredError", "router"]

@@ -1,0 +1,155 @@
+"""The job queue and the work-order form: move, complete (leads and technicians)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote_plus
+
+from fastapi import APIRouter, Form, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api import repository as repo
+from api.dashboard.common import DbConn, FormUser, PageUser, templates
+from api.deps import Now
+from core.errors import NotFoundError
+from service.errors import ForbiddenError, InvalidTransitionError
+from service.orders import transition
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/ui/orders", response_class=HTMLResponse)
+def orders(request: Request, conn: DbConn, user: PageUser, status: str | None = None) -> Response:
+    """The lead's job queue: open orders with proposed visit windows and one-click actions."""
+    allowed = {"new", "scheduled", "confirmed", "dispatched", "in_progress", "completed"}
+    rows = repo.work_orders(
+        conn,
+        p=user,
+        status=status if status in allowed else None,
+        type_=None,
+        robot_id=None,
+        sort="priority",
+        descending=False,
+        limit=200,
+        offset=0,
+    )
+    if status not in allowed:
+        rows = [r for r in rows if r["status"] not in ("completed", "verified", "cancelled")]
+    sites = repo.site_zones(conn)
+    for r in rows:
+        r["tz"] = sites.get(r["site_id"])
+    return templates.TemplateResponse(
+        request, "orders.html", {"user": user, "orders": rows, "status": status}
+    )
+
+
+@router.post("/ui/orders/{order_id}/move")
+def move(
+    order_id: Annotated[int, PathParam(ge=1, le=2**62)],
+    conn: DbConn,
+    user: FormUser,
+    now: Now,
+    to: Annotated[str, Form(max_length=32)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Move an order (confirm the proposed window, dispatch to the suggested technician,
+    start, hold, …); who may is the domain's policy, as for the API and the CLI."""
+    if repo.work_order(conn, p=user, order_id=order_id) is None:
+        raise NotFoundError("work order", order_id)
+    try:
+        transition(conn, order_id=order_id, to=to, actor=user.staff_id, note=note or None, now=now)
+    except (InvalidTransitionError, ForbiddenError) as exc:
+        return RedirectResponse(f"/ui/orders?error={quote_plus(exc.reason)}", status_code=303)
+    return RedirectResponse("/ui/orders", status_code=303)
+
+
+@router.get("/ui/orders/{order_id}", response_class=HTMLResponse)
+def order_page(
+    order_id: Annotated[int, PathParam(ge=1, le=2**62)],
+    request: Request,
+    conn: DbConn,
+    user: PageUser,
+) -> Response:
+    """Work-order detail (the manual's form) with the completion form while in progress."""
+    order = repo.work_order(conn, p=user, order_id=order_id)
+    if order is None:
+        raise NotFoundError("work order", order_id)
+    from service.commissioning import CHECKLIST
+
+    return templates.TemplateResponse(
+        request, "order.html", {"user": user, "order": order, "checklist": CHECKLIST}
+    )
+
+
+def _parts(text: str) -> list[dict[str, Any]]:
+    """'FAN-FILTER-120:1, GREASE:2' → [{"code": …, "qty": …}]."""
+    from service.parts import PartQty
+
+    out = []
+    for item in filter(None, (x.strip() for x in text.split(","))):
+        code, _, qty = item.partition(":")
+        line = PartQty(code=code.strip().upper(), qty=int(qty) if qty.strip() else 1)
+        out.append(line.model_dump())
+    return out
+
+
+@router.post("/ui/orders/{order_id}/complete")
+def complete(
+    order_id: Annotated[int, PathParam(ge=1, le=2**62)],
+    conn: DbConn,
+    user: FormUser,
+    now: Now,
+    cause: Annotated[str, Form(max_length=2000)],
+    resolution: Annotated[str, Form(max_length=2000)],
+    time_spent_min: Annotated[int, Form(ge=1, le=1440)],
+    rating: Annotated[int, Form(ge=1, le=5)],
+    signer: Annotated[str, Form(max_length=100)],
+    parts: Annotated[str, Form(max_length=2000)] = "",
+    warranty_void_reason: Annotated[str, Form(max_length=500)] = "",
+    firmware_version: Annotated[str, Form(max_length=32)] = "",
+    checklist: Annotated[list[str] | None, Form()] = None,
+    uncertain: Annotated[str, Form(max_length=1)] = "",
+    phone_guided: Annotated[str, Form(max_length=1)] = "",
+) -> Response:
+    """Record the completion (cause, resolution, parts, time, rating, signer); the price
+    comes from the fee schedule."""
+    from service.commissioning import CHECKLIST
+    from service.errors import StockError
+
+    if repo.work_order(conn, p=user, order_id=order_id) is None:
+        raise NotFoundError("work order", order_id)
+    try:
+        used = _parts(parts)
+    except ValueError:
+        return RedirectResponse(
+            f"/ui/orders/{order_id}?error=parts look like FAN-FILTER-120:1", status_code=303
+        )
+    ticked = set(checklist or [])
+    completion: dict[str, Any] = {
+        "cause": cause,
+        "resolution": resolution,
+        "parts_used": used,
+        "time_spent_min": time_spent_min,
+        "warranty_void_reason": warranty_void_reason.strip() or None,
+        "firmware_version": firmware_version.strip() or None,
+        "checklist": {k: k in ticked for k in CHECKLIST},
+        "rating": rating,
+        "signer": signer,
+        "uncertain": bool(uncertain),
+        "phone_guided": bool(phone_guided),
+    }
+    try:
+        transition(
+            conn,
+            order_id=order_id,
+            to="completed",
+            actor=user.staff_id,
+            completion=completion,
+            now=now,
+        )
+    except (InvalidTransitionError, StockError, ForbiddenError) as exc:
+        return RedirectResponse(
+            f"/ui/orders/{order_id}?error={quote_plus(exc.reason)}", status_code=303
+        )
+    return RedirectResponse(f"/ui/orders/{order_id}", status_code=303)

@@ -1,0 +1,92 @@
+"""The reports a lead owes HQ: list, one report with chart, table, totals, downloads."""
+
+from __future__ import annotations
+
+from urllib.parse import quote_plus
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.dashboard.common import DbConn, PageUser, templates
+from api.deps import Now
+from core.errors import NotFoundError
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/ui/reports", response_class=HTMLResponse)
+def reports_page(request: Request, user: PageUser) -> Response:
+    """The reports a lead owes HQ, each viewable and downloadable."""
+    from reports.catalog import REPORT_LIST
+
+    return templates.TemplateResponse(
+        request, "reports.html", {"user": user, "reports": REPORT_LIST}
+    )
+
+
+@router.get("/ui/reports/{name}", response_class=HTMLResponse)
+def report_page(
+    name: str,
+    request: Request,
+    conn: DbConn,
+    user: PageUser,
+    now: Now,
+    month: str | None = None,
+    week: str | None = None,
+) -> Response:
+    """One report: period picker (this month or week in China time unless chosen), bar
+    chart, table with totals, CSV/XLSX links."""
+    from reports.catalog import REPORTS, run
+    from reports.export import cell, totals
+    from reports.periods import current_month, current_week
+
+    report = REPORTS.get(name)
+    if report is None:
+        raise NotFoundError("report", name)
+    period = (
+        month or current_month(now)
+        if report.period == "month"
+        else week or current_week(now)
+        if report.period == "week"
+        else None
+    )
+    rows, error = None, None
+    if report.period is None or period:
+        try:
+            rows = run(
+                conn,
+                name,
+                now=now,
+                region=user.region if user.regional else None,
+                period=period,
+            )
+        except ValueError as exc:
+            error = str(exc)
+    chart = None
+    if rows and report.chart:
+        label, value = report.chart
+        sums: dict[str, float] = {}
+        for r in rows:
+            v = r.get(value)
+            sums[str(r.get(label))] = sums.get(str(r.get(label)), 0.0) + float(v or 0)
+        labels = dict(report.columns)
+        chart = {
+            "labels": list(sums),
+            "data": list(sums.values()),
+            "title": f"{labels[value]} by {labels[label]}",
+        }
+    return templates.TemplateResponse(
+        request,
+        "report.html",
+        {
+            "user": user,
+            "report": report,
+            "rows": rows,
+            "period": period,
+            "query": f"&{report.period}={quote_plus(period)}" if report.period and period else "",
+            "error": error,
+            "chart": chart,
+            "cell": cell,
+            "totals": totals(rows, report.columns, report.no_total) if rows else [],
+        },
+    )
