@@ -8,11 +8,6 @@ any item failed → ``fail`` and a new commissioning order on the next run.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from core.db import Conn
-
 # Item code -> (zh, en). The order of the visit.
 CHECKLIST: dict[str, tuple[str, str]] = {
     "site_survey": ("安装位置与通风确认", "Installation position and ventilation checked"),
@@ -43,27 +38,3 @@ def checklist_problems(checklist: object) -> str | None:
     if missing:
         return "checklist items without a result: " + ", ".join(missing)
     return None
-
-
-def record(
-    conn: Conn, *, order: dict[str, Any], checklist: dict[str, bool], actor: str, at: datetime
-) -> bool:
-    """Store the visit's checklist and set the robot's commissioning result."""
-    from psycopg.types.json import Jsonb
-
-    from service.warranty import restart_from
-
-    passed = all(checklist.values())
-    conn.execute(
-        """INSERT INTO commissioning_results (robot_id, work_order_id, at, passed, checklist, actor)
-           VALUES (%s, %s, %s, %s, %s, %s)""",
-        (order["robot_id"], order["id"], at, passed, Jsonb(checklist), actor),
-    )
-    conn.execute(
-        "UPDATE robots SET commissioning = %s, commissioned_at = CASE WHEN %s THEN %s"
-        " ELSE commissioned_at END WHERE robot_id = %s",
-        ("pass" if passed else "fail", passed, at, order["robot_id"]),
-    )
-    if passed:
-        restart_from(conn, robot_id=order["robot_id"], start=at)
-    return passed

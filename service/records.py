@@ -9,13 +9,14 @@ and software-update orders their checklist result and software-update record.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from core.clock import local_date
 from core.db import Conn
-from service import commissioning, parts, software, warranty
+from service import parts, software, warranty
+from service import repository as repo
 from service.errors import InvalidTransitionError
 
 
@@ -23,8 +24,7 @@ def complete(
     conn: Conn, *, order: dict[str, Any], completion: dict[str, Any], actor: str, at: datetime
 ) -> tuple[dict[str, Any], str]:
     """Write the service records; return the completion as stored and the warranty status."""
-    tz = conn.execute("SELECT timezone FROM sites WHERE id = %s", (order["site_id"],)).fetchone()
-    local_day = local_date(at, tz[0] if tz else None)  # the site's day
+    local_day = local_date(at, repo.site_timezone(conn, site_id=order["site_id"]))
     w = warranty.status(
         conn,
         robot_id=order["robot_id"],
@@ -64,8 +64,13 @@ def complete(
         "charged": str(charged),
     }
     if order["type"] == "commissioning":
-        passed = commissioning.record(
-            conn, order=order, checklist=completion["checklist"], actor=actor, at=at
+        passed = _commissioning(
+            conn,
+            order=order,
+            checklist=completion["checklist"],
+            actor=actor,
+            at=at,
+            on=local_day,
         )
         stored["commissioning_passed"] = passed
     if order["type"] == "software_update":
@@ -78,27 +83,33 @@ def complete(
             on=local_day,
         )
     summary = f"{order['title']}: {completion['resolution']}"
-    conn.execute(
-        """INSERT INTO warranty_card_entries (robot_id, work_order_id, at, description,
-               in_warranty, charged)
-           SELECT %s, %s, %s, %s, %s, %s WHERE EXISTS
-               (SELECT 1 FROM warranty_cards WHERE robot_id = %s)""",
-        (order["robot_id"], order["id"], at, summary, w.in_warranty, charged, order["robot_id"]),
-    )
-    conn.execute(
-        """INSERT INTO customer_file_entries (customer_id, region, robot_id, work_order_id, at,
-               kind, summary, rating, charged)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-        (
-            order["customer_id"],
-            order["region"],
-            order["robot_id"],
-            order["id"],
-            at,
-            order["type"],
-            summary,
-            completion.get("rating"),
-            charged,
-        ),
+    repo.add_service_lines(
+        conn,
+        order=order,
+        at=at,
+        summary=summary,
+        in_warranty=w.in_warranty,
+        charged=charged,
+        rating=completion.get("rating"),
     )
     return stored, "in_warranty" if w.in_warranty else "out_of_warranty"
+
+
+def _commissioning(
+    conn: Conn,
+    *,
+    order: dict[str, Any],
+    checklist: dict[str, bool],
+    actor: str,
+    at: datetime,
+    on: date,
+) -> bool:
+    """Store the visit's checklist and set the robot's commissioning result; a pass restarts
+    a warranty counted from commissioning on ``on`` (the site's local day)."""
+    passed = all(checklist.values())
+    repo.record_commissioning(
+        conn, order=order, checklist=checklist, passed=passed, actor=actor, at=at
+    )
+    if passed:
+        warranty.restart_from(conn, robot_id=order["robot_id"], on=on)
+    return passed

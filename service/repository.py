@@ -9,6 +9,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from psycopg.rows import class_row, dict_row
@@ -219,3 +220,67 @@ def order_queue(
                ORDER BY w.priority, w.due_at, w.id LIMIT %(limit)s""",
             {"region": region, "status": status, "limit": limit},
         ).fetchall()
+
+
+def site_timezone(conn: Conn, *, site_id: str) -> str | None:
+    row = conn.execute("SELECT timezone FROM sites WHERE id = %s", (site_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def record_commissioning(
+    conn: Conn,
+    *,
+    order: dict[str, Any],
+    checklist: dict[str, bool],
+    passed: bool,
+    actor: str,
+    at: datetime,
+) -> None:
+    """The commissioning visit's checklist, and the robot's commissioning result."""
+    conn.execute(
+        """INSERT INTO commissioning_results (robot_id, work_order_id, at, passed, checklist, actor)
+           VALUES (%s, %s, %s, %s, %s, %s)""",
+        (order["robot_id"], order["id"], at, passed, Jsonb(checklist), actor),
+    )
+    conn.execute(
+        "UPDATE robots SET commissioning = %s, commissioned_at = CASE WHEN %s THEN %s"
+        " ELSE commissioned_at END WHERE robot_id = %s",
+        ("pass" if passed else "fail", passed, at, order["robot_id"]),
+    )
+
+
+def add_service_lines(
+    conn: Conn,
+    *,
+    order: dict[str, Any],
+    at: datetime,
+    summary: str,
+    in_warranty: bool,
+    charged: Decimal,
+    rating: int | None,
+) -> None:
+    """A completed visit's line on the robot's warranty card (保修卡, when it has one) and in
+    the customer file (用户档案)."""
+    conn.execute(
+        """INSERT INTO warranty_card_entries (robot_id, work_order_id, at, description,
+               in_warranty, charged)
+           SELECT %s, %s, %s, %s, %s, %s WHERE EXISTS
+               (SELECT 1 FROM warranty_cards WHERE robot_id = %s)""",
+        (order["robot_id"], order["id"], at, summary, in_warranty, charged, order["robot_id"]),
+    )
+    conn.execute(
+        """INSERT INTO customer_file_entries (customer_id, region, robot_id, work_order_id, at,
+               kind, summary, rating, charged)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+        (
+            order["customer_id"],
+            order["region"],
+            order["robot_id"],
+            order["id"],
+            at,
+            order["type"],
+            summary,
+            rating,
+            charged,
+        ),
+    )

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from psycopg.rows import dict_row
-
 from core.db import Conn
+from service import warranty_repository as wr
+from service.warranty_repository import card as card
+from service.warranty_repository import schedule_in_force as schedule_in_force
 
 CENT = Decimal("0.01")
 
@@ -33,14 +34,7 @@ def status(
     conn: Conn, *, robot_id: str, on: date, void_reason: str | None = None
 ) -> WarrantyStatus:
     """In or out of warranty on ``on``, with the reason in words."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        r = cur.execute(
-            """SELECT r.warranty_end, coalesce(r.warranty_cycles, m.warranty_cycles) AS cap,
-                      st.cycles_total
-               FROM robots r JOIN robot_models m ON m.code = r.model
-               LEFT JOIN robot_state st ON st.robot_id = r.robot_id WHERE r.robot_id = %s""",
-            (robot_id,),
-        ).fetchone()
+    r = wr.warranty_facts(conn, robot_id=robot_id)
     if r is None:
         return WarrantyStatus(False, "robot not in the registry")
     if void_reason:
@@ -64,15 +58,6 @@ class Quote:
 
     def as_json(self) -> dict[str, Any]:
         return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
-
-
-def schedule_in_force(conn: Conn, *, on: date) -> dict[str, Any] | None:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            """SELECT * FROM fee_schedules WHERE effective_from <= %s
-               ORDER BY effective_from DESC, version DESC LIMIT 1""",
-            (on,),
-        ).fetchone()
 
 
 def price(
@@ -105,40 +90,12 @@ def price(
     )
 
 
-def card(conn: Conn, *, robot_id: str) -> dict[str, Any] | None:
-    """The warranty card (保修卡) with its service lines."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        c = cur.execute(
-            """SELECT c.*, r.serial, r.model, r.site_id, cu.name AS customer
-               FROM warranty_cards c JOIN robots r ON r.robot_id = c.robot_id
-               JOIN customers cu ON cu.id = c.customer_id WHERE c.robot_id = %s""",
-            (robot_id,),
-        ).fetchone()
-        if c is None:
-            return None
-        c["entries"] = cur.execute(
-            """SELECT e.at, w.number AS work_order, w.type, e.description, e.in_warranty, e.charged
-               FROM warranty_card_entries e JOIN work_orders w ON w.id = e.work_order_id
-               WHERE e.robot_id = %s ORDER BY e.at""",
-            (robot_id,),
-        ).fetchall()
-    return c
-
-
-def restart_from(conn: Conn, *, robot_id: str, start: datetime) -> None:
-    """Warranty from commissioning: the card and the robot's warranty end restart at ``start``."""
+def restart_from(conn: Conn, *, robot_id: str, on: date) -> None:
+    """Warranty from commissioning: the card and the robot's warranty end restart on ``on``,
+    the site's local day of the passed commissioning."""
     from core.fleet import add_months
 
-    row = conn.execute(
-        """SELECT m.warranty_months, m.warranty_from FROM robots r
-           JOIN robot_models m ON m.code = r.model WHERE r.robot_id = %s""",
-        (robot_id,),
-    ).fetchone()
-    if row is None or row[1] != "commissioning":
+    terms = wr.warranty_terms(conn, robot_id=robot_id)
+    if terms is None or terms[1] != "commissioning":
         return
-    first, end = start.date(), add_months(start.date(), int(row[0]))
-    conn.execute("UPDATE robots SET warranty_end = %s WHERE robot_id = %s", (end, robot_id))
-    conn.execute(
-        "UPDATE warranty_cards SET start_date = %s, end_date = %s WHERE robot_id = %s",
-        (first, end, robot_id),
-    )
+    wr.restart(conn, robot_id=robot_id, first=on, end=add_months(on, terms[0]))

@@ -499,3 +499,25 @@ def test_warranty_is_decided_on_the_site_day(db: Db) -> None:
     assert late["completion"]["in_warranty"] is False
     ok = complete(db, order(db, W1_NORTH), datetime(2026, 11, 30, 15, tzinfo=UTC))
     assert ok["completion"]["in_warranty"] is True
+
+
+@pytest.mark.clock
+def test_warranty_restarts_on_the_site_day_of_commissioning(db: Db) -> None:
+    """Commissioning passed at 01:30 China time on 2 December (17:30 UTC on the 1st): the
+    warranty counted from commissioning starts on the site's day, 2 December — the UTC
+    date is a day early (it used ``start.date()`` of a UTC instant)."""
+    db.execute(
+        "UPDATE robots SET commissioning = 'pending', install_date = '2026-11-20',"
+        " purchase_date = '2026-11-01', warranty_end = '2028-05-01' WHERE robot_id = %s",
+        (S1_NORTH,),
+    )
+    now = datetime(2026, 11, 30, 2, tzinfo=UTC)
+    (oid,) = commissioning.generate(db, now=now, robot_ids=[S1_NORTH])
+    db.execute("UPDATE work_orders SET status = 'in_progress' WHERE id = %s", (oid,))
+    complete(
+        db, oid, datetime(2026, 12, 1, 17, 30, tzinfo=UTC), checklist=dict.fromkeys(CHECKLIST, True)
+    )
+    card = one(
+        db, "SELECT start_date, end_date FROM warranty_cards WHERE robot_id = %s", (S1_NORTH,)
+    )
+    assert card == {"start_date": date(2026, 12, 2), "end_date": date(2028, 6, 2)}
