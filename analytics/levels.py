@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from analytics import repository as repo
 from analytics.components import INDICATORS
 from analytics.scoring import ScoringConfig, firmware_segments
 from core.db import Conn
@@ -183,14 +184,16 @@ def _start(row: dict[str, Any]) -> Any:
 def store(conn: Conn, levels: list[FittedLevel], *, fitted_from: str, now: datetime) -> None:
     """Store fitted levels (fitted at ``now``), replacing earlier fits of the same kind."""
     for lv in levels:
-        conn.execute(
-            """INSERT INTO failure_levels (kind, level, n_faults, spread_low, spread_high,
-                   trend_power, fitted_from, fitted_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (kind) DO UPDATE SET level = EXCLUDED.level,
-                   n_faults = EXCLUDED.n_faults, spread_low = EXCLUDED.spread_low,
-                   spread_high = EXCLUDED.spread_high, trend_power = EXCLUDED.trend_power,
-                   fitted_from = EXCLUDED.fitted_from, fitted_at = EXCLUDED.fitted_at""",
-            (lv.kind, lv.level, lv.n_faults, lv.low, lv.high, lv.power, fitted_from, now),
+        repo.store_failure_level(
+            conn,
+            kind=lv.kind,
+            level=lv.level,
+            n_faults=lv.n_faults,
+            low=lv.low,
+            high=lv.high,
+            power=lv.power,
+            fitted_from=fitted_from,
+            now=now,
         )
 
 
@@ -198,7 +201,5 @@ def load(
     conn: Conn,
 ) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]:
     """Fitted (levels, trend powers) for ScoringConfig (empty: use the defaults)."""
-    rows = conn.execute(
-        "SELECT kind, level, trend_power FROM failure_levels ORDER BY kind"
-    ).fetchall()
+    rows = repo.failure_levels(conn)
     return tuple((k, float(v)) for k, v, _ in rows), tuple((k, float(p)) for k, _, p in rows)

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import pickle
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import sklearn
-from psycopg.rows import class_row
 
+from analytics import registry_repository as rr
 from analytics.detectors import IsolationForestDetector
+from analytics.registry_repository import ModelInfo as ModelInfo
+from analytics.registry_repository import list_models as list_models
+from analytics.registry_repository import set_metrics as set_metrics
 from core.db import Conn
 from core.errors import NotFoundError
 
@@ -24,23 +24,6 @@ NAME = "iforest"
 
 class ModelLoadError(RuntimeError):
     """A stored model cannot be used here (e.g. trained under another scikit-learn version)."""
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    id: int
-    name: str
-    robot_model: str
-    firmware: str | None
-    version: int
-    n_train: int
-    sklearn_version: str
-    data_hash: str
-    active: bool
-    created_at: datetime
-    train_from: datetime | None
-    train_to: datetime | None
-    metrics: dict[str, Any] | None
 
 
 def data_hash(X: np.ndarray) -> str:
@@ -61,55 +44,28 @@ def save(
     """Store a fitted detector as the next version (inactive); return its id."""
     buf = io.BytesIO()
     pickle.dump(detector, buf)
-    row = conn.execute(
-        """INSERT INTO fault_models (name, robot_model, firmware, version, params, train_from,
-               train_to, data_hash, n_train, sklearn_version, artifact, created_by)
-           VALUES (%s, %s, %s, (SELECT coalesce(max(version), 0) + 1 FROM fault_models
-                                WHERE name = %s AND robot_model = %s),
-                   %s, %s, %s, %s, %s, %s, %s, %s)
-           RETURNING id""",
-        (
-            NAME,
-            robot_model,
-            firmware,
-            NAME,
-            robot_model,
-            json.dumps(detector.get_params()),
-            train_from,
-            train_to,
-            data_hash(X),
-            len(X),
-            sklearn.__version__,
-            buf.getvalue(),
-            created_by,
-        ),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def list_models(conn: Conn) -> list[ModelInfo]:
-    with conn.cursor(row_factory=class_row(ModelInfo)) as cur:
-        return cur.execute(
-            """SELECT id, name, robot_model, firmware, version, n_train, sklearn_version,
-                      data_hash, active, created_at, train_from, train_to, metrics
-               FROM fault_models ORDER BY robot_model, name, version"""
-        ).fetchall()
+    return rr.insert(
+        conn,
+        name=NAME,
+        robot_model=robot_model,
+        firmware=firmware,
+        params=detector.get_params(),
+        train_from=train_from,
+        train_to=train_to,
+        data_hash=data_hash(X),
+        n_train=len(X),
+        sklearn_version=sklearn.__version__,
+        artifact=buf.getvalue(),
+        created_by=created_by,
+    )
 
 
 def activate(conn: Conn, *, model_id: int) -> ModelInfo:
     """Make this version the active one of its (name, robot model, firmware scope)."""
-    row = conn.execute(
-        "SELECT name, robot_model, firmware FROM fault_models WHERE id = %s", (model_id,)
-    ).fetchone()
-    if row is None:
+    scope = rr.scope(conn, model_id=model_id)
+    if scope is None:
         raise NotFoundError("fault model", model_id)
-    conn.execute(
-        "UPDATE fault_models SET active = false WHERE name = %s AND robot_model = %s"
-        " AND firmware IS NOT DISTINCT FROM %s",
-        (row[0], row[1], row[2]),
-    )
-    conn.execute("UPDATE fault_models SET active = true WHERE id = %s", (model_id,))
+    rr.make_active(conn, model_id=model_id, name=scope[0], robot_model=scope[1], firmware=scope[2])
     return next(m for m in list_models(conn) if m.id == model_id)
 
 
@@ -117,25 +73,11 @@ def rollback(
     conn: Conn, *, robot_model: str, name: str = NAME, firmware: str | None = None
 ) -> ModelInfo:
     """Activate the version before the active one (of the same firmware scope)."""
-    row = conn.execute(
-        """SELECT id FROM fault_models
-           WHERE name = %(n)s AND robot_model = %(m)s AND firmware IS NOT DISTINCT FROM %(f)s
-             AND version < (SELECT version FROM fault_models
-                            WHERE name = %(n)s AND robot_model = %(m)s AND active
-                              AND firmware IS NOT DISTINCT FROM %(f)s)
-           ORDER BY version DESC LIMIT 1""",
-        {"n": name, "m": robot_model, "f": firmware},
-    ).fetchone()
-    if row is None:
+    before = rr.version_before_active(conn, name=name, robot_model=robot_model, firmware=firmware)
+    if before is None:
         scope = f"{name}/{robot_model}" + (f"/{firmware}" if firmware else "")
         raise NotFoundError("earlier active-able version of", scope)
-    return activate(conn, model_id=int(row[0]))
-
-
-def set_metrics(conn: Conn, *, model_id: int, metrics: dict[str, Any]) -> None:
-    conn.execute(
-        "UPDATE fault_models SET metrics = %s WHERE id = %s", (json.dumps(metrics), model_id)
-    )
+    return activate(conn, model_id=before)
 
 
 def load_active(
@@ -144,13 +86,9 @@ def load_active(
     """Active detectors by (robot model, firmware or None), as (label, detector).
     Unloadable ones raise ModelLoadError."""
     out: dict[tuple[str, str | None], tuple[str, IsolationForestDetector]] = {}
-    for robot_model, firmware, version, skl, artifact in conn.execute(
-        "SELECT robot_model, firmware, version, sklearn_version, artifact FROM fault_models"
-        " WHERE active AND name = %s",
-        (NAME,),
-    ).fetchall():
+    for robot_model, firmware, version, skl, artifact in rr.active_artifacts(conn, name=NAME):
         label = f"{NAME}/{robot_model}" + (f"@{firmware}" if firmware else "") + f"/{version}"
-        out[(robot_model, firmware)] = (label, _unpickle(bytes(artifact), skl, label))
+        out[(robot_model, firmware)] = (label, _unpickle(artifact, skl, label))
     return out
 
 

@@ -218,3 +218,76 @@ def evaluation_inputs(
             {"start": span["start"], "end": span["end"]},
         ).fetchall()
     return {"truth": ground_truth(conn, run_id=run_id), "anomalies": anomalies, **span}
+
+
+def robots_with_windows_in(conn: Conn, *, start: datetime, end: datetime) -> list[str]:
+    """Robots with a feature window reaching into [start, end)."""
+    return [
+        str(r[0])
+        for r in conn.execute(
+            """SELECT DISTINCT robot_id FROM robot_features
+               WHERE window_start + make_interval(hours => window_hours) > %s
+                 AND window_start < %s ORDER BY robot_id""",
+            (start, end),
+        )
+    ]
+
+
+def anomalies_between(conn: Conn, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Anomalies whose window starts in [start, end), for an evaluation."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT robot_id, kind, detector, window_start, window_end, predicted_failure"
+            " FROM anomalies WHERE window_start >= %s AND window_start < %s",
+            (start, end),
+        ).fetchall()
+
+
+def robots_with_features(conn: Conn, *, start: datetime, end: datetime) -> int:
+    row = conn.execute(
+        "SELECT count(DISTINCT robot_id) FROM robot_features"
+        " WHERE window_start >= %s AND window_start < %s",
+        (start, end),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def store_failure_level(
+    conn: Conn,
+    *,
+    kind: str,
+    level: float,
+    n_faults: int,
+    low: float,
+    high: float,
+    power: float,
+    fitted_from: str,
+    now: datetime,
+) -> None:
+    conn.execute(
+        """INSERT INTO failure_levels (kind, level, n_faults, spread_low, spread_high,
+               trend_power, fitted_from, fitted_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (kind) DO UPDATE SET level = EXCLUDED.level,
+               n_faults = EXCLUDED.n_faults, spread_low = EXCLUDED.spread_low,
+               spread_high = EXCLUDED.spread_high, trend_power = EXCLUDED.trend_power,
+               fitted_from = EXCLUDED.fitted_from, fitted_at = EXCLUDED.fitted_at""",
+        (kind, level, n_faults, low, high, power, fitted_from, now),
+    )
+
+
+def failure_levels(conn: Conn) -> list[tuple[str, float, float]]:
+    """(kind, level, trend power) of every fitted failure level."""
+    return [
+        (str(k), float(v), float(p))
+        for k, v, p in conn.execute(
+            "SELECT kind, level, trend_power FROM failure_levels ORDER BY kind"
+        )
+    ]
+
+
+def anomaly_counts(conn: Conn) -> list[tuple[str, str, int, int]]:
+    """(kind, detector, windows, robots) of the stored anomalies."""
+    return conn.execute(
+        "SELECT kind, detector, count(*), count(DISTINCT robot_id) FROM anomalies"
+        " GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from psycopg.rows import dict_row
-
 from analytics import registry
+from analytics import repository as repo
 from analytics.detectors import IsolationForestDetector
 from analytics.evaluation import Report, evaluate
 from analytics.repository import compute_features, ground_truth, insert_anomalies, load_features
@@ -53,16 +52,8 @@ def score(
         cfg = replace(cfg, failure_levels=fitted_levels, trend_powers=powers)
     n = compute_features(conn, start=start, end=end, now=now)
     # Only robots with a window reaching into [start, end) can have anything new.
-    recent = [
-        r[0]
-        for r in conn.execute(
-            """SELECT DISTINCT robot_id FROM robot_features
-               WHERE window_start + make_interval(hours => window_hours) > %s
-                 AND window_start < %s""",
-            (start, end),
-        ).fetchall()
-    ]
-    rows = load_features(conn, end=end, robots=recent)
+    robots = repo.robots_with_windows_in(conn, start=start, end=end)
+    rows = load_features(conn, end=end, robots=robots)
     forests = registry.load_active(conn) if use_forests else {}
     result = score_windows(rows, cfg=cfg, rules=rules or load_rules(), forests=forests, since=start)
     recent = result.anomalies
@@ -119,19 +110,9 @@ def backtest(
     truth = ground_truth(conn, run_id=run_id)
     if not truth:
         raise ValueError(f"no ground truth for run {run_id!r} (fault_ground_truth)")
-    with conn.cursor(row_factory=dict_row) as cur:
-        anomalies: list[dict[str, Any]] = cur.execute(
-            "SELECT robot_id, kind, detector, window_start, window_end, predicted_failure"
-            " FROM anomalies WHERE window_start >= %s AND window_start < %s",
-            (start, end),
-        ).fetchall()
-        robots = cur.execute(
-            "SELECT count(DISTINCT robot_id) AS n FROM robot_features"
-            " WHERE window_start >= %s AND window_start < %s",
-            (start, end),
-        ).fetchone()
-    assert robots is not None
-    return evaluate(truth, anomalies, start=start, end=end + timedelta(days=1), robots=robots["n"])
+    anomalies = repo.anomalies_between(conn, start=start, end=end)
+    robots = repo.robots_with_features(conn, start=start, end=end)
+    return evaluate(truth, anomalies, start=start, end=end + timedelta(days=1), robots=robots)
 
 
 def evaluate_run(

@@ -33,11 +33,12 @@ def _serve(rt: object, port: int) -> None:
     from api.repository import set_password
     from api.security import Tokens, hash_password
     from cli.context import Runtime
+    from core.fleet_repository import active_staff_ids
 
     assert isinstance(rt, Runtime)
     with rt.pool.connection() as conn:
         hashed = hash_password(DEMO_PASSWORD)
-        staff = [r[0] for r in conn.execute("SELECT id FROM staff WHERE active ORDER BY id")]
+        staff = active_staff_ids(conn)
         for staff_id in staff:
             set_password(conn, staff_id=staff_id, password_hash=hashed, now=rt.clock.now())
     app = create_app(rt.pool, Tokens.with_secret(rt.settings.jwt_secret), clock=rt.clock)
@@ -68,12 +69,14 @@ def _schedule(rt: object, *, now: datetime) -> None:
     """Load the plans, turn anomalies and due tasks into work orders, show them per region."""
     from cli.context import Runtime
     from core.clock import format_local
+    from core.labels import Labels
     from core.maintenance import refresh_rollups
     from scheduler import commissioning
     from scheduler.orders import generate_predictive, generate_preventive
     from scheduler.repository import load_plan_directory
     from service import software
     from service.parts import load_parts, read_parts_file
+    from service.repository import order_queue
 
     assert isinstance(rt, Runtime)
     with rt.pool.connection() as conn:
@@ -93,14 +96,8 @@ def _schedule(rt: object, *, now: datetime) -> None:
     )
     _firmware_quality(rt, now=now)
     with rt.pool.connection() as conn:
-        rows = conn.execute(
-            """SELECT g.name_zh, g.name_en, l.name, w.number, w.type, w.priority, w.robot_id,
-                      s.timezone, w.due_at, w.window_start, w.window_end, w.title
-               FROM work_orders w JOIN regions g ON g.code = w.region
-               JOIN sites s ON s.id = w.site_id LEFT JOIN staff l ON l.id = w.lead_id
-               WHERE w.status IN ('new', 'scheduled')
-               ORDER BY g.code, w.priority, w.due_at"""
-        ).fetchall()
+        queue = order_queue(conn, region=None, status=None, limit=100_000)
+        names = Labels.load(conn)
     table = Table(
         title="Work orders per region 各区域工单 (site time 当地时间)",
         caption="times are the sites' local time, China time UTC+08:00",
@@ -117,25 +114,25 @@ def _schedule(rt: object, *, now: datetime) -> None:
     ):
         table.add_column(col, overflow="fold")
     shown: dict[str, int] = {}
-    for zh, en, lead, number, _kind, prio, robot, tz, due, ws, we, title in rows:
-        shown[zh] = shown.get(zh, 0) + 1
-        if shown[zh] > 4:
+    for o in sorted(queue, key=lambda o: (o.region, o.priority, o.due_at)):
+        if o.status not in ("new", "scheduled"):
             continue
-        window = (
-            f"{format_local(ws, tz, zone_suffix=False)[5:]}–"
-            f"{format_local(we, tz, zone_suffix=False)[11:]}"
-            if ws
-            else "-"
-        )
+        shown[o.region] = shown.get(o.region, 0) + 1
+        if shown[o.region] > 4:
+            continue
+        window = "-"
+        if o.window_start and o.window_end:
+            window = f"{format_local(o.window_start, o.timezone, zone_suffix=False)[5:]}–"
+            window += format_local(o.window_end, o.timezone, zone_suffix=False)[11:]
         table.add_row(
-            f"{zh} {en}",
-            lead or "-",
-            number,
-            str(prio),
-            robot,
-            format_local(due, tz, zone_suffix=False)[5:10],
+            f"{names.region(o.region)} {names.region(o.region, 'en')}",
+            names.person(o.lead_id),
+            o.number,
+            str(o.priority),
+            o.robot_id,
+            format_local(o.due_at, o.timezone, zone_suffix=False)[5:10],
             window,
-            title.split(" / ")[-1],
+            o.title.split(" / ")[-1],
         )
     console.print(table)
     console.print("orders per region: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
@@ -152,6 +149,7 @@ def demo(
 ) -> None:
     """Run simulator → MQTT → ingest → PostgreSQL → scoring → work orders, then serve the dashboard."""
     from analytics.evaluation import to_markdown
+    from analytics.repository import anomaly_counts
     from analytics.service import backtest
     from core.fleet import load_fleet_file
     from core.fleet_repository import region_summaries, upsert_fleet
@@ -271,10 +269,7 @@ def demo(
             report = backtest(
                 conn, run_id=run_id, start=simulation.start, end=end, use_forests=False
             )
-            by_kind = conn.execute(
-                "SELECT kind, detector, count(*), count(DISTINCT robot_id) FROM anomalies"
-                " GROUP BY 1, 2 ORDER BY 1, 2"
-            ).fetchall()
+            by_kind = anomaly_counts(conn)
             regions = region_summaries(conn)
         table = Table(title="Anomalies 异常")
         for col in ("fault kind", "detector", "windows", "robots"):

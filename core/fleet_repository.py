@@ -217,3 +217,20 @@ def find_region(conn: Conn, text: str) -> str | None:
         {"w": wanted},
     ).fetchone()
     return None if row is None else str(row[0])
+
+
+def region_names(conn: Conn) -> dict[str, tuple[str, str]]:
+    """Region code → (中文, English) name."""
+    return {
+        str(code): (str(zh), str(en))
+        for code, zh, en in conn.execute("SELECT code, name_zh, name_en FROM regions")
+    }
+
+
+def staff_names(conn: Conn) -> dict[str, str]:
+    """Staff id → display name (曾广阔)."""
+    return {str(i): str(n) for i, n in conn.execute("SELECT id, name FROM staff")}
+
+
+def active_staff_ids(conn: Conn) -> list[str]:
+    return [str(r[0]) for r in conn.execute("SELECT id FROM staff WHERE active ORDER BY id")]

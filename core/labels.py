@@ -156,14 +156,9 @@ class Labels:
 
     @classmethod
     def load(cls, conn: Conn) -> Labels:
-        regions = {
-            code: (zh, en)
-            for code, zh, en in conn.execute("SELECT code, name_zh, name_en FROM regions")
-        }
-        staff: dict[str, str] = {
-            str(i): str(n) for i, n in conn.execute("SELECT id, name FROM staff")
-        }
-        return cls(regions, staff)
+        from core.fleet_repository import region_names, staff_names
+
+        return cls(region_names(conn), staff_names(conn))
 
     def region(self, code: str | None, lang: Lang = "zh") -> str:
         if code is None:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.db import Conn
+from firmware_sim.repository import stored_seqs as stored_seqs
 from firmware_sim.robot import SimMessage
 
 
@@ -34,18 +34,6 @@ def published_seqs(messages: Iterable[SimMessage]) -> dict[str, set[int]]:
         body = json.loads(m.payload)
         items = body["batch"] if isinstance(body, dict) and "batch" in body else [body]
         out[m.robot_id].update(int(i["seq"]) for i in items)
-    return dict(out)
-
-
-def stored_seqs(conn: Conn, *, robot_ids: list[str]) -> dict[str, list[int]]:
-    """Every stored seq (telemetry and events), with repeats if a key were stored twice."""
-    out: dict[str, list[int]] = defaultdict(list)
-    for robot, seq in conn.execute(
-        """SELECT robot_id, seq FROM telemetry WHERE robot_id = ANY(%(r)s)
-           UNION ALL SELECT robot_id, seq FROM robot_events WHERE robot_id = ANY(%(r)s)""",
-        {"r": robot_ids},
-    ):
-        out[robot].append(int(seq))
     return dict(out)
 
 

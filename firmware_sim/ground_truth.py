@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from core.db import Conn
+from firmware_sim import repository
 from firmware_sim.faults import Fault
 
 
@@ -34,15 +35,4 @@ def write_file(path: Path, faults: list[Fault], *, run_id: str, seed: int) -> No
 
 def store(conn: Conn, faults: list[Fault], *, run_id: str, seed: int) -> int:
     """Insert (or replace) the run's faults in ``fault_ground_truth``."""
-    conn.execute("DELETE FROM fault_ground_truth WHERE run_id = %s", (run_id,))
-    with conn.cursor() as cur:
-        cur.executemany(
-            """INSERT INTO fault_ground_truth
-                   (run_id, robot_id, kind, component, error_code, onset, failure, seed)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
-            [
-                (run_id, f.robot_id, f.kind, f.component, f.error_code, f.onset, f.failure, seed)
-                for f in faults
-            ],
-        )
-    return len(faults)
+    return repository.store_ground_truth(conn, faults, run_id=run_id, seed=seed)

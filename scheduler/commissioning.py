@@ -21,11 +21,7 @@ def generate(
 ) -> list[int]:
     """One commissioning order per robot pending or failed commissioning (idempotent)."""
     planner = Planner(conn, now=now, policy=Policy())
-    status: dict[str, str] = dict(
-        conn.execute(
-            "SELECT robot_id, commissioning FROM robots WHERE commissioning <> 'pass' AND active"
-        ).fetchall()
-    )
+    status = repo.commissioning_due(conn)
     created = []
     targets = [r for r in status if robot_ids is None or r in robot_ids]
     for ctx in repo.robots(conn, now=now, robot_ids=targets) if targets else []:

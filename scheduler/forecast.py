@@ -7,26 +7,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.db import Conn
+from scheduler import repository as repo
 from scheduler.orders import upcoming_preventive
 from scheduler.planner import Policy
 from service.parts import REPAIR_TYPES, catalog, stock
-
-
-def task_part_lines(
-    conn: Conn,
-) -> tuple[dict[tuple[str, str], list[tuple[str, int]]], dict[str, list[tuple[str, int]]]]:
-    """(parts per (robot model, plan task) of the active plans — empty lists included —,
-    parts per repair/predictive task code from ``task_parts``)."""
-    plan: dict[tuple[str, str], list[tuple[str, int]]] = {}
-    for model, task, lines in conn.execute(
-        """SELECT p.robot_model, t.code, t.parts
-           FROM plan_tasks t JOIN maintenance_plans p ON p.id = t.plan_id WHERE p.active"""
-    ).fetchall():
-        plan[(model, task)] = [(line["code"], int(line.get("qty", 1))) for line in lines]
-    repair: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for task, code, qty in conn.execute("SELECT task_code, part_code, qty FROM task_parts"):
-        repair[task].append((code, int(qty)))
-    return plan, dict(repair)
 
 
 def forecast(
@@ -40,7 +24,7 @@ def forecast(
     tasks (also those merged into a predictive visit) from their plan. ``to_order`` is
     what keeps the minimum after that work: max(0, needed + minimum − on hand).
     """
-    plan_lines, repair_lines = task_part_lines(conn)
+    plan_lines, repair_lines = repo.task_part_lines(conn)
     until = now + timedelta(days=days)
 
     def parts_for(model: str, task: str, repair: bool = False) -> list[tuple[str, int]]:
@@ -51,13 +35,7 @@ def forecast(
     need: dict[tuple[str, str], int] = defaultdict(int)
     orders: dict[tuple[str, str], set[str]] = defaultdict(set)
     open_keys = set()
-    for o in conn.execute(
-        """SELECT w.region, r.model, w.tasks, w.number, w.dedup_key, w.type FROM work_orders w
-           JOIN robots r ON r.robot_id = w.robot_id
-           WHERE w.status NOT IN ('completed', 'verified', 'cancelled') AND w.due_at < %s
-             AND (%s::text IS NULL OR w.region = %s)""",
-        (until, region, region),
-    ).fetchall():
+    for o in repo.open_order_tasks(conn, due_before=until, region=region):
         open_keys.add(o[4])
         for i, task in enumerate(o[2]):
             for code, qty in parts_for(o[1], task, repair=i == 0 and o[5] in REPAIR_TYPES):

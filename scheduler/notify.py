@@ -30,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.db import Conn
+from scheduler import notify_repository as outbox
 
 EVENTS = (
     "work_order_created",
@@ -82,12 +83,9 @@ def enqueue(
 ) -> int:
     """Queue the event for every channel that wants it, due at ``now``; return how many."""
     targets = [c.name for c in config.channels if c.wants(event, region)]
+    body = json.dumps(payload, default=str, ensure_ascii=False)
     for name in targets:
-        conn.execute(
-            """INSERT INTO notifications (event, region, channel, payload, next_attempt_at,
-                   created_at) VALUES (%s, %s, %s, %s, %s, %s)""",
-            (event, region, name, json.dumps(payload, default=str, ensure_ascii=False), now, now),
-        )
+        outbox.add(conn, event=event, region=region, channel=name, payload=body, now=now)
     return len(targets)
 
 
@@ -162,12 +160,7 @@ def deliver(conn: Conn, *, config: NotifyConfig, now: datetime, limit: int = 100
     """Send what is due; failures back off 1, 2, 4 … minutes, then are marked failed."""
     channels = {c.name: c for c in config.channels}
     sent = retried = failed = 0
-    rows = conn.execute(
-        """SELECT id, event, channel, payload, attempts FROM notifications
-           WHERE status = 'pending' AND next_attempt_at <= %s
-           ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
-        (now, limit),
-    ).fetchall()
+    rows = outbox.due(conn, now=now, limit=limit)
     for nid, event, name, payload, attempts in rows:
         channel = channels.get(name)
         try:
@@ -183,23 +176,17 @@ def deliver(conn: Conn, *, config: NotifyConfig, now: datetime, limit: int = 100
         ) as exc:
             attempts += 1
             final = attempts >= MAX_ATTEMPTS or channel is None
-            conn.execute(
-                """UPDATE notifications SET attempts = %s, last_error = %s, status = %s,
-                          next_attempt_at = %s WHERE id = %s""",
-                (
-                    attempts,
-                    f"{type(exc).__name__}: {exc}"[:500],
-                    "failed" if final else "pending",
-                    now + timedelta(minutes=2 ** (attempts - 1)),
-                    nid,
-                ),
+            outbox.attempt_failed(
+                conn,
+                notification_id=nid,
+                attempts=attempts,
+                error=f"{type(exc).__name__}: {exc}"[:500],
+                final=final,
+                retry_at=now + timedelta(minutes=2 ** (attempts - 1)),
             )
             failed += final
             retried += not final
             continue
-        conn.execute(
-            "UPDATE notifications SET status = 'sent', sent_at = %s, attempts = %s WHERE id = %s",
-            (now, attempts + 1, nid),
-        )
+        outbox.sent(conn, notification_id=nid, attempts=attempts + 1, now=now)
         sent += 1
     return Delivery(sent, retried, failed)

@@ -218,3 +218,115 @@ def open_anomalies(conn: Conn) -> list[dict[str, Any]]:
                FROM anomalies WHERE status = 'open'
                ORDER BY robot_id, component, window_end DESC, score DESC"""
         ).fetchall()
+
+
+# ---------------------------------------------------------------- the manual's time rules
+def hq_manager(conn: Conn) -> str | None:
+    """The HQ after-sales manager (escalations go there)."""
+    row = conn.execute(
+        "SELECT id FROM staff WHERE role = 'manager' AND active ORDER BY id LIMIT 1"
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def open_repairs_not_escalated(conn: Conn) -> list[tuple[int, str, str, str, datetime]]:
+    """(id, number, region, site time zone, created) of open repairs not yet escalated."""
+    return conn.execute(
+        f"""SELECT w.id, w.number, w.region, s.timezone, w.created_at FROM work_orders w
+            JOIN sites s ON s.id = w.site_id
+            WHERE w.type = 'repair' AND w.status IN {OPEN_SQL} AND w.escalated_at IS NULL"""
+    ).fetchall()
+
+
+def escalate(conn: Conn, *, order_id: int, to: str | None, now: datetime) -> None:
+    conn.execute(
+        "UPDATE work_orders SET escalated_at = %s, escalated_to = %s WHERE id = %s",
+        (now, to, order_id),
+    )
+
+
+def overdue_orders(conn: Conn, *, now: datetime) -> list[tuple[int, str, str]]:
+    """(id, number, region) of open orders due before ``now``."""
+    return conn.execute(
+        f"""SELECT id, number, region FROM work_orders
+            WHERE status IN {OPEN_SQL} AND due_at < %s ORDER BY id""",
+        (now,),
+    ).fetchall()
+
+
+def visits_between(
+    conn: Conn, *, start: datetime, end: datetime
+) -> list[tuple[int, str, str, datetime, str]]:
+    """(id, number, region, visit window start or due date, site zone) of open orders whose
+    visit (or due date) falls in (start, end]."""
+    return conn.execute(
+        f"""SELECT w.id, w.number, w.region, coalesce(w.window_start, w.due_at), s.timezone
+            FROM work_orders w JOIN sites s ON s.id = w.site_id
+            WHERE w.status IN {OPEN_SQL} AND coalesce(w.window_start, w.due_at) > %s
+              AND coalesce(w.window_start, w.due_at) <= %s ORDER BY w.id""",
+        (start, end),
+    ).fetchall()
+
+
+def callbacks_due(conn: Conn, *, now: datetime) -> list[int]:
+    """Orders with a callback (客户回访) still open at ``now`` past its due time."""
+    return [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT work_order_id FROM callbacks WHERE done_at IS NULL AND due_at <= %s"
+            " ORDER BY due_at",
+            (now,),
+        ).fetchall()
+    ]
+
+
+def robots_last_seen(conn: Conn) -> list[tuple[str, str, str, str, datetime]]:
+    """(robot, site, region, site zone, last seen) of active robots that have reported."""
+    return conn.execute(
+        """SELECT r.robot_id, r.site_id, s.region, s.timezone, st.last_seen
+           FROM robots r JOIN sites s ON s.id = r.site_id
+           LEFT JOIN robot_state st ON st.robot_id = r.robot_id
+           WHERE r.active AND st.last_seen IS NOT NULL ORDER BY r.robot_id"""
+    ).fetchall()
+
+
+# ---------------------------------------------------------------- parts for planned work
+def task_part_lines(
+    conn: Conn,
+) -> tuple[dict[tuple[str, str], list[tuple[str, int]]], dict[str, list[tuple[str, int]]]]:
+    """(parts per (robot model, plan task) of the active plans — empty lists included —,
+    parts per repair/predictive task code from ``task_parts``)."""
+    plan: dict[tuple[str, str], list[tuple[str, int]]] = {}
+    for model, task, lines in conn.execute(
+        """SELECT p.robot_model, t.code, t.parts
+           FROM plan_tasks t JOIN maintenance_plans p ON p.id = t.plan_id WHERE p.active"""
+    ).fetchall():
+        plan[(model, task)] = [(line["code"], int(line.get("qty", 1))) for line in lines]
+    repair: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for task, code, qty in conn.execute("SELECT task_code, part_code, qty FROM task_parts"):
+        repair[task].append((code, int(qty)))
+    return plan, dict(repair)
+
+
+def open_order_tasks(
+    conn: Conn, *, due_before: datetime, region: str | None
+) -> list[tuple[str, str, list[str], str, str, str]]:
+    """(region, robot model, tasks, number, dedup key, type) of open orders due before."""
+    return conn.execute(
+        f"""SELECT w.region, r.model, w.tasks, w.number, w.dedup_key, w.type FROM work_orders w
+           JOIN robots r ON r.robot_id = w.robot_id
+           WHERE w.status IN {OPEN_SQL} AND w.due_at < %s
+             AND (%s::text IS NULL OR w.region = %s)""",
+        (due_before, region, region),
+    ).fetchall()
+
+
+def commissioning_due(conn: Conn) -> dict[str, str]:
+    """Active robots whose commissioning is pending or failed → that status."""
+    return {
+        str(rid): str(status)
+        for rid, status in conn.execute(
+            "SELECT robot_id, commissioning FROM robots WHERE commissioning <> 'pass' AND active"
+            " ORDER BY robot_id"
+        )
+    }

@@ -54,39 +54,8 @@ def check(
 ) -> SlaReport:
     """Raise (deduplicated) alerts and escalations; safe to run every few minutes."""
     rep = SlaReport()
-    manager = conn.execute(
-        "SELECT id FROM staff WHERE role = 'manager' AND active ORDER BY id LIMIT 1"
-    ).fetchone()
-    # 日清日结: a repair not completed by the end of its day (site time) goes to the HQ manager.
-    for oid, number, region, tz, created in conn.execute(
-        f"""SELECT w.id, w.number, w.region, s.timezone, w.created_at FROM work_orders w
-            JOIN sites s ON s.id = w.site_id
-            WHERE w.type = 'repair' AND w.status IN {orders_repo.OPEN_SQL} AND w.escalated_at IS NULL"""
-    ).fetchall():
-        end_of_day = local_midnight(local_date(created, tz) + timedelta(days=1), tz)
-        if now >= end_of_day:
-            conn.execute(
-                "UPDATE work_orders SET escalated_at = %s, escalated_to = %s WHERE id = %s",
-                (now, manager[0] if manager else None, oid),
-            )
-            _alert(
-                conn,
-                notify,
-                now=now,
-                event="escalation",
-                kind="escalation",
-                region=region,
-                work_order_id=oid,
-                dedup_key=f"escalation:{oid}",
-                message=f"{number}: repair not fixed the same day (日清日结) — "
-                "escalated to the after-sales manager",
-            )
-            rep.escalated.append(oid)
-    for oid, number, region in conn.execute(
-        f"""SELECT id, number, region FROM work_orders
-            WHERE status IN {orders_repo.OPEN_SQL} AND due_at < %s""",
-        (now,),
-    ).fetchall():
+    _same_day(conn, now=now, rep=rep, notify=notify)
+    for oid, number, region in repo.overdue_orders(conn, now=now):
         if _alert(
             conn,
             notify,
@@ -100,13 +69,9 @@ def check(
         ):
             rep.overdue.append(oid)
     # Reminder the day before: the visit window (or the due date) is within 24 hours.
-    for oid, number, region, at, tz in conn.execute(
-        f"""SELECT w.id, w.number, w.region, coalesce(w.window_start, w.due_at), s.timezone
-            FROM work_orders w JOIN sites s ON s.id = w.site_id
-            WHERE w.status IN {orders_repo.OPEN_SQL} AND coalesce(w.window_start, w.due_at) > %s
-              AND coalesce(w.window_start, w.due_at) <= %s""",
-        (now, now + timedelta(hours=24)),
-    ).fetchall():
+    for oid, number, region, at, tz in repo.visits_between(
+        conn, start=now, end=now + timedelta(hours=24)
+    ):
         if _alert(
             conn,
             notify,
@@ -119,14 +84,33 @@ def check(
             message=f"{number} 24小时内到期 due within 24 h ({format_local(at, tz)})",
         ):
             rep.due_soon.append(oid)
-    rep.callbacks_due = [
-        r[0]
-        for r in conn.execute(
-            "SELECT work_order_id FROM callbacks WHERE done_at IS NULL AND due_at <= %s", (now,)
-        ).fetchall()
-    ]
+    rep.callbacks_due = repo.callbacks_due(conn, now=now)
     _offline(conn, now=now, after=offline_after, rep=rep, notify=notify)
     return rep
+
+
+def _same_day(conn: Conn, *, now: datetime, rep: SlaReport, notify: NotifyConfig | None) -> None:
+    """日清日结: a repair not completed by the end of its day (site time) goes to the HQ
+    after-sales manager."""
+    manager = repo.hq_manager(conn)
+    for oid, number, region, tz, created in repo.open_repairs_not_escalated(conn):
+        end_of_day = local_midnight(local_date(created, tz) + timedelta(days=1), tz)
+        if now < end_of_day:
+            continue
+        repo.escalate(conn, order_id=oid, to=manager, now=now)
+        _alert(
+            conn,
+            notify,
+            now=now,
+            event="escalation",
+            kind="escalation",
+            region=region,
+            work_order_id=oid,
+            dedup_key=f"escalation:{oid}",
+            message=f"{number}: repair not fixed the same day (日清日结) — "
+            "escalated to the after-sales manager",
+        )
+        rep.escalated.append(oid)
 
 
 def _offline(
@@ -134,12 +118,7 @@ def _offline(
 ) -> None:
     """A robot silent while its kitchen is open (past the power-up buffer) raises an alert."""
     hours = repo.site_hours(conn)
-    rows = conn.execute(
-        """SELECT r.robot_id, r.site_id, s.region, s.timezone, st.last_seen
-           FROM robots r JOIN sites s ON s.id = r.site_id
-           LEFT JOIN robot_state st ON st.robot_id = r.robot_id
-           WHERE r.active AND st.last_seen IS NOT NULL"""
-    ).fetchall()
+    rows = repo.robots_last_seen(conn)
     recovered = []
     for robot, site, region, tz, last_seen in rows:
         silent = now - last_seen

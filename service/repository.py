@@ -200,6 +200,7 @@ class QueueRow:
     window_start: datetime | None
     window_end: datetime | None
     window_late: bool
+    lead_id: str | None
     technician_id: str | None
     title: str
 
@@ -212,7 +213,7 @@ def order_queue(
         return cur.execute(
             f"""SELECT w.id, w.number, w.region, w.type, w.status, w.priority, w.robot_id,
                       s.timezone, w.due_at, w.window_start, w.window_end, w.window_late,
-                      w.technician_id, w.title
+                      w.lead_id, w.technician_id, w.title
                FROM work_orders w JOIN sites s ON s.id = w.site_id
                WHERE (%(region)s::text IS NULL OR w.region = %(region)s)
                  AND (%(status)s::text IS NULL OR w.status = %(status)s)

@@ -7,6 +7,7 @@ Python's loader, not from a reader. Tests, benchmarks and fuzzers are outside th
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -132,3 +133,32 @@ def test_imports_run_down_the_layers() -> None:
             if LAYERS[b] >= LAYERS[a]:
                 wrong.append(f"{mod} → {dep} ({a} layer {LAYERS[a]}, {b} layer {LAYERS[b]})")
     assert wrong == [], "imports against the layers:\n" + "\n".join(sorted(wrong))
+
+
+# SQL lives in repository modules (``*repository.py``). These modules talk to PostgreSQL
+# itself, not to the service's data: they keep their few statements.
+SQL_INFRASTRUCTURE = {
+    "core.db": "connection checks",
+    "core.dialect": "probing for TimescaleDB",
+    "core.embedded": "creating the embedded cluster's database",
+    "core.maintenance": "calling the migrations' maintenance functions, TimescaleDB job health",
+    "core.migrate": "the migration runner",
+    "scheduler.leader": "advisory locks for leader election",
+    "api.routes.health": "the readiness probe",
+}
+SQL = re.compile(
+    r"\b(SELECT\s+[\w*(]|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE (?:TABLE|EXTENSION|DATABASE)"
+    r"|WITH \w+ AS \()"
+)
+
+
+def test_sql_only_in_repositories() -> None:
+    outside = []
+    for mod, path in project_modules().items():
+        if path.stem.endswith("repository") or mod in SQL_INFRASTRUCTURE:
+            continue
+        hits = SQL.findall(path.read_text(encoding="utf-8"))
+        if hits:
+            outside.append(f"{mod}: {len(hits)} statements ({', '.join(hits[:3])} …)")
+    assert outside == [], "SQL outside repository modules:\n" + "\n".join(outside)
+    assert SQL.findall('conn.execute("SELECT id FROM staff")') == ["SELECT i"]
