@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from psycopg import sql
 from psycopg.rows import class_row
 
 from core.db import Conn
@@ -21,131 +23,81 @@ class LoadCounts:
     robots: int
 
 
+def _upsert(
+    cur: Any, table: str, rows: list[dict[str, Any]], *, update: tuple[str, ...] | None = None
+) -> None:
+    """INSERT the rows (dicts keyed by column, the first key the conflict key); on a
+    conflict UPDATE ``update`` (default: every other column) from the new row."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    changed = update if update is not None else columns[1:]
+    query = sql.SQL(
+        "INSERT INTO {t} ({cols}) VALUES ({vals}) ON CONFLICT ({key}) DO UPDATE SET {sets}"
+    ).format(
+        t=sql.Identifier(table),
+        cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        vals=sql.SQL(", ").join(map(sql.Placeholder, columns)),
+        key=sql.Identifier(columns[0]),
+        sets=sql.SQL(", ").join(
+            sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in changed
+        ),
+    )
+    cur.executemany(query, rows)
+
+
+def _pick(obj: Any, *names: str, **extra: Any) -> dict[str, Any]:
+    return {n: getattr(obj, n) for n in names} | extra
+
+
 def upsert_fleet(conn: Conn, *, fleet: Fleet) -> LoadCounts:
     """Insert or update every entry of a validated fleet document."""
+    models = {m.code: m for m in fleet.models}
+    robots = fleet.robots()
+    ends = {r.id: warranty_end(r, models[r.model]) for _, r in robots}
+    model_cols: tuple[str, ...] = ("code", "name", "description", "heater_max_w", "wok_capacity_l")
+    model_cols += ("warranty_months", "warranty_from", "warranty_cycles")
+    site_cols = ("region", "name", "city", "address", "contact", "phone", "timezone")
+    robot_cols: tuple[str, ...] = ("serial", "model", "purchase_date", "install_date", "firmware")
+    robot_cols += ("commissioning", "warranty_cycles")
     with conn.cursor() as cur:
-        cur.executemany(
-            """INSERT INTO regions (code, name_zh, name_en) VALUES (%s, %s, %s)
-               ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh,
-                                                name_en = EXCLUDED.name_en""",
-            [(r.code, r.name_zh, r.name_en) for r in fleet.regions],
-        )
-        cur.executemany(
-            """INSERT INTO staff (id, name, role, region, phone, email) VALUES (%s, %s, %s, %s, %s, %s)
-               ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
-                   region = EXCLUDED.region, phone = EXCLUDED.phone, email = EXCLUDED.email""",
-            [(s.id, s.name, s.role, s.region, s.phone, s.email) for s in fleet.staff],
-        )
-        cur.executemany(
-            """INSERT INTO robot_models (code, name, description, heater_max_w, wok_capacity_l,
-                                         warranty_months, warranty_from, warranty_cycles)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name,
-                   description = EXCLUDED.description, heater_max_w = EXCLUDED.heater_max_w,
-                   wok_capacity_l = EXCLUDED.wok_capacity_l,
-                   warranty_months = EXCLUDED.warranty_months,
-                   warranty_from = EXCLUDED.warranty_from,
-                   warranty_cycles = EXCLUDED.warranty_cycles""",
+        _upsert(cur, "regions", [_pick(r, "code", "name_zh", "name_en") for r in fleet.regions])
+        staff_cols = ("id", "name", "role", "region", "phone", "email")
+        _upsert(cur, "staff", [_pick(s, *staff_cols) for s in fleet.staff])
+        _upsert(cur, "robot_models", [_pick(m, *model_cols) for m in fleet.models])
+        customer_cols = ("id", "name", "contact", "phone")
+        _upsert(cur, "customers", [_pick(c, *customer_cols) for c in fleet.customers])
+        sites = [
+            {"id": s.id, "customer_id": s.customer} | _pick(s, *site_cols) for s in fleet.sites
+        ]
+        _upsert(cur, "sites", sites)
+        _store_hours(cur, fleet)
+        _upsert(
+            cur,
+            "robots",
             [
-                (
-                    m.code,
-                    m.name,
-                    m.description,
-                    m.heater_max_w,
-                    m.wok_capacity_l,
-                    m.warranty_months,
-                    m.warranty_from,
-                    m.warranty_cycles,
-                )
-                for m in fleet.models
+                {"robot_id": r.id, "site_id": site.id, "warranty_end": ends[r.id]}
+                | _pick(r, *robot_cols)
+                for site, r in robots
             ],
         )
-        cur.executemany(
-            """INSERT INTO customers (id, name, contact, phone) VALUES (%s, %s, %s, %s)
-               ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, contact = EXCLUDED.contact,
-                                              phone = EXCLUDED.phone""",
-            [(c.id, c.name, c.contact, c.phone) for c in fleet.customers],
-        )
-        cur.executemany(
-            """INSERT INTO sites (id, customer_id, region, name, city, address, contact, phone,
-                                  timezone)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id,
-                   region = EXCLUDED.region, name = EXCLUDED.name, city = EXCLUDED.city,
-                   address = EXCLUDED.address, contact = EXCLUDED.contact,
-                   phone = EXCLUDED.phone, timezone = EXCLUDED.timezone""",
-            [
-                (
-                    s.id,
-                    s.customer,
-                    s.region,
-                    s.name,
-                    s.city,
-                    s.address,
-                    s.contact,
-                    s.phone,
-                    s.timezone,
-                )
-                for s in fleet.sites
-            ],
-        )
-        site_ids = [s.id for s in fleet.sites]
-        cur.execute("DELETE FROM site_service_hours WHERE site_id = ANY(%s)", (site_ids,))
-        cur.executemany(
-            "INSERT INTO site_service_hours (site_id, weekday, opens, closes) VALUES (%s, %s, %s, %s)",
-            [
-                (s.id, WEEKDAYS.index(day) + 1, iv.opens, iv.closes)
-                for s in fleet.sites
-                for day, intervals in s.hours.items()
-                for iv in intervals
-            ],
-        )
-        models = {m.code: m for m in fleet.models}
-        cur.executemany(
-            """INSERT INTO robots (robot_id, serial, model, site_id, purchase_date, install_date,
-                                   warranty_end, firmware, commissioning, warranty_cycles)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (robot_id) DO UPDATE SET serial = EXCLUDED.serial,
-                   model = EXCLUDED.model, site_id = EXCLUDED.site_id,
-                   purchase_date = EXCLUDED.purchase_date, install_date = EXCLUDED.install_date,
-                   warranty_end = EXCLUDED.warranty_end, firmware = EXCLUDED.firmware,
-                   commissioning = EXCLUDED.commissioning,
-                   warranty_cycles = EXCLUDED.warranty_cycles""",
-            [
-                (
-                    r.id,
-                    r.serial,
-                    r.model,
-                    site.id,
-                    r.purchase_date,
-                    r.install_date,
-                    warranty_end(r, models[r.model]),
-                    r.firmware,
-                    r.commissioning,
-                    r.warranty_cycles,
-                )
-                for site, r in fleet.robots()
-            ],
-        )
-        # 保修卡: every robot has a warranty card; a reload updates its dates.
-        cur.executemany(
-            """INSERT INTO warranty_cards (robot_id, card_no, customer_id, start_date, end_date,
-                                           cycle_cap)
-               VALUES (%s, %s, %s, %s, %s, %s)
-               ON CONFLICT (robot_id) DO UPDATE SET customer_id = EXCLUDED.customer_id,
-                   start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date,
-                   cycle_cap = EXCLUDED.cycle_cap""",
-            [
-                (
-                    r.id,
-                    f"WC-{r.serial}",
-                    site.customer,
-                    r.purchase_date,
-                    warranty_end(r, models[r.model]),
-                    r.warranty_cycles or models[r.model].warranty_cycles,
-                )
-                for site, r in fleet.robots()
-            ],
+        # 保修卡: every robot has a warranty card; a reload updates its dates (not its number).
+        cards = [
+            {
+                "robot_id": r.id,
+                "card_no": f"WC-{r.serial}",
+                "customer_id": site.customer,
+                "start_date": r.purchase_date,
+                "end_date": ends[r.id],
+                "cycle_cap": r.warranty_cycles or models[r.model].warranty_cycles,
+            }
+            for site, r in robots
+        ]
+        _upsert(
+            cur,
+            "warranty_cards",
+            cards,
+            update=("customer_id", "start_date", "end_date", "cycle_cap"),
         )
     return LoadCounts(
         regions=len(fleet.regions),
@@ -153,7 +105,7 @@ def upsert_fleet(conn: Conn, *, fleet: Fleet) -> LoadCounts:
         models=len(fleet.models),
         customers=len(fleet.customers),
         sites=len(fleet.sites),
-        robots=len(fleet.robots()),
+        robots=len(robots),
     )
 
 
@@ -234,3 +186,19 @@ def staff_names(conn: Conn) -> dict[str, str]:
 
 def active_staff_ids(conn: Conn) -> list[str]:
     return [str(r[0]) for r in conn.execute("SELECT id FROM staff WHERE active ORDER BY id")]
+
+
+def _store_hours(cur: Any, fleet: Fleet) -> None:
+    """Replace the weekly service hours of the fleet's sites."""
+    cur.execute(
+        "DELETE FROM site_service_hours WHERE site_id = ANY(%s)", ([s.id for s in fleet.sites],)
+    )
+    cur.executemany(
+        "INSERT INTO site_service_hours (site_id, weekday, opens, closes) VALUES (%s, %s, %s, %s)",
+        [
+            (s.id, WEEKDAYS.index(day) + 1, iv.opens, iv.closes)
+            for s in fleet.sites
+            for day, intervals in s.hours.items()
+            for iv in intervals
+        ],
+    )
