@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -207,28 +208,9 @@ def update_robot_state(
     robots = sorted(set(seqs) | set(latest))
     if not robots:
         return 0, 0
-    conn.execute(
-        "INSERT INTO robot_state (robot_id) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
-        (robots,),
-    )
-    prev: dict[str, int | None] = dict(
-        conn.execute(
-            "SELECT robot_id, max_seq FROM robot_state WHERE robot_id = ANY(%s)"
-            " ORDER BY robot_id FOR UPDATE",
-            (robots,),
-        ).fetchall()
-    )
-    gaps: dict[str, list[OpenGap]] = defaultdict(list)
-    late_robots = [
-        rid for rid in seqs if (high := prev.get(rid)) is not None and min(seqs[rid]) <= high
-    ]
-    if late_robots:
-        for rid, a, b in conn.execute(
-            "SELECT robot_id, seq_from, seq_to FROM seq_gaps"
-            " WHERE robot_id = ANY(%s) AND closed_at IS NULL",
-            (late_robots,),
-        ).fetchall():
-            gaps[rid].append(OpenGap(a, b))
+    prev = _lock_states(conn, robots)
+    late = [rid for rid in seqs if (high := prev.get(rid)) is not None and min(seqs[rid]) <= high]
+    gaps = _open_gaps(conn, late) if late else {}
     opened: list[tuple[str, int, int, int]] = []
     filled: list[tuple[str, int, int]] = []
     new_max: dict[str, int] = {}
@@ -238,24 +220,8 @@ def update_robot_state(
         filled.extend((rid, start, n) for start, n in plan.filled.items())
         if plan.new_max is not None:
             new_max[rid] = plan.new_max
-    closed = 0
     with conn.cursor() as cur:
-        if opened:
-            cur.executemany(
-                "INSERT INTO seq_gaps (robot_id, seq_from, seq_to, missing) VALUES (%s, %s, %s, %s)"
-                " ON CONFLICT DO NOTHING",
-                opened,
-            )
-        if filled:
-            cur.execute(
-                """UPDATE seq_gaps g SET missing = greatest(g.missing - f.n, 0),
-                          closed_at = CASE WHEN g.missing - f.n <= 0 THEN %s END
-                   FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS f(robot_id, seq_from, n)
-                   WHERE g.robot_id = f.robot_id AND g.seq_from = f.seq_from
-                   RETURNING g.closed_at""",
-                (now, [f[0] for f in filled], [f[1] for f in filled], [f[2] for f in filled]),
-            )
-            closed = sum(1 for (at,) in cur.fetchall() if at is not None)
+        closed = _write_gaps(cur, opened=opened, filled=filled, now=now)
         if new_max:
             cur.execute(
                 """UPDATE robot_state s SET max_seq = greatest(s.max_seq, u.max_seq)
@@ -264,36 +230,93 @@ def update_robot_state(
                 (list(new_max), list(new_max.values())),
             )
         if latest:
-            rows = list(latest.values())
-            cur.execute(
-                """UPDATE robot_state s SET last_ts = u.ts, last_seen = %s, state = u.state,
-                          fw = coalesce(u.fw, s.fw), recipe = u.recipe, measurements = u.m,
-                          cycles_total = coalesce(u.cycles, s.cycles_total),
-                          heater_hours = coalesce(u.hh, s.heater_hours),
-                          run_hours = coalesce(u.rh, s.run_hours), err = u.err::text[]
-                   FROM (SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[],
-                                              %s::text[], %s::text[], %s::jsonb[], %s::bigint[],
-                                              %s::float8[], %s::float8[], %s::text[]))
-                        AS u(robot_id, ts, state, fw, recipe, m, cycles, hh, rh, err)
-                   WHERE s.robot_id = u.robot_id AND (s.last_ts IS NULL OR u.ts >= s.last_ts)""",
-                (
-                    now,
-                    [r.robot_id for r in rows],
-                    [r.ts for r in rows],
-                    [r.state for r in rows],
-                    [r.fw for r in rows],
-                    [r.recipe for r in rows],
-                    [Jsonb(r.m | r.extra) for r in rows],
-                    [
-                        int(r.counters["cycles_total"]) if "cycles_total" in r.counters else None
-                        for r in rows
-                    ],
-                    [r.counters.get("heater_hours") for r in rows],
-                    [r.counters.get("run_hours") for r in rows],
-                    ["{" + ",".join(r.err) + "}" for r in rows],
-                ),
-            )
+            _write_latest(cur, list(latest.values()), now=now)
     return len(opened), closed
+
+
+def _lock_states(conn: Conn, robots: list[str]) -> dict[str, int | None]:
+    """Each robot's state row (made if missing), locked in id order; its max seq."""
+    conn.execute(
+        "INSERT INTO robot_state (robot_id) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
+        (robots,),
+    )
+    return dict(
+        conn.execute(
+            "SELECT robot_id, max_seq FROM robot_state WHERE robot_id = ANY(%s)"
+            " ORDER BY robot_id FOR UPDATE",
+            (robots,),
+        ).fetchall()
+    )
+
+
+def _open_gaps(conn: Conn, robots: list[str]) -> dict[str, list[OpenGap]]:
+    gaps: dict[str, list[OpenGap]] = defaultdict(list)
+    for rid, a, b in conn.execute(
+        "SELECT robot_id, seq_from, seq_to FROM seq_gaps"
+        " WHERE robot_id = ANY(%s) AND closed_at IS NULL",
+        (robots,),
+    ).fetchall():
+        gaps[rid].append(OpenGap(a, b))
+    return gaps
+
+
+def _write_gaps(
+    cur: Any,
+    *,
+    opened: list[tuple[str, int, int, int]],
+    filled: list[tuple[str, int, int]],
+    now: datetime,
+) -> int:
+    """Open the new gaps, shrink the filled ones; return how many gaps closed."""
+    if opened:
+        cur.executemany(
+            "INSERT INTO seq_gaps (robot_id, seq_from, seq_to, missing) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            opened,
+        )
+    if not filled:
+        return 0
+    cur.execute(
+        """UPDATE seq_gaps g SET missing = greatest(g.missing - f.n, 0),
+                  closed_at = CASE WHEN g.missing - f.n <= 0 THEN %s END
+           FROM unnest(%s::text[], %s::bigint[], %s::bigint[]) AS f(robot_id, seq_from, n)
+           WHERE g.robot_id = f.robot_id AND g.seq_from = f.seq_from
+           RETURNING g.closed_at""",
+        (now, [f[0] for f in filled], [f[1] for f in filled], [f[2] for f in filled]),
+    )
+    return sum(1 for (at,) in cur.fetchall() if at is not None)
+
+
+def _write_latest(cur: Any, rows: list[Reading], *, now: datetime) -> None:
+    """Each robot's latest reading (never older than what is stored) and its last seen."""
+    cur.execute(
+        """UPDATE robot_state s SET last_ts = u.ts, last_seen = %s, state = u.state,
+                  fw = coalesce(u.fw, s.fw), recipe = u.recipe, measurements = u.m,
+                  cycles_total = coalesce(u.cycles, s.cycles_total),
+                  heater_hours = coalesce(u.hh, s.heater_hours),
+                  run_hours = coalesce(u.rh, s.run_hours), err = u.err::text[]
+           FROM (SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[],
+                                      %s::text[], %s::text[], %s::jsonb[], %s::bigint[],
+                                      %s::float8[], %s::float8[], %s::text[]))
+                AS u(robot_id, ts, state, fw, recipe, m, cycles, hh, rh, err)
+           WHERE s.robot_id = u.robot_id AND (s.last_ts IS NULL OR u.ts >= s.last_ts)""",
+        (
+            now,
+            [r.robot_id for r in rows],
+            [r.ts for r in rows],
+            [r.state for r in rows],
+            [r.fw for r in rows],
+            [r.recipe for r in rows],
+            [Jsonb(r.m | r.extra) for r in rows],
+            [
+                int(r.counters["cycles_total"]) if "cycles_total" in r.counters else None
+                for r in rows
+            ],
+            [r.counters.get("heater_hours") for r in rows],
+            [r.counters.get("run_hours") for r in rows],
+            ["{" + ",".join(r.err) + "}" for r in rows],
+        ),
+    )
 
 
 def apply_statuses(conn: Conn, *, statuses: list[Status], now: datetime) -> None:

@@ -183,43 +183,7 @@ class Writer(threading.Thread):
         }
         if unknown:
             self._refresh_directory(conn, force=True)
-        readings: list[Reading] = []
-        events: list[Event] = []
-        statuses: list[Status] = []
-        quarantine: list[repo.QuarantineRow] = []
-        for m in batch:
-            p = m.parsed
-            self.metrics.messages.labels(p.kind).inc()
-            quarantine.extend(
-                repo.QuarantineRow(m.topic, r.payload, r.reason, r.detail) for r in p.rejections
-            )
-            single = len(p.readings) == 1 and not p.rejections
-            for r in p.readings:
-                reason = self._registry_check(r.robot_id, r.ts, r.seq)
-                if reason:
-                    raw = m.payload if single else _reading_json(r)
-                    quarantine.append(repo.QuarantineRow(m.topic, raw, reason[0], reason[1]))
-                else:
-                    readings.append(r)
-            if p.event is not None:
-                reason = self._registry_check(p.event.robot_id, p.event.ts, p.event.seq)
-                if reason:
-                    quarantine.append(repo.QuarantineRow(m.topic, m.payload, *reason))
-                else:
-                    events.append(p.event)
-            if p.status is not None:
-                if p.status.robot_id in self._directory:
-                    statuses.append(p.status)
-                else:
-                    quarantine.append(
-                        repo.QuarantineRow(
-                            m.topic,
-                            m.payload,
-                            "unknown_robot",
-                            f"robot {p.status.robot_id!r} is not in the fleet registry",
-                        )
-                    )
-
+        readings, events, statuses, quarantine = self._sort(batch)
         counts = repo.WriteCounts()
         with conn.transaction():
             days = {r.ts.date() for r in readings} - self._days
@@ -257,6 +221,48 @@ class Writer(threading.Thread):
         for m in batch:  # arrival order
             self._ack(m)
         self.committed_batches += 1
+
+    def _sort(
+        self, batch: list[Inbound]
+    ) -> tuple[list[Reading], list[Event], list[Status], list[repo.QuarantineRow]]:
+        """Readings, events and statuses to store; what the registry refuses to quarantine."""
+        readings: list[Reading] = []
+        events: list[Event] = []
+        statuses: list[Status] = []
+        quarantine: list[repo.QuarantineRow] = []
+        for m in batch:
+            p = m.parsed
+            self.metrics.messages.labels(p.kind).inc()
+            quarantine.extend(
+                repo.QuarantineRow(m.topic, r.payload, r.reason, r.detail) for r in p.rejections
+            )
+            single = len(p.readings) == 1 and not p.rejections
+            for r in p.readings:
+                reason = self._registry_check(r.robot_id, r.ts, r.seq)
+                if reason:
+                    raw = m.payload if single else _reading_json(r)
+                    quarantine.append(repo.QuarantineRow(m.topic, raw, reason[0], reason[1]))
+                else:
+                    readings.append(r)
+            if p.event is not None:
+                reason = self._registry_check(p.event.robot_id, p.event.ts, p.event.seq)
+                if reason:
+                    quarantine.append(repo.QuarantineRow(m.topic, m.payload, *reason))
+                else:
+                    events.append(p.event)
+            if p.status is not None:
+                if p.status.robot_id in self._directory:
+                    statuses.append(p.status)
+                else:
+                    quarantine.append(
+                        repo.QuarantineRow(
+                            m.topic,
+                            m.payload,
+                            "unknown_robot",
+                            f"robot {p.status.robot_id!r} is not in the fleet registry",
+                        )
+                    )
+        return readings, events, statuses, quarantine
 
     def _registry_check(self, robot_id: str, ts: datetime, seq: int) -> tuple[str, str] | None:
         info = self._directory.get(robot_id)
