@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from analytics import ttf
-from analytics.components import INDICATORS
+from analytics.components import INDICATORS, Indicator
 from analytics.detectors import (
     IsolationForestDetector,
     RobustBaseline,
@@ -170,104 +170,138 @@ def _score_segment(
     since: datetime | None = None,
 ) -> list[AnomalyRow]:
     """Baseline + CUSUM (+ forest) on the windows of one firmware version of one robot."""
-    out: list[AnomalyRow] = []
     X = _matrix(usable)
     # RobustBaseline and CusumDrift, without scikit-learn's input validation per robot
     # (the same functions; validation was 40 % of scoring time).
     median, scale = robust_center_scale(X[: cfg.baseline_windows], cfg.min_rel_scale)
     Z = (X - median) / scale
+    seg = _Segment(usable, X, Z, median, cfg, span, since)
+    out = _cusum_anomalies(seg)
+    if forest is not None:
+        out += _forest_anomalies(seg, forest)
+    return out
+
+
+@dataclass(frozen=True)
+class _Segment:
+    """One robot's windows on one firmware version, standardised against its baseline."""
+
+    usable: list[dict[str, Any]]
+    X: np.ndarray
+    Z: np.ndarray
+    median: np.ndarray
+    cfg: ScoringConfig
+    span: timedelta
+    since: datetime | None
+
+    def scored(self) -> list[tuple[int, int, dict[str, Any]]]:
+        """(index after the baseline, index in the segment, window) of the windows scored."""
+        b = self.cfg.baseline_windows
+        return [(i, b + i, r) for i, r in enumerate(self.usable[b:])]
+
+    def is_new(self, r: dict[str, Any]) -> bool:
+        return self.since is None or r["window_start"] + self.span > self.since
+
+
+_COL = {f: i for i, f in enumerate(FEATURES)}
+
+
+def _cusum_anomalies(seg: _Segment) -> list[AnomalyRow]:
+    cfg = seg.cfg
     after = slice(cfg.baseline_windows, None)
-    col = {f: i for i, f in enumerate(FEATURES)}
     gradual = [ind for ind in INDICATORS if not ind.sudden]  # sudden: rules and error codes
-    ZB = np.column_stack([ind.direction * Z[:, col[ind.feature]] for ind in gradual])
+    ZB = np.column_stack([ind.direction * seg.Z[:, _COL[ind.feature]] for ind in gradual])
     STAT = cusum(ZB[after], cfg.cusum_k)
+    out: list[AnomalyRow] = []
     for n_ind, ind in enumerate(gradual):
-        c = col[ind.feature]
         zb = ZB[:, n_ind]
         stat = STAT[:, n_ind]
         over = np.nan_to_num(zb[after]) > cfg.z_threshold
         run = 0
-        for i, r in enumerate(usable[cfg.baseline_windows :]):
+        for i, k, r in seg.scored():
             run = run + 1 if over[i] else 0
-            if not (stat[i] > cfg.cusum_h or run >= cfg.persist):
-                continue
-            if since is not None and r["window_start"] + span <= since:
-                continue
-            k = cfg.baseline_windows + i
-            med = median[c]
-            lo = max(0, k - cfg.trend_windows + 1)
-            health = [
-                ind.direction * (X[j, c] / med - 1) if med else np.nan for j in range(lo, k + 1)
-            ]
-            times = [usable[j]["window_start"] + span / 2 for j in range(lo, k + 1)]
-            level = dict(cfg.failure_levels).get(ind.kind, ind.failure_level)
-            power = dict(cfg.trend_powers).get(ind.kind, cfg.ttf_power)
-            est = ttf.estimate(times, health, failure_level=level, power=power)
-            end = r["window_start"] + span
-            out.append(
-                AnomalyRow(
-                    r["robot_id"],
-                    "baseline-cusum",
-                    cfg.version,
-                    ind.component,
-                    ind.kind,
-                    r["window_start"],
-                    end,
-                    float(zb[k]),
-                    _severity(est.predicted, end, float(zb[k]), cfg),
-                    est.predicted,
-                    est.low,
-                    est.high,
-                    {
-                        "feature": ind.feature,
-                        "value": float(X[k, c]),
-                        "baseline": float(med),
-                        "z": round(float(zb[k]), 2),
-                        "cusum": round(float(stat[i]), 2),
-                        "health": round(float(health[-1]), 3),
-                        "failure_level": level,
-                        "trend_slope_per_day": round(est.slope_per_day, 4),
-                    },
-                )
+            if (stat[i] > cfg.cusum_h or run >= cfg.persist) and seg.is_new(r):
+                out.append(_cusum_row(seg, ind, k, r, z=float(zb[k]), stat=float(stat[i])))
+    return out
+
+
+def _cusum_row(
+    seg: _Segment, ind: Indicator, k: int, r: dict[str, Any], *, z: float, stat: float
+) -> AnomalyRow:
+    """The anomaly of window ``k`` for indicator ``ind``, with its time-to-failure estimate."""
+    cfg, c = seg.cfg, _COL[ind.feature]
+    med = seg.median[c]
+    lo = max(0, k - cfg.trend_windows + 1)
+    health = [ind.direction * (seg.X[j, c] / med - 1) if med else np.nan for j in range(lo, k + 1)]
+    times = [seg.usable[j]["window_start"] + seg.span / 2 for j in range(lo, k + 1)]
+    level = dict(cfg.failure_levels).get(ind.kind, ind.failure_level)
+    power = dict(cfg.trend_powers).get(ind.kind, cfg.ttf_power)
+    est = ttf.estimate(times, health, failure_level=level, power=power)
+    end = r["window_start"] + seg.span
+    return AnomalyRow(
+        r["robot_id"],
+        "baseline-cusum",
+        cfg.version,
+        ind.component,
+        ind.kind,
+        r["window_start"],
+        end,
+        z,
+        _severity(est.predicted, end, z, cfg),
+        est.predicted,
+        est.low,
+        est.high,
+        {
+            "feature": ind.feature,
+            "value": float(seg.X[k, c]),
+            "baseline": float(med),
+            "z": round(z, 2),
+            "cusum": round(stat, 2),
+            "health": round(float(health[-1]), 3),
+            "failure_level": level,
+            "trend_slope_per_day": round(est.slope_per_day, 4),
+        },
+    )
+
+
+def _forest_anomalies(
+    seg: _Segment, forest: tuple[str, IsolationForestDetector]
+) -> list[AnomalyRow]:
+    label, model = forest
+    Z = seg.Z
+    scores = anomaly_score(model, np.nan_to_num(Z[seg.cfg.baseline_windows :]))
+    out: list[AnomalyRow] = []
+    streak = 0
+    for i, k, r in seg.scored():
+        streak = streak + 1 if scores[i] > model.threshold_ else 0
+        if streak < seg.cfg.forest_persist or not seg.is_new(r):
+            continue
+        # Attribute to the indicator pushed furthest in its bad direction.
+        best = max(
+            (ind for ind in INDICATORS if not ind.sudden),
+            key=lambda ind: ind.direction * np.nan_to_num(Z[k, _COL[ind.feature]]),
+        )
+        top = sorted(FEATURES, key=lambda f: -abs(np.nan_to_num(Z[k, _COL[f]])))[:3]
+        out.append(
+            AnomalyRow(
+                r["robot_id"],
+                "iforest",
+                label,
+                best.component,
+                best.kind,
+                r["window_start"],
+                r["window_start"] + seg.span,
+                float(scores[i]),
+                "medium",
+                None,
+                None,
+                None,
+                {
+                    "threshold": model.threshold_,
+                    "top_features": {f: round(float(Z[k, _COL[f]]), 2) for f in top},
+                },
             )
-    if forest is not None:
-        label, model = forest
-        Zf = np.nan_to_num(Z[after])
-        scores = anomaly_score(model, Zf)
-        streak = 0
-        for i, r in enumerate(usable[cfg.baseline_windows :]):
-            streak = streak + 1 if scores[i] > model.threshold_ else 0
-            if streak < cfg.forest_persist:
-                continue
-            if since is not None and r["window_start"] + span <= since:
-                continue
-            k = cfg.baseline_windows + i
-            # Attribute to the indicator pushed furthest in its bad direction.
-            best = max(
-                (ind for ind in INDICATORS if not ind.sudden),
-                key=lambda ind: ind.direction * np.nan_to_num(Z[k, col[ind.feature]]),
-            )
-            top = sorted(FEATURES, key=lambda f: -abs(np.nan_to_num(Z[k, col[f]])))[:3]
-            out.append(
-                AnomalyRow(
-                    r["robot_id"],
-                    "iforest",
-                    label,
-                    best.component,
-                    best.kind,
-                    r["window_start"],
-                    r["window_start"] + span,
-                    float(scores[i]),
-                    "medium",
-                    None,
-                    None,
-                    None,
-                    {
-                        "threshold": model.threshold_,
-                        "top_features": {f: round(float(Z[k, col[f]]), 2) for f in top},
-                    },
-                )
-            )
+        )
     return out
 
 
