@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from core.clock import local_date
 from core.db import Conn
@@ -203,7 +204,6 @@ def generate_predictive(
         ctx = ctxs.get(a["robot_id"])
         if mapping is None or ctx is None or a["severity"] == "low":
             continue
-        task, kind, title_zh, title_en = mapping
         priority = PRIORITY[a["severity"]]
         pred = a["predicted_failure"]
         if pred is not None and pred - now <= timedelta(days=3):
@@ -216,29 +216,7 @@ def generate_predictive(
         if key in planner.open_keys:
             out.existing += 1
             continue
-        fields = {
-            "type": kind,
-            "dedup_key": key,
-            "robot_id": ctx.robot_id,
-            "site_id": ctx.site_id,
-            "region": ctx.region,
-            "customer_id": ctx.customer_id,
-            "title": f"{title_zh} / {title_en}",
-            "tasks": [task],
-            "symptom": f"{a['kind']} ({a['detector']} {a['model_version']}, score {a['score']:.1f})",
-            "priority": priority,
-            "due_at": due_at,
-            "warranty": warranty_status(ctx, now),
-            "anomaly_id": a["id"],
-            "evidence": {
-                "detector": a["detector"],
-                "model_version": a["model_version"],
-                "score": a["score"],
-                "window": [a["window_start"].isoformat(), a["window_end"].isoformat()],
-                "predicted_failure": pred.isoformat() if pred else None,
-                **a["evidence"],
-            },
-        }
+        fields = _predictive_fields(a, ctx, key=key, priority=priority, due_at=due_at, now=now)
         fields.update(planner.schedule(ctx, due_at=due_at, duration=timedelta(minutes=90)))
         order_id = orders_repo.insert_order(
             conn, fields=fields, actor="scheduler", now=now, day=local_date(now, ctx.timezone)
@@ -250,30 +228,78 @@ def generate_predictive(
         out.created.append(order_id)
         announce(conn, notify, order_id, now=now, tz=ctx.timezone)
         # Preventive tasks due near this visit ride along instead of a second trip.
-        for p in orders_repo.open_orders(conn, robot_id=ctx.robot_id, types=("preventive",)):
-            if (
-                p["status"] in ("new", "scheduled")
-                and abs(p["due_at"] - due_at) <= policy.merge_within
-            ):
-                host = orders_repo.get_order(conn, order_id=order_id, lock=True)
-                assert host is not None
-                orders_repo.update_order(
-                    conn,
-                    order_id=order_id,
-                    changes={"tasks": host["tasks"] + p["tasks"]},
-                    actor="scheduler",
-                    from_status=None,
-                    note=None,
-                    at=now,
-                )
-                orders_repo.update_order(
-                    conn,
-                    order_id=p["id"],
-                    changes={"status": "cancelled"},
-                    actor="scheduler",
-                    from_status=p["status"],
-                    note=f"merged into predictive order {order_id}",
-                    at=now,
-                )
-                out.merged += 1
+        out.merged += _absorb_preventive(conn, order_id, ctx.robot_id, due_at, policy, now)
     return out
+
+
+def _predictive_fields(
+    a: dict[str, Any],
+    ctx: repo.RobotCtx,
+    *,
+    key: str,
+    priority: int,
+    due_at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    """The new order's fields from the anomaly: task, title, symptom and evidence."""
+    task, kind, title_zh, title_en = PREDICTIVE_TASKS[a["kind"]]
+    pred = a["predicted_failure"]
+    return {
+        "type": kind,
+        "dedup_key": key,
+        "robot_id": ctx.robot_id,
+        "site_id": ctx.site_id,
+        "region": ctx.region,
+        "customer_id": ctx.customer_id,
+        "title": f"{title_zh} / {title_en}",
+        "tasks": [task],
+        "symptom": f"{a['kind']} ({a['detector']} {a['model_version']}, score {a['score']:.1f})",
+        "priority": priority,
+        "due_at": due_at,
+        "warranty": warranty_status(ctx, now),
+        "anomaly_id": a["id"],
+        "evidence": {
+            "detector": a["detector"],
+            "model_version": a["model_version"],
+            "score": a["score"],
+            "window": [a["window_start"].isoformat(), a["window_end"].isoformat()],
+            "predicted_failure": pred.isoformat() if pred else None,
+            **a["evidence"],
+        },
+    }
+
+
+def _absorb_preventive(
+    conn: Conn, order_id: int, robot_id: str, due_at: datetime, policy: Policy, now: datetime
+) -> int:
+    """Move the robot's not-yet-confirmed preventive tasks due near ``due_at`` into the new
+    order and cancel their orders; return how many were merged."""
+    merged = 0
+    for p in orders_repo.open_orders(conn, robot_id=robot_id, types=("preventive",)):
+        if (
+            p["status"] not in ("new", "scheduled")
+            or abs(p["due_at"] - due_at) > policy.merge_within
+        ):
+            continue
+        host = orders_repo.get_order(conn, order_id=order_id, lock=True)
+        assert host is not None
+        orders_repo.update_order(
+            conn,
+            order_id=order_id,
+            changes={"tasks": host["tasks"] + p["tasks"]},
+            actor="scheduler",
+            from_status=None,
+            note=None,
+            at=now,
+        )
+        orders_repo.update_order(
+            conn,
+            order_id=p["id"],
+            changes={"status": "cancelled"},
+            actor="scheduler",
+            from_status=p["status"],
+            note=f"merged into predictive order {order_id}",
+            at=now,
+        )
+        merged += 1
+    return merged
