@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -148,139 +149,165 @@ def demo(
     port: int = typer.Option(8000, min=1, max=65535, help="dashboard port"),
 ) -> None:
     """Run simulator → MQTT → ingest → PostgreSQL → scoring → work orders, then serve the dashboard."""
-    from analytics.evaluation import to_markdown
-    from analytics.repository import anomaly_counts
-    from analytics.service import backtest
     from core.fleet import load_fleet_file
-    from core.fleet_repository import region_summaries, upsert_fleet
-    from core.migrate import migrate
-    from core.settings import parse_mqtt_url
     from firmware_sim.engine import build_simulation
     from firmware_sim.ground_truth import store
-    from firmware_sim.outputs import MqttSink
-    from firmware_sim.scenario import Scenario
-    from ingest.service import IngestConfig, IngestService
 
     fleet = load_fleet_file(fleet_file)
     with runtime(need_broker=True) as rt:
         console.rule("AIC fleet care demo")
         console.print(f"database: {rt.services.database_url.split('?')[0]}")
         console.print(f"broker:   {rt.services.mqtt_url}")
-        with rt.pool.connection() as conn:
-            conn.autocommit = True
-            applied = migrate(conn)
-            conn.autocommit = False
-            counts = upsert_fleet(conn, fleet=fleet)
-        console.print(
-            f"schema: {len(applied)} migrations applied; fleet: {counts.sites} sites, "
-            f"{counts.robots} robots in {counts.regions} regions"
-        )
-
+        _load_fleet(rt, fleet)
         end = rt.clock.now().replace(microsecond=0) - timedelta(minutes=1)
-        scenario = Scenario(
-            end=end,
-            days=days,
-            seed=seed,
-            sample_s=120,
-            batch=10,
-            max_robots=robots,
-            random_faults={"fraction": faults},
-            network={"duplicate_rate": 0.002, "malformed_rate": 0.0005},
-            # An over-the-air update that runs the W1's IGBT hotter: the firmware-quality
-            # report flags it against its predecessor.
-            firmware_updates=[
-                {
-                    "day": round(days * 0.6, 1),
-                    "version": "3.3.0",
-                    "models": ["AIC-W1"],
-                    "igbt_offset_c": 6.0,
-                }
-            ],
+        simulation = build_simulation(
+            fleet, _scenario(end=end, days=days, seed=seed, robots=robots, faults=faults)
         )
-        simulation = build_simulation(fleet, scenario)
         run_id = f"demo-{end:%Y%m%dT%H%M%S}"
         with rt.pool.connection() as conn:
             store(conn, simulation.faults, run_id=run_id, seed=seed)
-        endpoint = parse_mqtt_url(rt.services.mqtt_url)
-        ingest = IngestService(
-            IngestConfig(
-                database_url=rt.services.database_url,
-                endpoint=endpoint,
-                client_id="aic-demo-ingest",
-                protocol=rt.services.mqtt_protocol,
-                clock=rt.clock,
-                insecure_broker_ok=True,  # the demo's own broker on loopback
-            )
-        )
-        ingest.start()
-        console.print(
-            f"simulating {len(simulation.robots)} robots × {days:g} days with "
-            f"{len(simulation.faults)} injected faults …"
-        )
-        started = time.monotonic()
-        sink = MqttSink(endpoint, protocol=rt.services.mqtt_protocol)
-        span = (simulation.end - simulation.start).total_seconds()
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            sim_task = progress.add_task("simulate → MQTT 模拟上报", total=span)
-            done = 0.0
-            for m in simulation.messages():
-                sink.send(m)
-                now_s = (m.at - simulation.start).total_seconds()
-                if now_s - done > span / 200:
-                    progress.update(sim_task, completed=now_s)
-                    done = now_s
-            progress.update(sim_task, completed=span)
-        left = sink.close(timeout_s=300)
-        sim_counts = simulation.counts()
-
-        # Wait until ingest has processed every message the broker acknowledged.
-        def received() -> float:
-            return ingest.metrics.total("aic_ingest_messages_received")
-
-        deadline = time.monotonic() + 300
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=console
-        ) as progress:
-            store_task = progress.add_task("ingest → PostgreSQL 入库", total=sink.sent)
-            while (received() < sink.sent or ingest.inbox.qsize()) and time.monotonic() < deadline:
-                progress.update(store_task, completed=received())
-                time.sleep(0.2)
-            progress.update(store_task, completed=sink.sent)
-        ingest.stop()
-        metrics = ingest.metrics
-        stored = metrics.value("aic_ingest_rows_written_total")
-        quarantined = metrics.total("aic_ingest_quarantined")
-        console.print(
-            f"published {sink.sent} messages ({sim_counts['readings']} readings) in "
-            f"{time.monotonic() - started:.0f} s; unacknowledged {left}"
-        )
-        console.print(
-            f"ingest: {stored:.0f} readings stored, "
-            f"{metrics.value('aic_ingest_duplicates_total'):.0f} duplicates ignored, "
-            f"{quarantined:.0f} messages quarantined"
-        )
-        with rt.pool.connection() as conn:
-            report = backtest(
-                conn, run_id=run_id, start=simulation.start, end=end, use_forests=False
-            )
-            by_kind = anomaly_counts(conn)
-            regions = region_summaries(conn)
-        table = Table(title="Anomalies 异常")
-        for col in ("fault kind", "detector", "windows", "robots"):
-            table.add_column(col)
-        for kind, det, n, r in by_kind:
-            table.add_row(kind, det, str(n), str(r))
-        console.print(table)
-        console.print(to_markdown(report, title="Injected faults caught 故障检出"))
-        console.print(
-            "Regions 区域: " + ", ".join(f"{r.name_zh} {r.name_en} ({r.lead})" for r in regions)
-        )
+        _publish_and_ingest(rt, simulation, days=days)
+        _detect(rt, run_id=run_id, start=simulation.start, end=end)
         _schedule(rt, now=end + timedelta(minutes=1))
         if serve:
             _serve(rt, port)
+
+
+def _load_fleet(rt: Any, fleet: Any) -> None:
+    from core.fleet_repository import upsert_fleet
+    from core.migrate import migrate
+
+    with rt.pool.connection() as conn:
+        conn.autocommit = True
+        applied = migrate(conn)
+        conn.autocommit = False
+        counts = upsert_fleet(conn, fleet=fleet)
+    console.print(
+        f"schema: {len(applied)} migrations applied; fleet: {counts.sites} sites, "
+        f"{counts.robots} robots in {counts.regions} regions"
+    )
+
+
+def _scenario(*, end: datetime, days: float, seed: int, robots: int, faults: float) -> Any:
+    from firmware_sim.scenario import Scenario
+
+    return Scenario(
+        end=end,
+        days=days,
+        seed=seed,
+        sample_s=120,
+        batch=10,
+        max_robots=robots,
+        random_faults={"fraction": faults},
+        network={"duplicate_rate": 0.002, "malformed_rate": 0.0005},
+        # An over-the-air update that runs the W1's IGBT hotter: the firmware-quality
+        # report flags it against its predecessor.
+        firmware_updates=[
+            {
+                "day": round(days * 0.6, 1),
+                "version": "3.3.0",
+                "models": ["AIC-W1"],
+                "igbt_offset_c": 6.0,
+            }
+        ],
+    )
+
+
+def _publish_and_ingest(rt: Any, simulation: Any, *, days: float) -> None:
+    """Publish the simulation over MQTT while ingest stores it; wait until all is stored."""
+    from core.settings import parse_mqtt_url
+    from firmware_sim.outputs import MqttSink
+    from ingest.service import IngestConfig, IngestService
+
+    endpoint = parse_mqtt_url(rt.services.mqtt_url)
+    ingest = IngestService(
+        IngestConfig(
+            database_url=rt.services.database_url,
+            endpoint=endpoint,
+            client_id="aic-demo-ingest",
+            protocol=rt.services.mqtt_protocol,
+            clock=rt.clock,
+            insecure_broker_ok=True,  # the demo's own broker on loopback
+        )
+    )
+    ingest.start()
+    console.print(
+        f"simulating {len(simulation.robots)} robots × {days:g} days with "
+        f"{len(simulation.faults)} injected faults …"
+    )
+    started = time.monotonic()
+    sink = MqttSink(endpoint, protocol=rt.services.mqtt_protocol)
+    _publish(sink, simulation)
+    left = sink.close(timeout_s=300)
+    _wait_for(ingest, sent=sink.sent)
+    ingest.stop()
+    metrics = ingest.metrics
+    console.print(
+        f"published {sink.sent} messages ({simulation.counts()['readings']} readings) in "
+        f"{time.monotonic() - started:.0f} s; unacknowledged {left}"
+    )
+    console.print(
+        f"ingest: {metrics.value('aic_ingest_rows_written_total'):.0f} readings stored, "
+        f"{metrics.value('aic_ingest_duplicates_total'):.0f} duplicates ignored, "
+        f"{metrics.total('aic_ingest_quarantined'):.0f} messages quarantined"
+    )
+
+
+def _publish(sink: Any, simulation: Any) -> None:
+    span = (simulation.end - simulation.start).total_seconds()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        sim_task = progress.add_task("simulate → MQTT 模拟上报", total=span)
+        done = 0.0
+        for m in simulation.messages():
+            sink.send(m)
+            now_s = (m.at - simulation.start).total_seconds()
+            if now_s - done > span / 200:
+                progress.update(sim_task, completed=now_s)
+                done = now_s
+        progress.update(sim_task, completed=span)
+
+
+def _wait_for(ingest: Any, *, sent: int) -> None:
+    """Until ingest has processed every message the broker acknowledged (5 min at most)."""
+
+    def received() -> float:
+        return float(ingest.metrics.total("aic_ingest_messages_received"))
+
+    deadline = time.monotonic() + 300
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=console
+    ) as progress:
+        store_task = progress.add_task("ingest → PostgreSQL 入库", total=sent)
+        while (received() < sent or ingest.inbox.qsize()) and time.monotonic() < deadline:
+            progress.update(store_task, completed=received())
+            time.sleep(0.2)
+        progress.update(store_task, completed=sent)
+
+
+def _detect(rt: Any, *, run_id: str, start: datetime, end: datetime) -> None:
+    """Score the run as if live and show what was caught of the injected faults."""
+    from analytics.evaluation import to_markdown
+    from analytics.repository import anomaly_counts
+    from analytics.service import backtest
+    from core.fleet_repository import region_summaries
+
+    with rt.pool.connection() as conn:
+        report = backtest(conn, run_id=run_id, start=start, end=end, use_forests=False)
+        by_kind = anomaly_counts(conn)
+        regions = region_summaries(conn)
+    table = Table(title="Anomalies 异常")
+    for col in ("fault kind", "detector", "windows", "robots"):
+        table.add_column(col)
+    for kind, det, n, r in by_kind:
+        table.add_row(kind, det, str(n), str(r))
+    console.print(table)
+    console.print(to_markdown(report, title="Injected faults caught 故障检出"))
+    console.print(
+        "Regions 区域: " + ", ".join(f"{r.name_zh} {r.name_en} ({r.lead})" for r in regions)
+    )

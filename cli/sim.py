@@ -6,6 +6,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -14,102 +15,88 @@ from cli.context import console, fail, runtime, settings_or_exit
 REPO_FLEET = Path(__file__).resolve().parent.parent / "examples" / "fleet.yaml"
 
 
+Opt = typer.Option
+ScenarioFile = Annotated[Path | None, Opt("--scenario", help="scenario YAML")]
+FleetFile = Annotated[Path, Opt("--fleet", help="fleet YAML the robots come from")]
+Days = Annotated[float | None, Opt(help="simulated days (default 7, or the scenario's)")]
+Seed = Annotated[int | None, Opt(help="random seed (deterministic output)")]
+Robots = Annotated[int | None, Opt("--robots", min=1, help="simulate only the first N robots")]
+Faults = Annotated[
+    float | None, Opt("--faults", min=0, max=1, help="fraction of robots given a random fault")
+]
+SampleS = Annotated[float | None, Opt("--sample-s", help="seconds between readings")]
+Batch = Annotated[int | None, Opt("--batch", help="readings per telemetry message")]
+Speed = Annotated[float, Opt(help="simulated seconds per wall second; 0 = as fast as possible")]
+Realtime = Annotated[bool, Opt(help="start now and run forward at --speed (default 1)")]
+End = Annotated[datetime | None, Opt(help="end of the simulated window (default now, UTC)")]
+Out = Annotated[Path | None, Opt("--out", help="write JSONL here instead of publishing")]
+ToDb = Annotated[
+    bool, Opt("--to-db", help="store straight into the database through ingest's writer")
+]
+GroundTruth = Annotated[Path | None, Opt(help="ground-truth JSONL (default in the state dir)")]
+RunId = Annotated[str | None, Opt(help="name of this run in fault_ground_truth")]
+NoDb = Annotated[bool, Opt("--no-db", help="do not write ground truth to the database")]
+Skew = Annotated[float | None, Opt("--clock-skew-s", help="sd of per-robot clock offsets")]
+DupRate = Annotated[float | None, Opt("--duplicate-rate", help="probability of resending")]
+Malformed = Annotated[
+    float | None, Opt("--malformed-rate", help="probability of a corrupt message")
+]
+Flaps = Annotated[float | None, Opt("--flaps-per-day", help="connection losses per robot-day")]
+Credentials = Annotated[Path | None, Opt(help="file of robot_id:password lines")]
+
+
 def sim(
-    scenario_file: Path | None = typer.Option(None, "--scenario", help="scenario YAML"),
-    fleet_file: Path = typer.Option(REPO_FLEET, "--fleet", help="fleet YAML the robots come from"),
-    days: float | None = typer.Option(None, help="simulated days (default 7, or the scenario's)"),
-    seed: int | None = typer.Option(None, help="random seed (deterministic output)"),
-    robots: int | None = typer.Option(
-        None, "--robots", min=1, help="simulate only the first N robots"
-    ),
-    faults: float | None = typer.Option(
-        None, "--faults", min=0, max=1, help="fraction of robots given a random fault"
-    ),
-    sample_s: float | None = typer.Option(None, "--sample-s", help="seconds between readings"),
-    batch: int | None = typer.Option(None, "--batch", help="readings per telemetry message"),
-    speed: float = typer.Option(
-        0.0, help="simulated seconds per wall second; 0 = as fast as possible"
-    ),
-    realtime: bool = typer.Option(False, help="start now and run forward at --speed (default 1)"),
-    end: datetime | None = typer.Option(
-        None, help="end of the simulated window (default now, UTC)"
-    ),
-    out: Path | None = typer.Option(None, "--out", help="write JSONL here instead of publishing"),
-    to_db: bool = typer.Option(
-        False,
-        "--to-db",
-        help="store straight into the database through ingest's writer (no broker)",
-    ),
-    ground_truth: Path | None = typer.Option(
-        None, help="ground-truth JSONL (default in the state dir)"
-    ),
-    run_id: str | None = typer.Option(None, help="name of this run in fault_ground_truth"),
-    no_db: bool = typer.Option(False, "--no-db", help="do not write ground truth to the database"),
-    skew_s: float | None = typer.Option(
-        None, "--clock-skew-s", help="sd of per-robot clock offsets"
-    ),
-    dup_rate: float | None = typer.Option(
-        None, "--duplicate-rate", help="probability of resending"
-    ),
-    malformed_rate: float | None = typer.Option(
-        None, "--malformed-rate", help="probability of a corrupt message"
-    ),
-    flaps: float | None = typer.Option(
-        None, "--flaps-per-day", help="connection losses per robot-day"
-    ),
-    credentials: Path | None = typer.Option(None, help="file of robot_id:password lines"),
+    scenario_file: ScenarioFile = None,
+    fleet_file: FleetFile = REPO_FLEET,
+    days: Days = None,
+    seed: Seed = None,
+    robots: Robots = None,
+    faults: Faults = None,
+    sample_s: SampleS = None,
+    batch: Batch = None,
+    speed: Speed = 0.0,
+    realtime: Realtime = False,
+    end: End = None,
+    out: Out = None,
+    to_db: ToDb = False,
+    ground_truth: GroundTruth = None,
+    run_id: RunId = None,
+    no_db: NoDb = False,
+    skew_s: Skew = None,
+    dup_rate: DupRate = None,
+    malformed_rate: Malformed = None,
+    flaps: Flaps = None,
+    credentials: Credentials = None,
 ) -> None:
     """Simulate the fleet: kitchens, physics and labelled faults, on the telemetry contract."""
     from core.fleet import load_fleet_file
     from firmware_sim.engine import build_simulation
-    from firmware_sim.scenario import Scenario, load_scenario
+    from firmware_sim.ground_truth import write_file
 
-    try:
-        scenario = load_scenario(scenario_file) if scenario_file else Scenario()
-    except ValueError as exc:
-        raise fail(str(exc)) from exc
     settings = settings_or_exit()
     now = settings.clock().now()
-    over: dict[str, object] = {}
-    for key, value in (
-        ("days", days),
-        ("seed", seed),
-        ("max_robots", robots),
-        ("sample_s", sample_s),
-        ("batch", batch),
-    ):
-        if value is not None:
-            over[key] = value
-    if end is not None:
-        over["end"] = end if end.tzinfo else end.replace(tzinfo=UTC)
-    elif scenario.end is None:
-        over["end"] = now
-    if realtime:
-        over["start"] = now
-        speed = speed or 1.0
-    if faults is not None:
-        over["random_faults"] = scenario.random_faults.model_copy(update={"fraction": faults})
-    net = {
-        k: v
-        for k, v in (
-            ("clock_skew_s", skew_s),
-            ("duplicate_rate", dup_rate),
-            ("malformed_rate", malformed_rate),
-            ("flaps_per_day", flaps),
-        )
-        if v is not None
-    }
-    if net:
-        over["network"] = scenario.network.model_copy(update=net)
-    scenario = scenario.model_copy(update=over)
+    scenario = _scenario(
+        scenario_file,
+        now=now,
+        realtime=realtime,
+        end=end,
+        faults=faults,
+        plain={"days": days, "seed": seed, "max_robots": robots, "sample_s": sample_s},
+        batch=batch,
+        network={
+            "clock_skew_s": skew_s,
+            "duplicate_rate": dup_rate,
+            "malformed_rate": malformed_rate,
+            "flaps_per_day": flaps,
+        },
+    )
+    speed = (speed or 1.0) if realtime else speed
     try:
         simulation = build_simulation(load_fleet_file(fleet_file), scenario)
     except ValueError as exc:
         raise fail(str(exc)) from exc
     run = run_id or f"sim-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     gt_path = ground_truth or settings.state_dir / "ground_truth" / f"{run}.jsonl"
-    from firmware_sim.ground_truth import store, write_file
-
     write_file(gt_path, simulation.faults, run_id=run, seed=scenario.seed)
     console.print(
         f"{len(simulation.robots)} robots, {len(simulation.faults)} injected faults; "
@@ -119,18 +106,73 @@ def sim(
     if out is not None:
         _run_to_file(simulation, out, speed)
         return
+    _deliver(
+        simulation,
+        run=run,
+        seed=scenario.seed,
+        to_db=to_db,
+        no_db=no_db,
+        credentials=credentials,
+        speed=speed,
+    )
+
+
+def _scenario(
+    path: Path | None,
+    *,
+    now: datetime,
+    realtime: bool,
+    end: datetime | None,
+    faults: float | None,
+    plain: dict[str, object],
+    batch: int | None,
+    network: dict[str, float | None],
+) -> Any:
+    """The scenario file (or the default scenario) with the command line's overrides."""
+    from firmware_sim.scenario import Scenario, load_scenario
+
+    try:
+        scenario = load_scenario(path) if path else Scenario()
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    over = {k: v for k, v in (plain | {"batch": batch}).items() if v is not None}
+    if end is not None:
+        over["end"] = end if end.tzinfo else end.replace(tzinfo=UTC)
+    elif scenario.end is None:
+        over["end"] = now
+    if realtime:
+        over["start"] = now
+    if faults is not None:
+        over["random_faults"] = scenario.random_faults.model_copy(update={"fraction": faults})
+    net = {k: v for k, v in network.items() if v is not None}
+    if net:
+        over["network"] = scenario.network.model_copy(update=net)
+    return scenario.model_copy(update=over)
+
+
+def _deliver(
+    simulation: Any,
+    *,
+    run: str,
+    seed: int,
+    to_db: bool,
+    no_db: bool,
+    credentials: Path | None,
+    speed: float,
+) -> None:
+    """Store the ground truth, then the messages: straight into the database, or published."""
+    from core.settings import parse_mqtt_url
+    from firmware_sim.ground_truth import store
+    from firmware_sim.outputs import MqttSink, pace
+
     with runtime(need_broker=not to_db) as rt:
         if to_db:
             run_to_db(simulation, rt.services.database_url)
+        if to_db or not no_db:
             with rt.pool.connection() as conn:
-                store(conn, simulation.faults, run_id=run, seed=scenario.seed)
+                store(conn, simulation.faults, run_id=run, seed=seed)
+        if to_db:
             return
-        if not no_db:
-            with rt.pool.connection() as conn:
-                store(conn, simulation.faults, run_id=run, seed=scenario.seed)
-        from core.settings import parse_mqtt_url
-        from firmware_sim.outputs import MqttSink, pace
-
         passwords = _read_credentials(credentials) if credentials else None
         sink = MqttSink(
             parse_mqtt_url(rt.services.mqtt_url),

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from firmware_sim.repository import stored_seqs as stored_seqs
-from firmware_sim.robot import SimMessage
+from firmware_sim.specs import SimMessage
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from datetime import datetime
 from core.fleet import Fleet
 from firmware_sim.faults import Fault, draw_faults
 from firmware_sim.kitchen import kitchens_from_fleet
-from firmware_sim.robot import RobotSpec, SimMessage, SimRobot
+from firmware_sim.robot import SimRobot
 from firmware_sim.scenario import Scenario
+from firmware_sim.specs import RobotSpec, SimMessage
 
 
 @dataclass

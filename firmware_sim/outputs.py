@@ -20,7 +20,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from core.settings import MqttEndpoint
-from firmware_sim.robot import SimMessage
+from firmware_sim.specs import SimMessage
 
 logger = logging.getLogger(__name__)
 

@@ -65,11 +65,26 @@ class Physics:
         With ``measure=False`` (inner sub-steps) only the noiseless measured wok
         temperature is returned, which the preheat logic needs.
         """
-        rng = self.rng
-        eta = 1.0 - 0.45 * sev.coil  # coil efficiency
         drift = self.drift_sign * 28.0 * sev.drift  # sensor error in °C
         measured = self.wok_c + drift
-        # Heating controller on the measured temperature.
+        self._heat(dt, phase=phase, setpoint_c=setpoint_c, load=load, sev=sev, measured=measured)
+        self._cool(dt, sev=sev)
+        if not measure:
+            return {"wok_temp_c": self.wok_c + drift}
+        return self._measure(phase=phase, load=load, dosing=dosing, sev=sev, measured=measured)
+
+    def _heat(
+        self,
+        dt: float,
+        *,
+        phase: str,
+        setpoint_c: float,
+        load: float,
+        sev: Severity,
+        measured: float,
+    ) -> None:
+        """The heating controller on the measured temperature, and the wok's response."""
+        eta = 1.0 - 0.45 * sev.coil  # coil efficiency
         if phase == "preheat":
             target_p = self.heater_max_w * 0.95
         elif phase == "cooking":
@@ -88,8 +103,9 @@ class Physics:
             wok_eq = self.ambient_c + 15.0  # water rinse
         self.wok_c += (wok_eq - self.wok_c) * (1.0 - math.exp(-dt / 80.0))
 
+    def _cool(self, dt: float, *, sev: Severity) -> None:
+        """The cabinet and the IGBT follow the heater power, the fan and the cooling path."""
         cooling = 1.0 - 0.55 * sev.cooling
-        fan = 0.0 if sev.fan_failed else 1.0
         heating = self.power_w > 0
         self.cabinet_c += (
             (
@@ -103,8 +119,12 @@ class Physics:
         igbt_eq = self.cabinet_c + self.power_w * 0.0085 / cooling + self.igbt_offset_c
         self.igbt_c += (igbt_eq - self.igbt_c) * (1.0 - math.exp(-dt / 25.0))
 
-        if not measure:
-            return {"wok_temp_c": self.wok_c + drift}
+    def _measure(
+        self, *, phase: str, load: float, dosing: bool, sev: Severity, measured: float
+    ) -> dict[str, float]:
+        """What the sensors read, with their noise."""
+        rng = self.rng
+        fan = 0.0 if sev.fan_failed else 1.0
         active = phase in ("preheat", "cooking", "cleaning")
         stirring = phase in ("cooking", "cleaning")
         rpm = (48.0 if phase == "cooking" else 30.0) if stirring else 0.0

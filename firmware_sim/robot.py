@@ -7,11 +7,12 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from firmware_sim.faults import Fault
 from firmware_sim.kitchen import Kitchen, Window
 from firmware_sim.physics import Physics, Severity
+from firmware_sim.specs import FirmwareUpdate, NetworkOptions, RobotSpec, SimMessage
 
 # name, wok setpoint °C, cooking seconds, food load (0..1)
 RECIPES = (
@@ -28,59 +29,22 @@ CLEAN_S = 60.0
 DOSING_S = 30.0
 
 
-@dataclass(frozen=True)
-class FirmwareUpdate:
-    at: datetime
-    version: str
-    models: tuple[str, ...] = ()  # empty = every model
-    robots: tuple[str, ...] = ()  # empty = every robot of those models
-    igbt_offset_c: float = 0.0  # the update's side effect on the IGBT temperature
-
-    def applies_to(self, robot_id: str, model: str) -> bool:
-        return (not self.models or model in self.models) and (
-            not self.robots or robot_id in self.robots
-        )
-
-
-@dataclass(frozen=True)
-class NetworkOptions:
-    clock_skew_s: float = 0.0  # sd of a constant per-robot clock offset
-    duplicate_rate: float = 0.0  # probability a message is sent twice
-    malformed_rate: float = 0.0  # probability a telemetry message is corrupted
-    flaps_per_day: float = 0.0  # connectivity losses per robot per day
-    flap_minutes: float = 20.0  # mean outage length
-
-
-@dataclass(frozen=True)
-class RobotSpec:
-    robot_id: str
-    model: str
-    heater_max_w: float
-    firmware: str
-    install: date
-    kitchen: Kitchen
-
-
-@dataclass(frozen=True)
-class SimMessage:
-    at: datetime  # simulated time the robot publishes it
-    robot_id: str
-    topic: str
-    payload: bytes
-    retain: bool = False
-    kind: str = "telemetry"
-    malformed: bool = False
-
-    def __lt__(self, other: SimMessage) -> bool:  # for heapq.merge ties
-        return (self.at, self.robot_id) < (other.at, other.robot_id)
-
-
 def iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _dumps(obj: object) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass
+class _Cycle:
+    """Where the kitchen is in its cooking cycle: phase, time in it, recipe, orders waiting."""
+
+    phase: str = "idle"
+    phase_t: float = 0.0
+    recipe: tuple[str, float, float, float] = RECIPES[0]
+    queue: int = 0
 
 
 @dataclass
@@ -318,17 +282,10 @@ class SimRobot:
             self.physics.ambient_c = 28.0 + 6.0 * self.rng.random()
             yield self._status(on, True)
             yield self._event(on, "boot", detail=f"firmware {self.fw}")
-            while self.updates and self.updates[0].at <= on:
-                upd = self.updates.pop(0)
-                if upd.version != self.fw:
-                    old = self.fw
-                    self.fw = upd.version
-                    self.physics.igbt_offset_c = upd.igbt_offset_c
-                    yield self._event(on, "firmware_updated", detail=f"{old} -> {upd.version}")
+            yield from self._apply_updates(on)
             orders = self._orders(session, on)
             pending: list[dict[str, object]] = []
-            phase, phase_t, recipe = "idle", 0.0, RECIPES[0]
-            queue = 0
+            cycle = _Cycle()
             t = on
             fault_announced = bool(self.failed_codes)
             while t < off:
@@ -349,44 +306,8 @@ class SimRobot:
                     )
                 while orders and orders[0] <= t:
                     orders.pop(0)
-                    queue += 1
-                # Physics runs in sub-steps of at most 10 s, so the heating controller
-                # stays stable and phases end on time whatever the sample interval.
-                n_sub = max(1, math.ceil(self.sample_s / MAX_SUBSTEP_S))
-                step = self.sample_s / n_sub
-                for i in range(n_sub):
-                    if self.failed_codes:
-                        phase = "fault"
-                        queue = 0
-                    elif phase == "idle" and queue:
-                        queue -= 1
-                        recipe = RECIPES[self.rng.randrange(len(RECIPES))]
-                        phase, phase_t = "preheat", 0.0
-                    name, setpoint, cook_s, load = recipe
-                    state = phase
-                    m = self.physics.step(
-                        step,
-                        phase="idle" if phase == "fault" else phase,
-                        setpoint_c=setpoint,
-                        load=load,
-                        dosing=(phase == "cooking" and phase_t < DOSING_S)
-                        or (phase == "cleaning" and phase_t < 20.0),
-                        sev=sev,
-                        measure=i == n_sub - 1,
-                    )
-                    self.run_h += step / 3600.0
-                    if self.physics.power_w > 0:
-                        self.heater_h += step / 3600.0
-                    phase_t += step
-                    if phase == "preheat" and (
-                        m["wok_temp_c"] >= setpoint - 8.0 or phase_t >= PREHEAT_TIMEOUT_S
-                    ):
-                        phase, phase_t = "cooking", 0.0
-                    elif phase == "cooking" and phase_t >= cook_s:
-                        phase, phase_t = "cleaning", 0.0
-                    elif phase == "cleaning" and phase_t >= CLEAN_S:
-                        phase, phase_t = "idle", 0.0
-                        self.cycles += 1
+                    cycle.queue += 1
+                state, name, m = self._sample(cycle, sev)
                 pending.append(
                     self._reading(t, state, name if state in ("preheat", "cooking") else None, m)
                 )
@@ -399,6 +320,60 @@ class SimRobot:
             yield self._event(off, "cleaning_done", detail="end-of-service clean")
             yield self._status(off, False)
             last_off = off
+
+    def _apply_updates(self, on: datetime) -> Iterator[SimMessage]:
+        """Firmware updates due by power-on install at boot (and may change the physics)."""
+        while self.updates and self.updates[0].at <= on:
+            upd = self.updates.pop(0)
+            if upd.version != self.fw:
+                old = self.fw
+                self.fw = upd.version
+                self.physics.igbt_offset_c = upd.igbt_offset_c
+                yield self._event(on, "firmware_updated", detail=f"{old} -> {upd.version}")
+
+    def _sample(self, c: _Cycle, sev: Severity) -> tuple[str, str, dict[str, float]]:
+        """One sample interval of cooking cycles: (state at the sample, recipe, measurements).
+
+        Physics runs in sub-steps of at most 10 s, so the heating controller stays stable
+        and phases end on time whatever the sample interval.
+        """
+        n_sub = max(1, math.ceil(self.sample_s / MAX_SUBSTEP_S))
+        step = self.sample_s / n_sub
+        state, name, m = c.phase, c.recipe[0], {}
+        for i in range(n_sub):
+            if self.failed_codes:
+                c.phase = "fault"
+                c.queue = 0
+            elif c.phase == "idle" and c.queue:
+                c.queue -= 1
+                c.recipe = RECIPES[self.rng.randrange(len(RECIPES))]
+                c.phase, c.phase_t = "preheat", 0.0
+            name, setpoint, cook_s, load = c.recipe
+            state = c.phase
+            m = self.physics.step(
+                step,
+                phase="idle" if c.phase == "fault" else c.phase,
+                setpoint_c=setpoint,
+                load=load,
+                dosing=(c.phase == "cooking" and c.phase_t < DOSING_S)
+                or (c.phase == "cleaning" and c.phase_t < 20.0),
+                sev=sev,
+                measure=i == n_sub - 1,
+            )
+            self.run_h += step / 3600.0
+            if self.physics.power_w > 0:
+                self.heater_h += step / 3600.0
+            c.phase_t += step
+            if c.phase == "preheat" and (
+                m["wok_temp_c"] >= setpoint - 8.0 or c.phase_t >= PREHEAT_TIMEOUT_S
+            ):
+                c.phase, c.phase_t = "cooking", 0.0
+            elif c.phase == "cooking" and c.phase_t >= cook_s:
+                c.phase, c.phase_t = "cleaning", 0.0
+            elif c.phase == "cleaning" and c.phase_t >= CLEAN_S:
+                c.phase, c.phase_t = "idle", 0.0
+                self.cycles += 1
+        return state, name, m
 
     def _orders(self, session: _Session, on: datetime) -> list[datetime]:
         out: list[datetime] = []

@@ -25,7 +25,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from firmware_sim.faults import KINDS, Fault
-from firmware_sim.robot import FirmwareUpdate, NetworkOptions
+from firmware_sim.specs import FirmwareUpdate, NetworkOptions
 
 
 class _M(BaseModel):

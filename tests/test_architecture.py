@@ -162,3 +162,22 @@ def test_sql_only_in_repositories() -> None:
             outside.append(f"{mod}: {len(hits)} statements ({', '.join(hits[:3])} …)")
     assert outside == [], "SQL outside repository modules:\n" + "\n".join(outside)
     assert SQL.findall('conn.execute("SELECT id FROM staff")') == ["SELECT i"]
+
+
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 80
+
+
+def test_modules_and_functions_stay_readable() -> None:
+    """No module over 400 lines, no function over 80 (docstring and signature included)."""
+    long = []
+    for mod, path in project_modules().items():
+        text = path.read_text(encoding="utf-8")
+        if (n := len(text.splitlines())) > MAX_MODULE_LINES:
+            long.append(f"module {mod}: {n} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                assert node.end_lineno is not None
+                if (n := node.end_lineno - node.lineno + 1) > MAX_FUNCTION_LINES:
+                    long.append(f"function {mod}.{node.name}: {n} lines")
+    assert long == [], "\n".join(long)
