@@ -41,7 +41,7 @@ def receive(
     region: str,
     part: str,
     qty: int = typer.Argument(..., min=1),
-    actor: str = typer.Option(..., help="who received it (staff id)"),
+    actor: str = typer.Option(..., help="who received it (a staff id: HQ or the region's lead)"),
     note: str | None = typer.Option(None),
 ) -> None:
     """A delivery to the region's warehouse (物料补充备存)."""
@@ -77,12 +77,12 @@ def adjust(
 
 
 def _move(do: Callable[[Any, datetime], int], region: str, part: str) -> None:
-    from service.errors import StockError
+    from service.errors import ForbiddenError, StockError
 
     with runtime() as rt, rt.pool.connection() as conn:
         try:
             on_hand = do(conn, rt.clock.now())
-        except (StockError, ValueError) as exc:
+        except (StockError, ValueError, ForbiddenError) as exc:
             raise fail(str(exc)) from exc
     console.print(f"{region} {part}: {on_hand} on hand")
 
@@ -96,6 +96,7 @@ def returned(
     """A faulty part is back in the regional warehouse (坏料回仓); ids from
     ``aic report faulty-returns``."""
     from core.errors import NotFoundError
+    from service.errors import ForbiddenError
     from service.parts import receive_faulty_return
 
     with runtime() as rt, rt.pool.connection() as conn:
@@ -103,6 +104,6 @@ def returned(
             row = receive_faulty_return(
                 conn, return_id=return_id, actor=actor, note=note, now=rt.clock.now()
             )
-        except NotFoundError as exc:
+        except (NotFoundError, ForbiddenError) as exc:
             raise fail(str(exc)) from exc
     console.print(f"return {row['id']}: {row['qty']} × {row['part_code']} back in {row['region']}")

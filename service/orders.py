@@ -7,10 +7,8 @@ from typing import Any
 
 from core.db import Conn
 from core.errors import NotFoundError
-from service import lifecycle, policy, records
+from service import actors, lifecycle, policy, records
 from service import repository as repo
-from service.errors import UnknownActorError
-from service.policy import Actor
 
 
 def transition(
@@ -33,7 +31,7 @@ def transition(
     that does not allow the move too (ForbiddenError), before the lifecycle is asked.
     """
     with conn.transaction():
-        who = staff_actor(conn, actor)
+        who = actors.require(conn, actor)
         order = repo.get_order(conn, order_id=order_id, lock=True)
         if order is None:
             raise NotFoundError("work order", order_id)
@@ -83,14 +81,6 @@ def transition(
     return updated
 
 
-def staff_actor(conn: Conn, staff_id: str) -> Actor:
-    """The active staff member ``staff_id``, or UnknownActorError."""
-    who = repo.actor(conn, staff_id=staff_id)
-    if who is None:
-        raise UnknownActorError(staff_id)
-    return who
-
-
 def record_callback(
     conn: Conn,
     *,
@@ -102,7 +92,7 @@ def record_callback(
     now: datetime,
 ) -> dict[str, Any]:
     """Record a customer callback (客户回访) of ``order_id`` done by ``actor`` at ``now``."""
-    who = staff_actor(conn, actor)
+    who = actors.require(conn, actor)
     order = repo.get_order(conn, order_id=order_id)
     if order is None:
         raise NotFoundError("work order", order_id)

@@ -16,6 +16,7 @@ from typing import Any
 
 from core.db import Conn
 from core.errors import NotFoundError
+from service import actors, policy
 from service import parts_repository as pr
 from service import repository as repo
 from service.errors import StockError
@@ -120,7 +121,9 @@ def _move_and_check(
     note: str | None,
     now: datetime,
 ) -> int:
-    """A warehouse movement by hand, then the region's replenishment alerts brought up to date."""
+    """A warehouse movement by hand (by the region's lead or HQ), then the region's
+    replenishment alerts brought up to date."""
+    policy.authorize_stock(actors.require(conn, actor), region)
     on_hand = _move(
         conn, region=region, part_code=part_code, qty=qty, kind=kind, actor=actor, note=note, at=now
     )
@@ -231,7 +234,13 @@ def receive_faulty_return(
     note: str | None = None,
     region: str | None = None,
 ) -> dict[str, Any]:
-    """The faulty part is back in the regional warehouse."""
+    """The faulty part is back in the regional warehouse (a lead sees only their region's)."""
+    who = actors.require(conn, actor)
+    policy.authorize_stock(who, None)
+    if who.regional:  # another region's return is not found for a lead, as in the API
+        if region is not None and region != who.region:
+            raise NotFoundError("open faulty-part return", return_id)
+        region = who.region
     row = pr.close_faulty_return(
         conn, return_id=return_id, actor=actor, now=now, note=note, region=region
     )

@@ -17,7 +17,7 @@ from service.errors import ForbiddenError
 
 ROLES = ("admin", "engineer", "lead", "technician", "viewer")
 # The service's own writes (order generation, merging a preventive order into a visit).
-SYSTEM_ACTORS = frozenset({"scheduler"})
+SYSTEM_ACTORS = frozenset({"scheduler", "loader"})  # loader: opening stock of a parts file
 TECHNICIAN_MOVES = frozenset({"in_progress", "completed", "on_hold"})
 
 
@@ -88,5 +88,23 @@ def authorize_move(actor: Actor, order: Mapping[str, Any], to: str) -> None:
 
 def authorize_callback(actor: Actor, order: Mapping[str, Any]) -> None:
     reason = callback_refusal(actor, order)
+    if reason is not None:
+        raise ForbiddenError(actor.staff_id, reason)
+
+
+def stock_refusal(actor: Actor, region: str | None) -> str | None:
+    """Stock movements by hand (deliveries, counts, faulty parts back): HQ, or the lead of
+    the region's warehouse."""
+    if actor.role == "admin":
+        return None
+    if actor.role != "lead":
+        return "leads keep the regional stock 库存由组长管理"
+    if region is not None and actor.region != region:
+        return "another region's stock 非本区域库存"
+    return None
+
+
+def authorize_stock(actor: Actor, region: str | None) -> None:
+    reason = stock_refusal(actor, region)
     if reason is not None:
         raise ForbiddenError(actor.staff_id, reason)

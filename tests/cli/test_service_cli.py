@@ -26,7 +26,7 @@ def test_parts_software_and_reports(fresh_db: str, tmp_path: Path) -> None:
     assert "north FAN-EXH-200: 5 on hand" in aic(
         "parts", "receive", "north", "FAN-EXH-200", "2", "--actor", "deng-keming"
     )
-    adjust = ["parts", "adjust", "--actor", "x", "--reason", "count", "--"]
+    adjust = ["parts", "adjust", "--actor", "deng-keming", "--reason", "count", "--"]
     refused = runner.invoke(app, [*adjust, "north", "FAN-EXH-200", "-9"], env=env)
     assert refused.exit_code == 2 and "5 on hand, 9 needed" in refused.output
     aic(

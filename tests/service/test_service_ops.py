@@ -214,7 +214,13 @@ def test_replenishment_alert_and_faulty_return(db: Db) -> None:
         parts.receive_faulty_return(db, return_id=ret["id"], actor="deng-keming", now=NOV10)
     with pytest.raises(ValueError, match="reason"):
         parts.adjust(
-            db, region="north", part_code="FAN-EXH-200", qty=-1, actor="x", note=" ", now=NOV10
+            db,
+            region="north",
+            part_code="FAN-EXH-200",
+            qty=-1,
+            actor="deng-keming",
+            note=" ",
+            now=NOV10,
         )
 
 
@@ -261,7 +267,13 @@ def test_forecast_of_parts_for_the_next_30_days(db: Db) -> None:
         status="scheduled",
     )
     parts.adjust(
-        db, region="north", part_code="BEARING-6204", qty=-5, actor="x", note="count", now=now
+        db,
+        region="north",
+        part_code="BEARING-6204",
+        qty=-5,
+        actor="deng-keming",
+        note="count",
+        now=now,
     )
     rows = {(r["region"], r["part_code"]): r for r in forecast(db, now=now)}
     assert rows[("north", "BEARING-6204")] | {} == rows[("north", "BEARING-6204")]
@@ -521,3 +533,25 @@ def test_warranty_restarts_on_the_site_day_of_commissioning(db: Db) -> None:
         db, "SELECT start_date, end_date FROM warranty_cards WHERE robot_id = %s", (S1_NORTH,)
     )
     assert card == {"start_date": date(2026, 12, 2), "end_date": date(2028, 6, 2)}
+
+
+def test_stock_movements_name_a_staff_member_who_keeps_that_stock(db: Db) -> None:
+    """`--actor x` used to write "x" into part_movements: the actor must be an active staff
+    member, and the region's lead (or HQ) — not a technician, not another region's lead."""
+    from service.errors import ForbiddenError, UnknownActorError
+
+    def receive(actor: str) -> int:
+        return parts.receive(
+            db, region="north", part_code="FAN-EXH-200", qty=1, actor=actor, now=NOV10
+        )
+
+    with pytest.raises(UnknownActorError, match="no active staff member 'x'"):
+        receive("x")
+    with pytest.raises(ForbiddenError, match="leads keep the regional stock"):
+        receive("zeng-guangkuo")  # a north technician
+    with pytest.raises(ForbiddenError, match="another region"):
+        receive("zheng-zhuzi")  # the east lead
+    before = receive("deng-keming")
+    assert receive("hq-manager") == before + 1
+    actors = {r["actor"] for r in all_(db, "SELECT DISTINCT actor FROM part_movements")}
+    assert actors <= {"deng-keming", "hq-manager", "loader"}
