@@ -211,12 +211,20 @@ def all_taken_windows(conn: Conn) -> dict[str, list[tuple[datetime, datetime]]]:
 
 
 def open_anomalies(conn: Conn) -> list[dict[str, Any]]:
-    """Open anomalies, the most recent window per robot, detector and component."""
+    """Open anomalies, the most recent window per robot and component — only evidence
+    newer than the last repair of that component: a window that began before a completed
+    predictive/repair order of the robot's component was that order's evidence."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            """SELECT DISTINCT ON (robot_id, component) *
-               FROM anomalies WHERE status = 'open'
-               ORDER BY robot_id, component, window_end DESC, score DESC"""
+            """SELECT DISTINCT ON (a.robot_id, a.component) a.*
+               FROM anomalies a WHERE a.status = 'open'
+                 AND NOT EXISTS (
+                     SELECT 1 FROM work_orders w
+                     JOIN work_order_events e ON e.work_order_id = w.id
+                          AND e.to_status = 'completed'
+                     WHERE w.dedup_key = 'pd:' || a.robot_id || ':' || a.component
+                       AND e.at >= a.window_start)
+               ORDER BY a.robot_id, a.component, a.window_end DESC, a.score DESC"""
         ).fetchall()
 
 

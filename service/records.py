@@ -82,6 +82,17 @@ def complete(
             at=at,
             on=local_day,
         )
+    if order["dedup_key"].startswith("pd:"):
+        # The repair answers the evidence it was opened for: the component's open anomalies
+        # of windows begun before now are cleared (a new fault needs new evidence).
+        repo.clear_anomalies(
+            conn,
+            robot_id=order["robot_id"],
+            component=order["dedup_key"].rsplit(":", 1)[1],
+            before=at,
+            actor=actor,
+            at=at,
+        )
     summary = f"{order['title']}: {completion['resolution']}"
     repo.add_service_lines(
         conn,

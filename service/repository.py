@@ -285,3 +285,17 @@ def add_service_lines(
             charged,
         ),
     )
+
+
+def clear_anomalies(
+    conn: Conn, *, robot_id: str, component: str, before: datetime, actor: str, at: datetime
+) -> int:
+    """Clear the robot's not-yet-cleared anomalies of ``component`` whose window began
+    before ``before`` (a repair answered them); return how many."""
+    cur = conn.execute(
+        """UPDATE anomalies SET status = 'cleared', cleared_by = %s, cleared_at = %s
+           WHERE robot_id = %s AND component = %s AND status <> 'cleared'
+             AND window_start < %s""",
+        (actor, at, robot_id, component, before),
+    )
+    return cur.rowcount

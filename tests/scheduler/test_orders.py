@@ -518,3 +518,61 @@ def test_scheduler_catches_up_once_after_downtime(
     db.rollback()
     orders = _orders(db, "type = 'preventive'")
     assert len(orders) == len(expected.created) == len({o[5] for o in orders})
+
+
+def _window_anomaly(
+    conn: psycopg.Connection[tuple[object, ...]], start: datetime, *, score: float = 9.5
+) -> int:
+    row = conn.execute(
+        """INSERT INTO anomalies (robot_id, detector, model_version, component, kind, window_start,
+               window_end, score, severity, evidence)
+           VALUES (%s, 'baseline-cusum', 'baseline-cusum/1', 'igbt_cooling', 'cooling_degradation',
+                   %s, %s, %s, 'critical', %s) RETURNING id""",
+        (ROBOT, start, start + timedelta(days=1), score, Jsonb({"feature": "igbt_rise_per_kw"})),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.clock
+def test_a_repair_closes_its_evidence_and_only_newer_evidence_reopens(
+    db: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    """Issue 16: after WO-1 was completed, the next predictive run opened WO-18 from the same
+    anomaly. Now: detection → order → repair clears the evidence → no new order, also when
+    a rescoring stores another window begun before the repair → a fault found in a window
+    after the repair opens a new order."""
+    first = _window_anomaly(db, NOW - timedelta(days=1))
+    (oid,) = generate_predictive(db, now=NOW).created
+    done_at = NOW + timedelta(hours=3)
+    transition(db, order_id=oid, to="confirmed", actor="deng-keming", now=NOW)
+    transition(
+        db, order_id=oid, to="dispatched", actor="deng-keming", technician_id="zeng-guangkuo",
+        now=NOW,
+    )  # fmt: skip
+    transition(db, order_id=oid, to="in_progress", actor="zeng-guangkuo", now=done_at)
+    transition(
+        db,
+        order_id=oid,
+        to="completed",
+        actor="zeng-guangkuo",
+        now=done_at,
+        completion={
+            "cause": "风扇滤网堵塞",
+            "resolution": "清洁滤网",
+            "parts_used": [],
+            "time_spent_min": 30,
+            "rating": 5,
+            "signer": "王店长",
+        },
+    )
+    state = db.execute(
+        "SELECT status, cleared_by FROM anomalies WHERE id = %s", (first,)
+    ).fetchone()
+    assert state == ("cleared", "zeng-guangkuo")
+    late = _window_anomaly(db, NOW - timedelta(hours=12), score=11.0)  # late data, old window
+    assert generate_predictive(db, now=done_at + timedelta(hours=1)).created == []
+    assert db.execute("SELECT status FROM anomalies WHERE id = %s", (late,)).fetchone() == ("open",)
+    _window_anomaly(db, done_at + timedelta(days=2))  # the fault again, after the repair
+    (again,) = generate_predictive(db, now=done_at + timedelta(days=3, hours=1)).created
+    assert again != oid
