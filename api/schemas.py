@@ -241,6 +241,9 @@ class CallbackDoneRead(Row):
     due_at: datetime
     done_at: datetime
     satisfied: bool
+    revisit_order_id: int | None = Field(
+        default=None, description="the revisit order an unsatisfied customer gets"
+    )
 
 
 class ReportInfo(Row):

@@ -153,6 +153,12 @@ def move(
         " (+ checklist for commissioning, firmware_version for software updates)",
     ),
     note: str | None = typer.Option(None),
+    override_reason: str | None = typer.Option(
+        None, help="accept a window in the kitchen's service hours: why (customer agreed)"
+    ),
+    no_callback_reason: str | None = typer.Option(
+        None, help="verify without a done callback: why none was possible"
+    ),
 ) -> None:
     """Move a work order through its lifecycle as ``--actor`` (a staff member): refused with
     the reason if the policy (role, region, assignment) or the lifecycle does not allow it."""
@@ -181,6 +187,8 @@ def move(
                 technician_id=technician,
                 window=window,
                 completion=done,
+                override_reason=override_reason,
+                no_callback_reason=no_callback_reason,
                 now=rt.clock.now(),
             )
         except (InvalidTransitionError, NotFoundError, StockError, ForbiddenError) as exc:
@@ -234,3 +242,40 @@ def warranty_card(robot: str) -> None:
             f"¥{e['charged']}",
         )
     console.print(table)
+
+
+@orders_app.command("callback")
+def callback(
+    order_id: int,
+    kind: str = typer.Argument(..., help="phone_guided | uncertain_fix | verification"),
+    actor: str = typer.Option(..., help="the lead who called (staff id)"),
+    satisfied: bool = typer.Option(..., "--satisfied/--unsatisfied", help="the customer's answer"),
+    notes: str | None = typer.Option(None, help="what the customer said"),
+) -> None:
+    """Record a customer callback (客户回访); an unsatisfied customer gets a revisit order."""
+    from core.errors import NotFoundError
+    from service.errors import ForbiddenError
+    from service.orders import record_callback
+
+    if kind not in ("phone_guided", "uncertain_fix", "verification"):
+        raise fail(
+            f"unknown callback kind {kind!r}; kinds: phone_guided, uncertain_fix, verification"
+        )
+    with runtime() as rt, rt.pool.connection() as conn:
+        try:
+            done = record_callback(
+                conn,
+                order_id=order_id,
+                kind=kind,
+                actor=actor,
+                satisfied=satisfied,
+                notes=notes,
+                now=rt.clock.now(),
+            )
+        except (NotFoundError, ForbiddenError) as exc:
+            raise fail(str(exc)) from exc
+    console.print(
+        f"callback {kind} of order {order_id}: {'satisfied 满意' if satisfied else 'not satisfied 不满意'}"
+    )
+    if done.get("revisit_order_id"):
+        console.print(f"revisit order {done['revisit_order_id']} opened 已开返修工单")

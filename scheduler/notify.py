@@ -38,6 +38,7 @@ EVENTS = (
     "work_order_overdue",
     "escalation",
     "robot_offline",
+    "callback_overdue",
 )
 MAX_ATTEMPTS = 6
 

@@ -276,16 +276,15 @@ def visits_between(
     ).fetchall()
 
 
-def callbacks_due(conn: Conn, *, now: datetime) -> list[int]:
-    """Orders with a callback (客户回访) still open at ``now`` past its due time."""
-    return [
-        int(r[0])
-        for r in conn.execute(
-            "SELECT work_order_id FROM callbacks WHERE done_at IS NULL AND due_at <= %s"
-            " ORDER BY due_at",
-            (now,),
-        ).fetchall()
-    ]
+def callbacks_due(conn: Conn, *, now: datetime) -> list[tuple[int, str, str, str, datetime]]:
+    """(order id, number, region, callback kind, due) of callbacks (客户回访) still open at
+    ``now`` past their due time."""
+    return conn.execute(
+        """SELECT c.work_order_id, w.number, w.region, c.kind, c.due_at
+           FROM callbacks c JOIN work_orders w ON w.id = c.work_order_id
+           WHERE c.done_at IS NULL AND c.due_at <= %s ORDER BY c.due_at""",
+        (now,),
+    ).fetchall()
 
 
 def robots_last_seen(conn: Conn) -> list[tuple[str, str, str, str, datetime]]:

@@ -84,7 +84,19 @@ def check(
             message=f"{number} 24小时内到期 due within 24 h ({format_local(at, tz)})",
         ):
             rep.due_soon.append(oid)
-    rep.callbacks_due = repo.callbacks_due(conn, now=now)
+    for oid, number, region, kind, due_at in repo.callbacks_due(conn, now=now):
+        rep.callbacks_due.append(oid)
+        _alert(
+            conn,
+            notify,
+            now=now,
+            event="callback_overdue",
+            kind="callback_overdue",
+            region=region,
+            work_order_id=oid,
+            dedup_key=f"callback:{oid}:{kind}",
+            message=f"{number}: 回访逾期 callback ({kind}) due {format_local(due_at, None)}",
+        )
     _offline(conn, now=now, after=offline_after, rep=rep, notify=notify)
     return rep
 

@@ -108,3 +108,14 @@ def authorize_stock(actor: Actor, region: str | None) -> None:
     reason = stock_refusal(actor, region)
     if reason is not None:
         raise ForbiddenError(actor.staff_id, reason)
+
+
+def intake_refusal(actor: Actor, region: str) -> str | None:
+    """A customer's report (报修, complaint) is taken by HQ or the region's lead."""
+    if actor.role == "admin":
+        return None
+    if actor.role != "lead":
+        return "leads and HQ take customers' reports 报修由组长或总部受理"
+    if actor.region != region:
+        return "the robot belongs to another region 非本区域设备"
+    return None

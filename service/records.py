@@ -63,36 +63,7 @@ def complete(
         "quote": quote.as_json() if quote else None,
         "charged": str(charged),
     }
-    if order["type"] == "commissioning":
-        passed = _commissioning(
-            conn,
-            order=order,
-            checklist=completion["checklist"],
-            actor=actor,
-            at=at,
-            on=local_day,
-        )
-        stored["commissioning_passed"] = passed
-    if order["type"] == "software_update":
-        software.record_from_order(
-            conn,
-            order=order,
-            version=completion["firmware_version"],
-            actor=actor,
-            at=at,
-            on=local_day,
-        )
-    if order["dedup_key"].startswith("pd:"):
-        # The repair answers the evidence it was opened for: the component's open anomalies
-        # of windows begun before now are cleared (a new fault needs new evidence).
-        repo.clear_anomalies(
-            conn,
-            robot_id=order["robot_id"],
-            component=order["dedup_key"].rsplit(":", 1)[1],
-            before=at,
-            actor=actor,
-            at=at,
-        )
+    stored |= _by_type(conn, order=order, completion=completion, actor=actor, at=at, on=local_day)
     summary = f"{order['title']}: {completion['resolution']}"
     repo.add_service_lines(
         conn,
@@ -124,3 +95,37 @@ def _commissioning(
     if passed:
         warranty.restart_from(conn, robot_id=order["robot_id"], on=on)
     return passed
+
+
+def _by_type(
+    conn: Conn,
+    *,
+    order: dict[str, Any],
+    completion: dict[str, Any],
+    actor: str,
+    at: datetime,
+    on: date,
+) -> dict[str, Any]:
+    """What an order of this type records besides the visit: the commissioning checklist,
+    the software update, the anomalies a predictive repair answers."""
+    extra: dict[str, Any] = {}
+    if order["type"] == "commissioning":
+        extra["commissioning_passed"] = _commissioning(
+            conn, order=order, checklist=completion["checklist"], actor=actor, at=at, on=on
+        )
+    if order["type"] == "software_update":
+        software.record_from_order(
+            conn, order=order, version=completion["firmware_version"], actor=actor, at=at, on=on
+        )
+    if order["dedup_key"].startswith("pd:"):
+        # The repair answers the evidence it was opened for: the component's open anomalies
+        # of windows begun before now are cleared (a new fault needs new evidence).
+        repo.clear_anomalies(
+            conn,
+            robot_id=order["robot_id"],
+            component=order["dedup_key"].rsplit(":", 1)[1],
+            before=at,
+            actor=actor,
+            at=at,
+        )
+    return extra

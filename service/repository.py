@@ -299,3 +299,99 @@ def clear_anomalies(
         (actor, at, robot_id, component, before),
     )
     return cur.rowcount
+
+
+@dataclass(frozen=True)
+class SiteCalendar:
+    name: str
+    timezone: str
+    hours: dict[int, list[Any]]  # weekday 0 = Monday → intervals with .opens/.closes
+
+
+def site_calendar(conn: Conn, *, site_id: str) -> SiteCalendar:
+    """A site's name, time zone and weekly service hours."""
+    from core.fleet import Interval
+
+    row = conn.execute("SELECT name, timezone FROM sites WHERE id = %s", (site_id,)).fetchone()
+    assert row is not None, site_id
+    hours: dict[int, list[Any]] = defaultdict(list)
+    for weekday, opens, closes in conn.execute(
+        "SELECT weekday, opens, closes FROM site_service_hours WHERE site_id = %s"
+        " ORDER BY weekday, opens",
+        (site_id,),
+    ):
+        hours[weekday - 1].append(Interval(opens=opens, closes=closes))
+    return SiteCalendar(str(row[0]), str(row[1]), dict(hours))
+
+
+@dataclass(frozen=True)
+class FieldMember:
+    id: str
+    name: str
+    role: str
+    region: str | None
+
+
+def field_member(conn: Conn, *, staff_id: str) -> FieldMember | None:
+    with conn.cursor(row_factory=class_row(FieldMember)) as cur:
+        return cur.execute(
+            "SELECT id, name, role, region FROM staff WHERE id = %s AND active", (staff_id,)
+        ).fetchone()
+
+
+@dataclass(frozen=True)
+class BookedVisit:
+    id: int
+    number: str
+    window_start: datetime
+    window_end: datetime
+
+
+def technician_visits(conn: Conn, *, technician_id: str, exclude: int) -> list[BookedVisit]:
+    """The technician's booked windows of open orders (other than ``exclude``)."""
+    with conn.cursor(row_factory=class_row(BookedVisit)) as cur:
+        return cur.execute(
+            f"""SELECT id, number, window_start, window_end FROM work_orders
+                WHERE technician_id = %s AND id <> %s AND window_start IS NOT NULL
+                  AND status IN {OPEN_SQL} ORDER BY window_start""",
+            (technician_id, exclude),
+        ).fetchall()
+
+
+def open_callbacks(conn: Conn, *, order_id: int) -> list[str]:
+    """Kinds of the order's callbacks not done yet."""
+    return [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT kind FROM callbacks WHERE work_order_id = %s AND done_at IS NULL"
+            " ORDER BY due_at",
+            (order_id,),
+        )
+    ]
+
+
+def close_callbacks_unreachable(
+    conn: Conn, *, order_id: int, reason: str, actor: str, now: datetime
+) -> None:
+    """The order's open callbacks could not be made: closed with the reason, no answer."""
+    conn.execute(
+        """UPDATE callbacks SET done_at = %s, done_by = %s, unreachable_reason = %s
+           WHERE work_order_id = %s AND done_at IS NULL""",
+        (now, actor, reason, order_id),
+    )
+
+
+def open_order_by_key(conn: Conn, *, dedup_key: str) -> int | None:
+    row = conn.execute(
+        f"SELECT id FROM work_orders WHERE dedup_key = %s AND status IN {OPEN_SQL}",
+        (dedup_key,),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def link_revisit(conn: Conn, *, order_id: int, revisit_id: int) -> None:
+    conn.execute(
+        "UPDATE callbacks SET revisit_order_id = %s WHERE work_order_id = %s"
+        " AND satisfied = false AND revisit_order_id IS NULL",
+        (revisit_id, order_id),
+    )

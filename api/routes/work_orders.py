@@ -60,6 +60,16 @@ class TransitionCreate(BaseModel):
     window_start: datetime | None = None
     window_end: datetime | None = None
     completion: Completion | None = None
+    override_reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="why a window in the kitchen's service hours is accepted (customer agreed)",
+    )
+    no_callback_reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description="verified without a done callback: why none was possible",
+    )
 
 
 @router.get("")
@@ -90,6 +100,48 @@ def list_orders(
         offset=offset,
     )
     return [WorkOrderSummary.model_validate(r) for r in rows]
+
+
+class PhoneGuidanceCreate(BaseModel):
+    resolved: bool = Field(description="the customer fixed it with the lead's guidance")
+    cause: str = Field(default="", max_length=2000)
+    resolution: str = Field(default="", max_length=2000)
+    minutes: int = Field(default=0, ge=0, le=600)
+
+
+class ReportCreate(BaseModel):
+    """A customer's report (报修) or complaint: the 维修工单's fields (4.2.1A)."""
+
+    robot_id: str = Field(pattern=r"^[a-z0-9-]{3,64}$")
+    channel: Literal["phone", "wechat", "email", "complaint", "walk_in"]
+    symptom: str = Field(min_length=1, max_length=2000, description="故障现象")
+    customer_requests: str | None = Field(default=None, max_length=2000, description="用户要求")
+    reported_by: str | None = Field(default=None, max_length=100, description="who called")
+    phone_guidance: PhoneGuidanceCreate | None = None
+
+
+@router.post("", status_code=201)
+def open_order(body: ReportCreate, conn: DbConn, user: User, now: Now) -> WorkOrderSummary:
+    """Open a repair order from a customer's call, message or complaint (leads, HQ); with
+    ``phone_guidance.resolved`` it is closed at once as a phone-guided fix with a callback
+    due in 2 hours (4.2.2B), otherwise routed with a proposed visit window."""
+    from scheduler.intake import PhoneGuidance, Report, open_order
+
+    g = body.phone_guidance
+    order = open_order(
+        conn,
+        Report(
+            robot_id=body.robot_id,
+            channel=body.channel,
+            symptom=body.symptom,
+            customer_requests=body.customer_requests,
+            reported_by=body.reported_by,
+            guidance=PhoneGuidance(g.resolved, g.cause, g.resolution, g.minutes) if g else None,
+        ),
+        actor=user.staff_id,
+        now=now,
+    )
+    return WorkOrderSummary.model_validate(order)
 
 
 @router.get("/{order_id}")
@@ -128,6 +180,8 @@ def move(
         technician_id=body.technician_id,
         window=window,
         completion=body.completion.model_dump() if body.completion else None,
+        override_reason=body.override_reason,
+        no_callback_reason=body.no_callback_reason,
         now=now,
     )
     return TransitionRead.model_validate(order)

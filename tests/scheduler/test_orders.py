@@ -21,7 +21,7 @@ from scheduler.routing import route
 from service import lifecycle
 from service.commissioning import CHECKLIST
 from service.errors import InvalidTransitionError
-from service.orders import transition
+from service.orders import record_callback, transition
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -209,6 +209,18 @@ def test_every_lifecycle_transition(db: psycopg.Connection[tuple[object, ...]]) 
         "SELECT count(*) FROM task_completions WHERE work_order_id = %s", (oid,)
     ).fetchone()
     assert completion == (1,)
+    # Issue 16: verified needs the callback done (客户回访).
+    with pytest.raises(InvalidTransitionError, match="callback uncertain_fix is not done"):
+        transition(db, order_id=oid, to="verified", actor="deng-keming", now=NOW)
+    record_callback(
+        db,
+        order_id=oid,
+        kind="uncertain_fix",
+        actor="deng-keming",
+        satisfied=True,
+        notes=None,
+        now=NOW,
+    )
     transition(db, order_id=oid, to="verified", actor="deng-keming", now=NOW)
     with pytest.raises(InvalidTransitionError, match="final"):
         transition(db, order_id=oid, to="cancelled", actor="deng-keming", now=NOW)
