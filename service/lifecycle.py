@@ -26,7 +26,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "verified": frozenset(),
     "cancelled": frozenset(),
 }
-COMPLETION_FIELDS = ("cause", "resolution", "parts_used", "time_spent_min", "rating", "signer")
+COMPLETION_FIELDS = ("cause", "resolution", "parts_used", "time_spent_min")
 
 
 def check(
@@ -65,9 +65,9 @@ def check(
             raise InvalidTransitionError(
                 number, current, target, "completion needs " + ", ".join(missing)
             )
-        rating = (completion or {}).get("rating")
-        if not isinstance(rating, int) or not 1 <= rating <= 5:
-            raise InvalidTransitionError(number, current, target, "rating must be 1 to 5")
+        problem = _customer_sign_off(completion or {})
+        if problem:
+            raise InvalidTransitionError(number, current, target, problem)
         if order.get("type") == "commissioning":
             problem = checklist_problems((completion or {}).get("checklist"))
             if problem:
@@ -78,3 +78,27 @@ def check(
             raise InvalidTransitionError(
                 number, current, target, "a software update needs the firmware_version installed"
             )
+
+
+def _customer_sign_off(completion: dict[str, Any]) -> str | None:
+    """The customer's rating (1–5) and signature are asked for, never forced (4.2.8C): when
+    either is missing, the form records that the customer declined, and why.
+
+    >>> _customer_sign_off({"rating": 5, "signer": "王店长"}) is None
+    True
+    >>> _customer_sign_off({"rating": None, "signer": None})
+    'no rating or signature: record that the customer declined (customer_declined) 客户拒签请注明'
+    >>> _customer_sign_off({"customer_declined": "店长不在，不愿签字"}) is None
+    True
+    """
+    rating = completion.get("rating")
+    if rating is not None and (not isinstance(rating, int) or not 1 <= rating <= 5):
+        return "rating must be 1 to 5"
+    signed = rating is not None and bool((completion.get("signer") or "").strip())
+    declined = bool((completion.get("customer_declined") or "").strip())
+    if not signed and not declined:
+        return (
+            "no rating or signature: record that the customer declined (customer_declined)"
+            " 客户拒签请注明"
+        )
+    return None

@@ -44,8 +44,13 @@ class Completion(BaseModel):
     resolution: str = Field(min_length=1, max_length=2000)
     parts_used: list[PartUsed] = Field(default_factory=list, max_length=50)
     time_spent_min: int = Field(ge=1, le=24 * 60)
-    rating: int = Field(ge=1, le=5)
-    signer: str = Field(min_length=1, max_length=100)
+    rating: int | None = Field(default=None, ge=1, le=5, description="客户评价, if given")
+    signer: str | None = Field(default=None, min_length=1, max_length=100, description="客户签名")
+    customer_declined: str | None = Field(
+        default=None,
+        max_length=500,
+        description="the customer declined to rate or sign, and why (never forced, 4.2.8C)",
+    )
     phone_guided: bool = False
     uncertain: bool = False
     warranty_void_reason: str | None = Field(default=None, max_length=500)

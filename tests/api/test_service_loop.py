@@ -220,3 +220,26 @@ def test_windows_are_checked_against_hours_region_and_other_visits(
         override_reason="客户同意",
     )
     assert clash.status_code == 409 and "already visits" in clash.json()["reason"], clash.text
+
+
+def test_a_customer_who_declines_to_sign_is_recorded_not_forced(
+    api: Api, clock: FixedClock
+) -> None:
+    """4.2.8C: do not force the customer to sign; the refusal is recorded instead."""
+    client, _, _ = api
+    lead = login(client, "deng-keming")
+    oid = client.get("/api/v1/work-orders", params={"robot_id": NORTH_ROBOT}, headers=lead).json()[
+        0
+    ]["id"]
+    for to in ("confirmed", "dispatched"):
+        assert _move(client, lead, oid, to=to, override_reason="客户同意").status_code == 200
+    tech = login(client, "zeng-guangkuo")
+    assert _move(client, tech, oid, to="in_progress").status_code == 200
+    unsigned = {k: v for k, v in COMPLETION.items() if k not in ("rating", "signer")}
+    refused = _move(client, tech, oid, to="completed", completion=unsigned)
+    assert refused.status_code == 409 and "customer declined" in refused.json()["reason"]
+    declined = unsigned | {"customer_declined": "店长忙，不愿签字"}
+    done = _move(client, tech, oid, to="completed", completion=declined)
+    assert done.status_code == 200, done.text
+    assert done.json()["completion"]["customer_declined"] == "店长忙，不愿签字"
+    assert done.json()["completion"]["rating"] is None
