@@ -33,6 +33,8 @@ from service.software_repository import sync_from_events as sync_from_events
 
 # A firmware version string, here and in the API: "3.3.0", "2.4.1-rc1".
 VERSION = r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,31}$"
+# What a person types for a release: 3.3.0, 2.4.1-rc1 (numbers first, 2 to 4 parts).
+RELEASE = re.compile(r"^\d{1,4}(\.\d{1,4}){1,3}([-+][0-9A-Za-z.]{1,16})?$")
 WORSE_RATIO = 1.5
 P_VALUE = 0.05
 SHIFT_LIMIT = 0.10
@@ -55,18 +57,29 @@ def record_manual(
     ``updated_on`` it is the site's local date at ``now``."""
     if quantity < 1:
         raise ValueError("quantity must be at least 1")
-    if not re.match(VERSION, version):
-        raise ValueError(f"version must look like 2.4.1, got {version!r}")
+    for name, v in (("version", version), ("from_version", from_version)):
+        if v is not None and not RELEASE.match(v):
+            raise ValueError(
+                f"{name} must be a release number like 3.3.0, got {v!r} 版本号格式错误"
+            )
     site = sr.site_region_zone(conn, site_id=site_id)
     if site is None or (region is not None and site[0] != region):
         raise NotFoundError("site", site_id)
     if not sr.model_exists(conn, model=model):
         raise NotFoundError("robot model", model)
+    robots = sr.robots_at_site(conn, site_id=site_id, model=model)
+    if quantity > robots:
+        raise ValueError(
+            f"{quantity} units updated, but the site has {robots} {model} robots 数量超过该店设备数"
+        )
+    today = local_date(now, site[1])
+    if updated_on is not None and updated_on > today:
+        raise ValueError(f"the update date {updated_on} is after today {today} 日期不能晚于今天")
     return sr.insert_manual(
         conn,
         site_id=site_id,
         model=model,
-        updated_on=updated_on or local_date(now, site[1]),
+        updated_on=updated_on or today,
         quantity=quantity,
         version=version,
         from_version=from_version,

@@ -182,3 +182,12 @@ def indicator_medians(
             {"region": region},
         ).fetchall()
     return {(r["model"], r["fw"]): {k: r[k] for k in features if r[k] is not None} for r in rows}
+
+
+def robots_at_site(conn: Conn, *, site_id: str, model: str) -> int:
+    """Active robots of ``model`` at the site."""
+    row = conn.execute(
+        "SELECT count(*) FROM robots WHERE site_id = %s AND model = %s AND active",
+        (site_id, model),
+    ).fetchone()
+    return int(row[0]) if row else 0

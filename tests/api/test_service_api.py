@@ -101,7 +101,7 @@ def test_warranty_card_customer_file_and_software_entry(api: Api) -> None:
         "site_id": "site-bj-001",
         "model": "AIC-W1",
         "updated_on": "2026-11-20",
-        "quantity": 2,
+        "quantity": 1,  # the site's one AIC-W1 (more is refused: issue 16)
         "version": "3.3.0",
         "operator": "曾广阔",
     }
@@ -118,7 +118,7 @@ def test_warranty_card_customer_file_and_software_entry(api: Api) -> None:
         "/api/v1/reports/software-updates", params={"month": "2026-11"}, headers=lead
     ).json()
     assert [(r["site_id"], r["quantity"], r["version"]) for r in rows] == [
-        ("site-bj-001", 2, "3.3.0")
+        ("site-bj-001", 1, "3.3.0")
     ]
 
 

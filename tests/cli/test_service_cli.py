@@ -39,7 +39,7 @@ def test_parts_software_and_reports(fresh_db: str, tmp_path: Path) -> None:
         "--version",
         "3.3.0",
         "--quantity",
-        "2",
+        "1",
         "--operator",
         "曾广阔",
         "--on",
@@ -48,7 +48,7 @@ def test_parts_software_and_reports(fresh_db: str, tmp_path: Path) -> None:
     out = tmp_path / "sw.xlsx"
     aic("report", "software-updates", "--month", "2026-11", "--out", str(out))
     rows = list(load_workbook(out).active.iter_rows(values_only=True))  # type: ignore[union-attr]
-    assert rows[2][2].date().isoformat() == "2026-11-20" and rows[2][3:6] == ("AIC-W1", 2, "3.3.0")
+    assert rows[2][2].date().isoformat() == "2026-11-20" and rows[2][3:6] == ("AIC-W1", 1, "3.3.0")
     assert "合计 Total" in rows[-1]
     stock = aic("report", "parts-stock", "--region", "north")
     assert "FAN-EXH-200" in stock and "east" not in stock

@@ -329,7 +329,7 @@ def test_commissioning_orders_checklist_and_warranty_restart(db: Db) -> None:
 
 def test_software_update_records_and_version_rates(db: Db) -> None:
     """Two robots (W1, W2) of site-bj-001 update over the air on 2026-11-12 → one line
-    per model (synced once); a manual entry of 5 W1s elsewhere. AIC-W1 3.2.0: 1 failure in 100
+    per model (synced once); a manual entry of the one W1 of another site. AIC-W1 3.2.0: 1 failure in 100
     robot-days; 3.3.0: 6 failures in 50 → 1.0 vs 12.0 per 100 robot-days, flagged worse.
     A version whose IGBT rise per kW is 20 % higher than its predecessor's is flagged
     even without more failures."""
@@ -343,17 +343,24 @@ def test_software_update_records_and_version_rates(db: Db) -> None:
     assert software.sync_from_events(db, now=NOV10) == 2
     assert software.sync_from_events(db, now=NOV10) == 0
     entry = {"site_id": "site-tj-002", "model": "AIC-W1", "updated_on": date(2026, 11, 13)}
-    software.record_manual(db, **entry, quantity=5, version="3.3.0", operator="曾广阔", now=NOV10)
+    software.record_manual(
+        db, **entry, quantity=1, version="3.3.0", operator="曾广阔", now=NOV10 + timedelta(days=5)
+    )
     with pytest.raises(ValueError, match="version"):
         software.record_manual(
-            db, **entry, quantity=1, version="3.3.0; drop", operator="x", now=NOV10
+            db,
+            **entry,
+            quantity=1,
+            version="3.3.0; drop",
+            operator="x",
+            now=NOV10 + timedelta(days=5),
         )
     rows = run(db, "software-updates", period="2026-11", region="north", now=NOV10)
     lines = [(r["site_id"], r["model"], r["quantity"], r["operator"]) for r in rows]
     assert lines == [
         ("site-bj-001", "AIC-W1", 1, "ota"),
         ("site-bj-001", "AIC-W2", 1, "ota"),
-        ("site-tj-002", "AIC-W1", 5, "曾广阔"),
+        ("site-tj-002", "AIC-W1", 1, "曾广阔"),
     ]
 
     day0 = datetime(2026, 8, 1, tzinfo=UTC)
@@ -555,3 +562,23 @@ def test_stock_movements_name_a_staff_member_who_keeps_that_stock(db: Db) -> Non
     assert receive("hq-manager") == before + 1
     actors = {r["actor"] for r in all_(db, "SELECT DISTINCT actor FROM part_movements")}
     assert actors <= {"deng-keming", "hq-manager", "loader"}
+
+
+def test_manual_software_records_are_checked(db: Db) -> None:
+    """`aic software record` accepted version "banana", 50 units at a site with one robot,
+    and a date in 2030."""
+    entry = {"site_id": "site-bj-001", "model": "AIC-W1", "operator": "曾广阔", "now": NOV10}
+    robots = one(
+        db,
+        "SELECT count(*) AS n FROM robots WHERE site_id = 'site-bj-001' AND model = 'AIC-W1'",
+    )
+    assert robots is not None
+    with pytest.raises(ValueError, match="release number"):
+        software.record_manual(db, **entry, updated_on=None, quantity=1, version="banana")
+    with pytest.raises(ValueError, match=f"the site has {robots['n']} AIC-W1"):
+        software.record_manual(db, **entry, updated_on=None, quantity=50, version="3.3.0")
+    with pytest.raises(ValueError, match="after today"):
+        software.record_manual(
+            db, **entry, updated_on=date(2030, 1, 1), quantity=1, version="3.3.0"
+        )
+    assert software.record_manual(db, **entry, updated_on=None, quantity=1, version="3.3.1-rc1")
