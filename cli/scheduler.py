@@ -279,3 +279,38 @@ def callback(
     )
     if done.get("revisit_order_id"):
         console.print(f"revisit order {done['revisit_order_id']} opened 已开返修工单")
+
+
+@orders_app.command("open")
+def open_order(
+    robot: str,
+    symptom: str = typer.Option(..., help="故障现象: what the customer reports"),
+    actor: str = typer.Option(..., help="the lead (or HQ) taking the report (staff id)"),
+    channel: str = typer.Option("phone", help="phone | wechat | email | complaint | walk_in"),
+    requests: str | None = typer.Option(None, help="用户要求: what the customer asks for"),
+    reported_by: str | None = typer.Option(None, help="who called"),
+    solved_by_phone: bool = typer.Option(
+        False, help="phone guidance fixed it (4.2.2B): closed, callback in 2 h"
+    ),
+    cause: str = typer.Option("", help="with --solved-by-phone: the cause"),
+    resolution: str = typer.Option("", help="with --solved-by-phone: what the customer did"),
+    minutes: int = typer.Option(0, min=0, help="with --solved-by-phone: minutes on the phone"),
+) -> None:
+    """A customer's report (报修) or complaint becomes a work order (维修工单)."""
+    from core.errors import NotFoundError
+    from scheduler.intake import PhoneGuidance, Report
+    from scheduler.intake import open_order as do_open
+    from service.errors import ForbiddenError, InvalidTransitionError
+    from service.repository import site_timezone
+
+    guidance = PhoneGuidance(True, cause, resolution, minutes) if solved_by_phone else None
+    report = Report(robot, channel, symptom, requests, reported_by, guidance)
+    with runtime() as rt, rt.pool.connection() as conn:
+        try:
+            order = do_open(conn, report, actor=actor, now=rt.clock.now())
+        except (NotFoundError, ForbiddenError, InvalidTransitionError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+        tz = site_timezone(conn, site_id=order["site_id"])
+    window = format_local(order["window_start"], tz) if order["window_start"] else "待定 to agree"
+    due = format_local(order["due_at"], tz)
+    console.print(f"{order['number']}: {order['status']} · due {due} · visit {window}")

@@ -99,3 +99,52 @@ def test_orders_list_takes_region_names_and_refuses_unknown_filters(fresh_db: st
     assert "north (华北)" in typo.output
     bad = runner.invoke(app, ["orders", "list", "--status", "opened"], env=env)
     assert bad.exit_code == 2 and "unknown status 'opened'" in bad.output
+
+
+def test_a_lead_opens_an_order_from_a_call_and_records_the_callback(fresh_db: str) -> None:
+    """`aic orders open` (报修) and `aic orders callback` (客户回访) from the CLI; an
+    unsatisfied customer gets a revisit order."""
+    env = {"AIC_DATABASE_URL": fresh_db, "COLUMNS": "200", "AIC_NOW": "2026-12-01T02:00:00Z"}
+
+    def aic(*args: str, code: int = 0) -> str:
+        r = runner.invoke(app, list(args), env=env)
+        assert r.exit_code == code, r.output
+        return r.output
+
+    out = aic(
+        "orders",
+        "open",
+        "aic-bj-00001",
+        "--symptom",
+        "急停后无法启动",
+        "--actor",
+        "deng-keming",
+        "--solved-by-phone",
+        "--cause",
+        "急停按下",
+        "--resolution",
+        "指导复位",
+        "--minutes",
+        "10",
+    )
+    assert ": completed" in out
+    refused = aic(
+        "orders", "open", "aic-bj-00001", "--symptom", "x", "--actor", "zeng-guangkuo", code=2
+    )
+    assert "leads and HQ take customers' reports" in refused
+    import psycopg
+
+    with psycopg.connect(fresh_db) as conn:
+        (oid,) = conn.execute("SELECT id FROM work_orders WHERE origin = 'phone'").fetchone()  # type: ignore[misc]
+    done = aic(
+        "orders",
+        "callback",
+        str(oid),
+        "phone_guided",
+        "--unsatisfied",
+        "--actor",
+        "deng-keming",
+        "--notes",
+        "又坏了",
+    )
+    assert "revisit order" in done
