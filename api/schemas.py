@@ -223,6 +223,12 @@ class WorkOrderRead(WorkOrderSummary):
     timezone: str
     model: str
     purchase_date: date
+    origin: str = Field(default="scheduler", description="scheduler, phone, wechat, … revisit")
+    reported_by: str | None = None
+    parent_id: int | None = Field(default=None, description="the order a revisit follows")
+    quote: dict[str, Any] | None = Field(default=None, description="out of warranty: the fee")
+    quote_accepted_at: datetime | None = None
+    quote_accepted_by: str | None = None
     history: list[WorkOrderEventRead]
     callbacks: list[CallbackRead]
 
@@ -314,3 +320,19 @@ class CreatedRead(Row):
 class HealthRead(Row):
     status: str
     reason: str | None = None
+
+
+class QuoteRead(Row):
+    """A quote for out-of-warranty work: amounts in yuan as decimal strings."""
+
+    schedule_version: int
+    currency: str
+    minutes: int
+    labour_hours: str
+    labour: str
+    parts: list[dict[str, Any]] = Field(description="[{code, qty}]")
+    parts_total: str | None = None
+    travel: str
+    total: str
+    accepted_by: str | None = None
+    accepted_at: datetime | None = None

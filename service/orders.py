@@ -8,7 +8,7 @@ from typing import Any
 from core.clock import local_date
 from core.db import Conn
 from core.errors import NotFoundError
-from service import actors, lifecycle, policy, records, visits
+from service import actors, lifecycle, policy, quotes, records, visits
 from service import repository as repo
 from service.errors import InvalidTransitionError
 
@@ -51,6 +51,7 @@ def transition(
             technician_id=technician_id,
             override_reason=override_reason,
         ) or _callback_problem(conn, order, to, no_callback_reason)
+        problem = problem or quotes.dispatch_problem(order, to)
         if problem:
             raise InvalidTransitionError(order["number"], order["status"], to, problem)
         note = _audit_note(note, override_reason=override_reason, no_callback=no_callback_reason)

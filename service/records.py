@@ -62,6 +62,9 @@ def complete(
         "warranty_reason": w.reason,
         "quote": quote.as_json() if quote else None,
         "charged": str(charged),
+        # 收据 (4.2.7.1A): every charged visit gets a receipt number.
+        "receipt": repo.next_receipt(conn, day=local_day) if charged else None,
+        "quoted": order.get("quote", {}).get("total") if order.get("quote") else None,
     }
     stored |= _by_type(conn, order=order, completion=completion, actor=actor, at=at, on=local_day)
     summary = f"{order['title']}: {completion['resolution']}"

@@ -395,3 +395,29 @@ def link_revisit(conn: Conn, *, order_id: int, revisit_id: int) -> None:
         " AND satisfied = false AND revisit_order_id IS NULL",
         (revisit_id, order_id),
     )
+
+
+def set_quote(
+    conn: Conn, *, order_id: int, quote: dict[str, Any], actor: str, at: datetime
+) -> None:
+    """A new quote replaces the old one and its acceptance (the price changed)."""
+    conn.execute(
+        """UPDATE work_orders SET quote = %s, quote_accepted_at = NULL, quote_accepted_by = NULL,
+                  updated_at = %s WHERE id = %s""",
+        (Jsonb(quote | {"by": actor, "at": at.isoformat()}), at, order_id),
+    )
+
+
+def accept_quote(conn: Conn, *, order_id: int, accepted_by: str, at: datetime) -> None:
+    conn.execute(
+        "UPDATE work_orders SET quote_accepted_at = %s, quote_accepted_by = %s, updated_at = %s"
+        " WHERE id = %s",
+        (at, accepted_by, at, order_id),
+    )
+
+
+def next_receipt(conn: Conn, *, day: date) -> str:
+    """A receipt number for a charged visit: RC-YYYYMMDD-000001 (the site's day)."""
+    row = conn.execute("SELECT nextval('receipt_number_seq')").fetchone()
+    assert row is not None
+    return f"RC-{day:%Y%m%d}-{int(row[0]):06d}"

@@ -10,7 +10,13 @@ from pydantic import BaseModel, Field
 
 from api import repository as repo
 from api.deps import DbConn, Now, User
-from api.schemas import CallbackDoneRead, TransitionRead, WorkOrderRead, WorkOrderSummary
+from api.schemas import (
+    CallbackDoneRead,
+    QuoteRead,
+    TransitionRead,
+    WorkOrderRead,
+    WorkOrderSummary,
+)
 from core.errors import NotFoundError
 from service.orders import record_callback, transition
 from service.parts import PART_CODE
@@ -219,3 +225,53 @@ def callback(
         now=now,
     )
     return CallbackDoneRead.model_validate(done)
+
+
+class QuoteCreate(BaseModel):
+    minutes: int = Field(ge=1, le=24 * 60, description="expected minutes on site")
+    parts: list[PartUsed] = Field(default_factory=list, max_length=50)
+
+
+class QuoteAccept(BaseModel):
+    accepted_by: str = Field(min_length=1, max_length=100, description="the customer's contact")
+
+
+@router.post("/{order_id}/quote")
+def quote(
+    order_id: Annotated[int, Path(ge=1, le=2**62)],
+    body: QuoteCreate,
+    conn: DbConn,
+    user: User,
+    now: Now,
+) -> QuoteRead:
+    """Price an out-of-warranty visit from the fee schedule (非保费用结算标准, 4.2.2A)."""
+    from service.quotes import propose
+
+    if repo.work_order(conn, p=user, order_id=order_id) is None:
+        raise NotFoundError("work order", order_id)
+    q = propose(
+        conn,
+        order_id=order_id,
+        minutes=body.minutes,
+        parts=[p.model_dump() for p in body.parts],
+        actor=user.staff_id,
+        now=now,
+    )
+    return QuoteRead.model_validate(q)
+
+
+@router.post("/{order_id}/quote/accept")
+def accept_quote(
+    order_id: Annotated[int, Path(ge=1, le=2**62)],
+    body: QuoteAccept,
+    conn: DbConn,
+    user: User,
+    now: Now,
+) -> QuoteRead:
+    """The customer agreed to the quote: the visit may be dispatched."""
+    from service.quotes import accept
+
+    if repo.work_order(conn, p=user, order_id=order_id) is None:
+        raise NotFoundError("work order", order_id)
+    q = accept(conn, order_id=order_id, accepted_by=body.accepted_by, actor=user.staff_id, now=now)
+    return QuoteRead.model_validate(q)

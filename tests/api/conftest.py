@@ -92,3 +92,18 @@ def form_token(client: TestClient, path: str = "/ui/orders") -> str:
     found = re.search(r'name="csrf" value="([0-9a-f]+)"', client.get(path).text)
     assert found, f"no form token on {path}"
     return found.group(1)
+
+
+def agree_quote(client: TestClient, headers: dict[str, str], order_id: int) -> None:
+    """Out of warranty, the customer agrees to a quote before the visit is dispatched (4.2.2A)."""
+    order = client.get(f"/api/v1/work-orders/{order_id}", headers=headers).json()
+    if order["warranty"] != "out_of_warranty":
+        return
+    q = client.post(f"/api/v1/work-orders/{order_id}/quote", json={"minutes": 60}, headers=headers)
+    assert q.status_code == 200, q.text
+    a = client.post(
+        f"/api/v1/work-orders/{order_id}/quote/accept",
+        json={"accepted_by": "王店长"},
+        headers=headers,
+    )
+    assert a.status_code == 200, a.text

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.security import Principal, Tokens
 from core.maintenance import ensure_partitions, refresh_rollups
-from tests.api.conftest import EAST_ROBOT, NORTH_ROBOT, PASSWORD, login
+from tests.api.conftest import EAST_ROBOT, NORTH_ROBOT, PASSWORD, agree_quote, login
 
 
 def test_login_and_refresh(api: tuple[TestClient, Tokens, str]) -> None:
@@ -119,6 +119,7 @@ def test_transitions_through_the_api(api: tuple[TestClient, Tokens, str]) -> Non
         f"/api/v1/work-orders/{order['id']}/transitions", headers=lead, json={"to": "completed"}
     )
     assert bad.status_code == 409 and "allowed from" in bad.json()["reason"]
+    agree_quote(client, lead, order["id"])
     for step in ("confirmed", "dispatched"):
         r = client.post(
             f"/api/v1/work-orders/{order['id']}/transitions", headers=lead, json={"to": step}

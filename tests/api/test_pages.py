@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from api.security import Tokens
 from core.clock import local_date
-from tests.api.conftest import PASSWORD, form_token, seed_cooling_fault
+from tests.api.conftest import PASSWORD, agree_quote, form_token, seed_cooling_fault
 
 
 @pytest.mark.clock
@@ -29,6 +29,7 @@ def test_complete_a_work_order_from_the_form(api: tuple[TestClient, Tokens, str]
             "UPDATE robots SET warranty_end = %s WHERE robot_id = %s",
             (yesterday, order["robot_id"]),
         )
+    agree_quote(client, {}, order["id"])  # the session cookie authenticates
     for step in ("confirmed", "dispatched", "in_progress"):
         assert (
             client.post(

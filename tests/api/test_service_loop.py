@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.security import Tokens
 from core.clock import FixedClock, zone
-from tests.api.conftest import EAST_ROBOT, NORTH_ROBOT, login
+from tests.api.conftest import EAST_ROBOT, NORTH_ROBOT, agree_quote, login
 
 Api = tuple[TestClient, Tokens, str]
 COMPLETION = {
@@ -82,6 +82,7 @@ def test_a_call_a_visit_a_fix_a_callback_verified(api: Api, clock: FixedClock) -
             override_reason="测试",
         )
     assert _move(client, lead, order["id"], to="confirmed").status_code == 200
+    agree_quote(client, lead, order["id"])
     r = _move(client, lead, order["id"], to="dispatched", technician_id="zeng-guangkuo")
     assert r.status_code == 200, r.text
     tech = login(client, "zeng-guangkuo")
@@ -187,6 +188,7 @@ def test_windows_are_checked_against_hours_region_and_other_visits(
     assert agreed.status_code == 200, agreed.text
     history = client.get(f"/api/v1/work-orders/{oid}", headers=lead).json()["history"]
     assert "客户同意当天提前打烊" in history[-1]["note"]
+    agree_quote(client, lead, oid)
     south = _move(client, lead, oid, to="confirmed")
     assert south.status_code == 409  # confirming a window in service hours: same rule
     assert _move(client, lead, oid, to="confirmed", override_reason="客户同意").status_code == 200
@@ -231,6 +233,7 @@ def test_a_customer_who_declines_to_sign_is_recorded_not_forced(
     oid = client.get("/api/v1/work-orders", params={"robot_id": NORTH_ROBOT}, headers=lead).json()[
         0
     ]["id"]
+    agree_quote(client, lead, oid)
     for to in ("confirmed", "dispatched"):
         assert _move(client, lead, oid, to=to, override_reason="客户同意").status_code == 200
     tech = login(client, "zeng-guangkuo")
@@ -243,3 +246,49 @@ def test_a_customer_who_declines_to_sign_is_recorded_not_forced(
     assert done.status_code == 200, done.text
     assert done.json()["completion"]["customer_declined"] == "店长忙，不愿签字"
     assert done.json()["completion"]["rating"] is None
+
+
+def test_out_of_warranty_work_is_quoted_and_agreed_before_the_visit(
+    api: Api, clock: FixedClock
+) -> None:
+    """4.2.2A: the fee is explained and agreed before the visit; 4.2.7.1A: a receipt."""
+    client, _, db_url = api
+    lead = login(client, "deng-keming")
+    oid = client.get("/api/v1/work-orders", params={"robot_id": NORTH_ROBOT}, headers=lead).json()[
+        0
+    ]["id"]
+    with psycopg.connect(db_url) as conn:
+        conn.execute(
+            "UPDATE robots SET warranty_end = %s WHERE robot_id = %s",
+            (clock.now().date() - timedelta(days=30), NORTH_ROBOT),
+        )
+        conn.execute("UPDATE work_orders SET warranty = 'out_of_warranty' WHERE id = %s", (oid,))
+    assert _move(client, lead, oid, to="confirmed", override_reason="客户同意").status_code == 200
+    unquoted = _move(client, lead, oid, to="dispatched", override_reason="客户同意")
+    assert unquoted.status_code == 409 and "quote the fee" in unquoted.json()["reason"]
+    q = client.post(
+        f"/api/v1/work-orders/{oid}/quote",
+        json={"minutes": 70, "parts": [{"code": "FAN-EXH-200", "qty": 1}]},
+        headers=lead,
+    )
+    assert q.status_code == 200, q.text
+    assert float(q.json()["total"]) > float(q.json()["parts_total"]) > 0
+    not_yet = _move(client, lead, oid, to="dispatched", override_reason="客户同意")
+    assert not_yet.status_code == 409 and "not accepted" in not_yet.json()["reason"]
+    ok = client.post(
+        f"/api/v1/work-orders/{oid}/quote/accept", json={"accepted_by": "王店长"}, headers=lead
+    )
+    assert ok.status_code == 200 and ok.json()["accepted_by"] == "王店长"
+    assert _move(client, lead, oid, to="dispatched", override_reason="客户同意").status_code == 200
+    tech = login(client, "zeng-guangkuo")
+    assert _move(client, tech, oid, to="in_progress").status_code == 200
+    done = _move(client, tech, oid, to="completed", completion=COMPLETION)
+    c = done.json()["completion"]
+    assert done.status_code == 200 and c["in_warranty"] is False and float(c["charged"]) > 0
+    assert c["receipt"].startswith("RC-") and c["quoted"] == q.json()["total"]
+    in_warranty = client.post(
+        f"/api/v1/work-orders/{oid}/quote",
+        json={"minutes": 10},
+        headers=login(client, "eng-fault-models"),
+    )
+    assert in_warranty.status_code == 403  # engineers plan no visits

@@ -166,6 +166,7 @@ def test_every_lifecycle_transition(db: psycopg.Connection[tuple[object, ...]]) 
     with pytest.raises(InvalidTransitionError, match="resume to 'confirmed'"):
         transition(db, order_id=oid, to="dispatched", actor="deng-keming", now=NOW)
     transition(db, order_id=oid, to="confirmed", actor="deng-keming", now=NOW)
+    _agree(db, oid)
     transition(
         db,
         order_id=oid,
@@ -558,6 +559,7 @@ def test_a_repair_closes_its_evidence_and_only_newer_evidence_reopens(
     (oid,) = generate_predictive(db, now=NOW).created
     done_at = NOW + timedelta(hours=3)
     transition(db, order_id=oid, to="confirmed", actor="deng-keming", now=NOW)
+    _agree(db, oid)
     transition(
         db, order_id=oid, to="dispatched", actor="deng-keming", technician_id="zeng-guangkuo",
         now=NOW,
@@ -588,3 +590,13 @@ def test_a_repair_closes_its_evidence_and_only_newer_evidence_reopens(
     _window_anomaly(db, done_at + timedelta(days=2))  # the fault again, after the repair
     (again,) = generate_predictive(db, now=done_at + timedelta(days=3, hours=1)).created
     assert again != oid
+
+
+def _agree(db: psycopg.Connection[tuple[object, ...]], oid: int) -> None:
+    """Out of warranty, a quote the customer accepted comes before the dispatch (4.2.2A)."""
+    from service import quotes
+
+    row = db.execute("SELECT warranty FROM work_orders WHERE id = %s", (oid,)).fetchone()
+    if row == ("out_of_warranty",):
+        quotes.propose(db, order_id=oid, minutes=60, parts=[], actor="deng-keming", now=NOW)
+        quotes.accept(db, order_id=oid, accepted_by="王店长", actor="deng-keming", now=NOW)
