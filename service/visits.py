@@ -16,6 +16,7 @@ from core.clock import format_local
 from core.db import Conn
 from core.hours import expand
 from service import repository as repo
+from service import visits_repository as vr
 
 
 def _span(a: datetime, b: datetime, tz: str | None) -> str:
@@ -26,7 +27,7 @@ def service_hours_problem(
     conn: Conn, *, site_id: str, window: tuple[datetime, datetime]
 ) -> str | None:
     """Why ``window`` disturbs the kitchen (it overlaps a service interval), or None."""
-    site = repo.site_calendar(conn, site_id=site_id)
+    site = vr.site_calendar(conn, site_id=site_id)
     start, end = window
     for a, b in expand(site.hours, site.timezone, start, end):
         if a < end and b > start:
@@ -45,7 +46,7 @@ def technician_problem(
     window: tuple[datetime, datetime] | None,
 ) -> str | None:
     """Why ``technician_id`` cannot take ``order`` in ``window``, or None."""
-    staff = repo.field_member(conn, staff_id=technician_id)
+    staff = vr.field_member(conn, staff_id=technician_id)
     if staff is None:
         return f"no active technician {technician_id!r} 无此技工"
     if staff.role not in ("technician", "lead"):
@@ -58,7 +59,7 @@ def technician_problem(
     if window is None:
         return None
     tz = repo.site_timezone(conn, site_id=order["site_id"])
-    for other in repo.technician_visits(conn, technician_id=technician_id, exclude=order["id"]):
+    for other in vr.technician_visits(conn, technician_id=technician_id, exclude=order["id"]):
         if other.window_start < window[1] and other.window_end > window[0]:
             return (
                 f"{staff.name} already visits {other.number} "
