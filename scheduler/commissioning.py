@@ -46,7 +46,7 @@ def generate(
             "warranty": "in_warranty",
             "evidence": {"commissioning": status[ctx.robot_id], "checklist": list(CHECKLIST)},
         }
-        fields.update(planner.schedule(ctx, due_at=due_at, duration=DURATION))
+        planner.place(fields, ctx, due_at=due_at, duration=DURATION)
         order_id = orders_repo.insert_order(
             conn, fields=fields, actor=actor, now=now, day=local_date(now, ctx.timezone)
         )

@@ -87,7 +87,7 @@ def open_order(
         fields |= _phone_fix(report.guidance, ctx=ctx, now=now)
     else:
         planner = Planner(conn, now=now, policy=Policy(lead_time=timedelta(minutes=30)))
-        fields |= planner.schedule(ctx, due_at=fields["due_at"], duration=VISIT)
+        planner.place(fields, ctx, due_at=fields["due_at"], duration=VISIT)
     order_id = orders_repo.insert_order(
         conn, fields=fields, actor=who.staff_id, now=now, day=local_date(now, ctx.timezone)
     )

@@ -172,12 +172,11 @@ def generate_preventive(
             "warranty": warranty_status(ctx, now),
             "evidence": {"due_by": d.reason, "plan_task": task.code},
         }
-        fields.update(
-            planner.schedule(
-                ctx,
-                due_at=max(d.at, now + policy.lead_time),
-                duration=timedelta(minutes=task.duration_min),
-            )
+        planner.place(
+            fields,
+            ctx,
+            due_at=max(d.at, now + policy.lead_time),
+            duration=timedelta(minutes=task.duration_min),
         )
         # The unique index still decides: another scheduler may have inserted it meanwhile.
         order_id = orders_repo.insert_order(
@@ -217,7 +216,7 @@ def generate_predictive(
             out.existing += 1
             continue
         fields = _predictive_fields(a, ctx, key=key, priority=priority, due_at=due_at, now=now)
-        fields.update(planner.schedule(ctx, due_at=due_at, duration=timedelta(minutes=90)))
+        planner.place(fields, ctx, due_at=due_at, duration=timedelta(minutes=90))
         order_id = orders_repo.insert_order(
             conn, fields=fields, actor="scheduler", now=now, day=local_date(now, ctx.timezone)
         )

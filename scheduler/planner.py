@@ -11,7 +11,7 @@ from core.db import Conn
 from scheduler import repository as repo
 from scheduler.notify import NotifyConfig, enqueue
 from scheduler.routing import route
-from scheduler.windows import propose
+from scheduler.windows import Visit, propose
 from service import repository as orders_repo
 
 
@@ -22,6 +22,7 @@ class Policy:
     failure_margin: timedelta = timedelta(days=2)  # predictive due before predicted failure
     no_data_after: timedelta = timedelta(days=3)  # counters older than this are not used
     lead_time: timedelta = timedelta(hours=2)  # earliest visit after creation
+    horizon_days: int = 30  # how far ahead a visit window is looked for
 
 
 @dataclass
@@ -46,40 +47,71 @@ class Planner:
     def schedule(
         self, ctx: repo.RobotCtx, *, due_at: datetime, duration: timedelta
     ) -> dict[str, Any]:
-        """Lead, suggested technician and a proposed visit window for a new order."""
+        """Lead, technician and a proposed visit window for a new order.
+
+        Every technician of the region is tried: the order goes to the one who can visit
+        before it is due — the earliest such window, ties to the less busy — so no one gets
+        work that makes it late while a colleague is free. Only when no technician can make
+        the due date is the region's lead tried too. With no window at all (a long job at a
+        kitchen open all day) the order stays ``new`` and says why, for the lead to agree a
+        time with the customer.
+        """
         r = route(self.staff, region=ctx.region)
-        fields: dict[str, Any] = {
-            "lead_id": r.lead.id if r.lead else None,
-            "technician_id": r.technician.id if r.technician else None,
-            "status": "new",
-        }
-        if r.technician is None:
+        fields: dict[str, Any] = {"lead_id": r.lead.id if r.lead else None, "status": "new"}
+        techs = [s for s in self.staff if s.role == "technician" and s.region == ctx.region]
+        options = [(self._propose(t, ctx, due_at, duration), t) for t in techs]
+        if r.lead is not None and not any(v is not None and not v.late for v, _ in options):
+            options.append((self._propose(r.lead, ctx, due_at, duration), r.lead))
+        found = [(v, t) for v, t in options if v is not None]
+        if not found:
+            who = r.technician
+            fields["technician_id"] = who.id if who else None
+            fields["no_window"] = (
+                f"no {int(duration.total_seconds() // 60)}-minute window outside the kitchen's "
+                f"service hours in the next {self.policy.horizon_days} days: agree a time with "
+                "the customer 营业时间外无可用时段，请与客户商定"
+            )
             return fields
-        taken = self.taken.setdefault(r.technician.id, [])
-        visit = propose(
+        visit, tech = min(found, key=lambda f: (f[0].late, f[0].end, f[1].open_orders, f[1].id))
+        fields.update(
+            technician_id=tech.id,
+            window_start=visit.start,
+            window_end=visit.end,
+            window_late=visit.late,
+            status="scheduled",
+        )
+        self.taken.setdefault(tech.id, []).append((visit.start, visit.end))
+        # Keep the workload current so the next order weighs it.
+        self.staff = [
+            replace(s, open_orders=s.open_orders + 1) if s.id == tech.id else s for s in self.staff
+        ]
+        return fields
+
+    def place(
+        self, fields: dict[str, Any], ctx: repo.RobotCtx, *, due_at: datetime, duration: timedelta
+    ) -> None:
+        """Add the lead, technician and window to a new order's ``fields``; why there is no
+        window goes into its evidence."""
+        planned = self.schedule(ctx, due_at=due_at, duration=duration)
+        reason = planned.pop("no_window", None)
+        fields.update(planned)
+        if reason:
+            fields["evidence"] = {**(fields.get("evidence") or {}), "no_window": reason}
+
+    def _propose(
+        self, who: repo.StaffCtx, ctx: repo.RobotCtx, due_at: datetime, duration: timedelta
+    ) -> Visit | None:
+        return propose(
             hours=self.hours.get(ctx.site_id, {}),
             timezone=ctx.timezone,
-            work_start=r.technician.work_start,
-            work_end=r.technician.work_end,
+            work_start=who.work_start,
+            work_end=who.work_end,
             duration=duration,
             earliest=self.now + self.policy.lead_time,
             due=due_at,
-            taken=taken,
+            taken=self.taken.get(who.id, []),
+            horizon=timedelta(days=self.policy.horizon_days),
         )
-        if visit is not None:
-            fields.update(
-                window_start=visit.start,
-                window_end=visit.end,
-                window_late=visit.late,
-                status="scheduled",
-            )
-            taken.append((visit.start, visit.end))
-        # Keep the workload current so the next order goes to the least busy technician.
-        self.staff = [
-            replace(s, open_orders=s.open_orders + 1) if s.id == r.technician.id else s
-            for s in self.staff
-        ]
-        return fields
 
 
 def warranty_status(ctx: repo.RobotCtx, now: datetime) -> str:

@@ -83,9 +83,10 @@ def test_a_call_a_visit_a_fix_a_callback_verified(api: Api, clock: FixedClock) -
         )
     assert _move(client, lead, order["id"], to="confirmed").status_code == 200
     agree_quote(client, lead, order["id"])
-    r = _move(client, lead, order["id"], to="dispatched", technician_id="zeng-guangkuo")
+    r = _move(client, lead, order["id"], to="dispatched")  # to the technician it was routed to
     assert r.status_code == 200, r.text
-    tech = login(client, "zeng-guangkuo")
+    assigned = client.get(f"/api/v1/work-orders/{order['id']}", headers=lead).json()
+    tech = login(client, assigned["technician_id"])
     assert _move(client, tech, order["id"], to="in_progress").status_code == 200
     done = _move(client, tech, order["id"], to="completed", completion=COMPLETION)
     assert done.status_code == 200 and "charged" in done.json()["completion"], done.text

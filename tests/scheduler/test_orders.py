@@ -600,3 +600,99 @@ def _agree(db: psycopg.Connection[tuple[object, ...]], oid: int) -> None:
     if row == ("out_of_warranty",):
         quotes.propose(db, order_id=oid, minutes=60, parts=[], actor="deng-keming", now=NOW)
         quotes.accept(db, order_id=oid, accepted_by="王店长", actor="deng-keming", now=NOW)
+
+
+@pytest.mark.clock
+def test_urgent_work_is_spread_over_the_regions_technicians(
+    db: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    """Issue 16: seven priority-1 orders went to one technician and six became late. With a
+    second technician in the region, urgent orders go to whoever can visit before the due
+    date: both get work, and no order is late while the other technician had time."""
+    db.execute(
+        "INSERT INTO staff (id, name, role, region) VALUES ('tech-b', '技工乙', 'technician', 'north')"
+    )
+    robots = [
+        r[0]
+        for r in db.execute(
+            "SELECT r.robot_id FROM robots r JOIN sites s ON s.id = r.site_id"
+            " WHERE s.region = 'north' ORDER BY r.robot_id LIMIT 7"
+        )
+    ]
+    for robot in robots:
+        db.execute(
+            """INSERT INTO anomalies (robot_id, detector, model_version, component, kind,
+                   window_start, window_end, score, severity, predicted_failure, evidence)
+               VALUES (%s, 'rules', 'rules/1', 'exhaust_fan', 'exhaust_fan_failure', %s, %s, 1,
+                       'critical', %s, '{}')""",
+            (robot, NOW - timedelta(days=1), NOW, NOW + timedelta(days=4)),
+        )
+    created = generate_predictive(db, now=NOW).created
+    assert len(created) == len(robots)
+    rows = db.execute(
+        "SELECT technician_id, window_late FROM work_orders WHERE id = ANY(%s)", (created,)
+    ).fetchall()
+    techs = {t for t, _ in rows}
+    assert techs == {"zeng-guangkuo", "tech-b"}, rows
+    late = [t for t, was_late in rows if was_late]
+    assert late == [], f"late orders while a colleague was free: {rows}"
+
+
+def test_a_job_that_fits_no_window_says_why(db: psycopg.Connection[tuple[object, ...]]) -> None:
+    """A 3-hour commissioning at a kitchen open around the clock stayed `new` with no reason."""
+    from scheduler import commissioning
+
+    site = db.execute("SELECT site_id FROM robots WHERE robot_id = %s", (ROBOT,)).fetchone()
+    assert site is not None
+    db.execute("DELETE FROM site_service_hours WHERE site_id = %s", site)
+    for weekday in range(1, 8):
+        db.execute(
+            "INSERT INTO site_service_hours (site_id, weekday, opens, closes)"
+            " VALUES (%s, %s, '06:00', '05:30')",
+            (site[0], weekday),
+        )
+    db.execute("UPDATE robots SET commissioning = 'pending' WHERE robot_id = %s", (ROBOT,))
+    (oid,) = commissioning.generate(db, now=NOW, robot_ids=[ROBOT])
+    status, evidence = db.execute(
+        "SELECT status, evidence FROM work_orders WHERE id = %s", (oid,)
+    ).fetchone()  # type: ignore[misc]
+    assert status == "new"
+    assert "no 180-minute window outside the kitchen's service hours" in evidence["no_window"]
+
+
+@pytest.mark.clock
+def test_when_the_technician_cannot_make_it_the_lead_covers(
+    db: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    """One technician, seven urgent orders due within the day: the technician took them all
+    and four were late. The lead (组长) covers what the technician cannot do in time."""
+    robots = [
+        r[0]
+        for r in db.execute(
+            "SELECT r.robot_id FROM robots r JOIN sites s ON s.id = r.site_id"
+            " WHERE s.region = 'north' ORDER BY r.robot_id LIMIT 7"
+        )
+    ]
+    for robot in robots:
+        db.execute(
+            """INSERT INTO anomalies (robot_id, detector, model_version, component, kind,
+                   window_start, window_end, score, severity, predicted_failure, evidence)
+               VALUES (%s, 'rules', 'rules/1', 'exhaust_fan', 'exhaust_fan_failure', %s, %s, 1,
+                       'critical', %s, '{}')""",
+            (robot, NOW - timedelta(days=1), NOW, NOW + timedelta(days=2, hours=12)),
+        )
+
+    def plan() -> list[tuple[str, bool]]:
+        created = generate_predictive(db, now=NOW).created
+        return db.execute(
+            "SELECT technician_id, window_late FROM work_orders WHERE id = ANY(%s)", (created,)
+        ).fetchall()
+
+    with db.transaction(force_rollback=True):  # the technician alone, as before
+        db.execute("UPDATE staff SET active = false WHERE id = 'deng-keming'")
+        alone = plan()
+    rows = plan()
+    assert {t for t, _ in alone} == {"zeng-guangkuo"}
+    assert {t for t, _ in rows} == {"zeng-guangkuo", "deng-keming"}, rows
+    late, late_alone = (sum(1 for _, x in r if x) for r in (rows, alone))
+    assert late < late_alone, (rows, alone)
