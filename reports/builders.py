@@ -126,3 +126,7 @@ def weekly(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dic
 
 def customer_file(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
     return rr.customer_file(conn, region=region)
+
+
+def work_log(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
+    return rr.work_log(conn, start=span[0], end=span[1], region=region)

@@ -274,6 +274,28 @@ def weekly(
         ).fetchall()
 
 
+def work_log(
+    conn: Conn, *, start: datetime, end: datetime, region: str | None
+) -> list[dict[str, Any]]:
+    """工作日志: each visit completed in the period, by whom, for how long, what was trained."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT w.region, coalesce(st.name, w.technician_id, ev.actor) AS technician,
+                      (ev.at AT TIME ZONE s.timezone)::date AS day, w.number, w.type,
+                      w.robot_id, s.name AS site,
+                      (w.completion->>'time_spent_min')::int AS minutes,
+                      coalesce((w.completion->>'phone_guided')::boolean, false) AS by_phone,
+                      nullif(w.completion->>'training', '') AS training
+               FROM work_orders w JOIN sites s ON s.id = w.site_id
+               JOIN work_order_events ev ON ev.work_order_id = w.id AND ev.to_status = 'completed'
+               LEFT JOIN staff st ON st.id = w.technician_id
+               WHERE ev.at >= %(start)s AND ev.at < %(end)s
+                 AND (%(region)s::text IS NULL OR w.region = %(region)s)
+               ORDER BY w.region, technician, ev.at""",
+            {"start": start, "end": end, "region": region},
+        ).fetchall()
+
+
 def customer_file(conn: Conn, *, region: str | None) -> list[dict[str, Any]]:
     """用户档案 summary: per customer (and region), robots, orders, ratings, money, last visit."""
     with conn.cursor(row_factory=dict_row) as cur:

@@ -106,6 +106,7 @@ def complete(
     rating: Annotated[str, Form(pattern=r"^[1-5]?$")] = "",
     signer: Annotated[str, Form(max_length=100)] = "",
     customer_declined: Annotated[str, Form(max_length=500)] = "",
+    training: Annotated[str, Form(max_length=1000)] = "",
     parts: Annotated[str, Form(max_length=2000)] = "",
     warranty_void_reason: Annotated[str, Form(max_length=500)] = "",
     firmware_version: Annotated[str, Form(max_length=32)] = "",
@@ -138,6 +139,7 @@ def complete(
         "rating": int(rating) if rating else None,
         "signer": signer.strip() or None,
         "customer_declined": customer_declined.strip() or None,
+        "training": training.strip() or None,
         "uncertain": bool(uncertain),
         "phone_guided": bool(phone_guided),
     }

@@ -57,6 +57,11 @@ class Completion(BaseModel):
         max_length=500,
         description="the customer declined to rate or sign, and why (never forced, 4.2.8C)",
     )
+    training: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="what the customer was trained in after the fix (4.2.7.3C), if anything",
+    )
     phone_guided: bool = False
     uncertain: bool = False
     warranty_void_reason: str | None = Field(default=None, max_length=500)

@@ -242,11 +242,19 @@ def test_a_customer_who_declines_to_sign_is_recorded_not_forced(
     unsigned = {k: v for k, v in COMPLETION.items() if k not in ("rating", "signer")}
     refused = _move(client, tech, oid, to="completed", completion=unsigned)
     assert refused.status_code == 409 and "customer declined" in refused.json()["reason"]
-    declined = unsigned | {"customer_declined": "店长忙，不愿签字"}
+    declined = unsigned | {"customer_declined": "店长忙，不愿签字", "training": "排烟管道清洁"}
     done = _move(client, tech, oid, to="completed", completion=declined)
     assert done.status_code == 200, done.text
     assert done.json()["completion"]["customer_declined"] == "店长忙，不愿签字"
     assert done.json()["completion"]["rating"] is None
+    # The technicians' work log (工作日志) behind the weekly report: who, how long, training.
+    from reports.periods import current_week
+
+    log = client.get(
+        "/api/v1/reports/work-log", params={"week": current_week(clock.now())}, headers=lead
+    ).json()
+    (line,) = [r for r in log if r["number"] == done.json()["number"]]
+    assert (line["technician"], line["minutes"], line["training"]) == ("曾广阔", 45, "排烟管道清洁")
 
 
 def test_out_of_warranty_work_is_quoted_and_agreed_before_the_visit(
