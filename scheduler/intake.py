@@ -153,3 +153,54 @@ def _phone_fix(g: PhoneGuidance, *, ctx: repo.RobotCtx, now: datetime) -> dict[s
             "charged": "0",
         },
     }
+
+
+def open_software_update(
+    conn: Conn,
+    *,
+    robot_id: str,
+    version: str,
+    actor: str,
+    now: datetime,
+    due_in: timedelta = timedelta(days=7),
+) -> dict[str, Any]:
+    """A software-update order (软件更新) for one robot, planned by its region's lead (组长职责
+    5): routed and windowed like any visit; completing it records the update."""
+    from service.software import RELEASE
+
+    if not RELEASE.match(version):
+        raise ValueError(f"version must be a release number like 3.3.0, got {version!r}")
+    who = actors.require(conn, actor)
+    ctx = next(iter(repo.robots(conn, now=now, robot_ids=[robot_id])), None)
+    if ctx is None:
+        raise NotFoundError("robot", robot_id)
+    reason = policy.intake_refusal(who, ctx.region)
+    if reason:
+        raise ForbiddenError(who.staff_id, reason)
+    fields: dict[str, Any] = {
+        "type": "software_update",
+        "dedup_key": f"sw:{robot_id}:{version}",
+        "robot_id": ctx.robot_id,
+        "site_id": ctx.site_id,
+        "region": ctx.region,
+        "customer_id": ctx.customer_id,
+        "title": f"软件更新至 {version} / Software update to {version}",
+        "tasks": ["software-update"],
+        "priority": 3,
+        "due_at": now + due_in,
+        "warranty": warranty_status(ctx, now),
+        "evidence": {"target_version": version},
+    }
+    Planner(conn, now=now, policy=Policy()).place(
+        fields, ctx, due_at=fields["due_at"], duration=timedelta(minutes=45)
+    )
+    order_id = orders_repo.insert_order(
+        conn, fields=fields, actor=who.staff_id, now=now, day=local_date(now, ctx.timezone)
+    )
+    if order_id is None:
+        raise InvalidTransitionError(
+            fields["dedup_key"], "open", "new", f"an update of {robot_id} to {version} is open"
+        )
+    order = orders_repo.get_order(conn, order_id=order_id)
+    assert order is not None
+    return order

@@ -160,6 +160,24 @@ def open_order(body: ReportCreate, conn: DbConn, user: User, now: Now) -> WorkOr
     return WorkOrderSummary.model_validate(order)
 
 
+class SoftwareUpdateOrderCreate(BaseModel):
+    robot_id: str = Field(pattern=r"^[a-z0-9-]{3,64}$")
+    version: str = Field(pattern=VERSION, description="the release to install, e.g. 3.3.0")
+
+
+@router.post("/software-updates", status_code=201)
+def open_software_update(
+    body: SoftwareUpdateOrderCreate, conn: DbConn, user: User, now: Now
+) -> WorkOrderSummary:
+    """Plan a software update (软件更新) of one robot as a visit (leads, HQ)."""
+    from scheduler.intake import open_software_update as do_open
+
+    order = do_open(
+        conn, robot_id=body.robot_id, version=body.version, actor=user.staff_id, now=now
+    )
+    return WorkOrderSummary.model_validate(order)
+
+
 @router.get("/{order_id}")
 def get_order(
     order_id: Annotated[int, Path(ge=1, le=2**62)], conn: DbConn, user: User

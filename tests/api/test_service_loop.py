@@ -301,3 +301,22 @@ def test_out_of_warranty_work_is_quoted_and_agreed_before_the_visit(
         headers=login(client, "eng-fault-models"),
     )
     assert in_warranty.status_code == 403  # engineers plan no visits
+
+
+def test_a_lead_plans_a_software_update_visit(api: Api, clock: FixedClock) -> None:
+    """Software-update orders could never be created; completing one records the update."""
+    client, _, _ = api
+    lead = login(client, "deng-keming")
+    body = {"robot_id": "aic-bj-00002", "version": "3.3.0"}
+    r = client.post("/api/v1/work-orders/software-updates", json=body, headers=lead)
+    assert r.status_code == 201 and r.json()["type"] == "software_update", r.text
+    again = client.post("/api/v1/work-orders/software-updates", json=body, headers=lead)
+    assert again.status_code == 409
+    banana = client.post(
+        "/api/v1/work-orders/software-updates", json=body | {"version": "banana"}, headers=lead
+    )
+    assert banana.status_code == 422
+    other = client.post(
+        "/api/v1/work-orders/software-updates", json=body, headers=login(client, "zheng-zhuzi")
+    )
+    assert other.status_code == 404  # another region's robot
