@@ -249,7 +249,7 @@ def work_order(conn: Conn, *, p: Principal, order_id: int) -> dict[str, Any] | N
                 (order_id,),
             ).fetchall()
             order["callbacks"] = cur.execute(
-                "SELECT kind, due_at, done_at, done_by, satisfied, notes FROM callbacks"
+                "SELECT kind, due_at, done_at, done_by, satisfied, notes, unreachable_reason, revisit_order_id FROM callbacks"
                 " WHERE work_order_id = %s ORDER BY due_at",
                 (order_id,),
             ).fetchall()

@@ -199,6 +199,8 @@ class CallbackRead(Row):
     done_by: str | None
     satisfied: bool | None
     notes: str | None
+    unreachable_reason: str | None = Field(default=None, description="why none was possible")
+    revisit_order_id: int | None = None
 
 
 class WorkOrderRead(WorkOrderSummary):

@@ -82,7 +82,7 @@ def order_page(
     )
 
 
-def _parts(text: str) -> list[dict[str, Any]]:
+def parse_parts(text: str) -> list[dict[str, Any]]:
     """'FAN-FILTER-120:1, GREASE:2' → [{"code": …, "qty": …}]."""
     from service.parts import PartQty
 
@@ -122,7 +122,7 @@ def complete(
     if repo.work_order(conn, p=user, order_id=order_id) is None:
         raise NotFoundError("work order", order_id)
     try:
-        used = _parts(parts)
+        used = parse_parts(parts)
     except ValueError:
         return RedirectResponse(
             f"/ui/orders/{order_id}?error=parts look like FAN-FILTER-120:1", status_code=303

@@ -109,3 +109,51 @@ def test_pages_state_the_time_zone_once(api: tuple[TestClient, Tokens, str]) -> 
     for path in ("/ui/orders", "/ui/robots", "/ui/reports"):
         page = client.get(path).text
         assert page.count('id="time-zone"') == 1 and "UTC+08:00" in page
+
+
+def test_the_service_loop_from_the_dashboard(api: tuple[TestClient, Tokens, str]) -> None:
+    """A lead records a call solved by phone, then the unsatisfied callback → a revisit."""
+    client, _, _ = api
+    client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
+    assert 'id="new-report"' in client.get("/ui/orders").text
+    form = client.get("/ui/orders/new")
+    assert form.status_code == 200 and 'id="intake-form"' in form.text
+    bad = client.post(
+        "/ui/orders/new",
+        data={
+            "csrf": form_token(client, "/ui/orders/new"),
+            "robot_id": "aic-sh-00019",
+            "symptom": "x",
+        },
+        follow_redirects=True,
+    )  # another region's robot
+    assert 'id="intake-error"' in bad.text
+    r = client.post(
+        "/ui/orders/new",
+        data={
+            "csrf": form_token(client, "/ui/orders/new"),
+            "robot_id": "aic-bj-00002",
+            "symptom": "屏幕不亮",
+            "solved": "1",
+            "cause": "电源开关未开",
+            "resolution": "指导打开电源",
+            "minutes": "5",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    page = client.get(r.headers["location"])
+    assert 'id="callback-form"' in page.text and "电话指导回访" in page.text
+    done = client.post(
+        r.headers["location"] + "/callback",
+        data={
+            "csrf": form_token(client, r.headers["location"]),
+            "kind": "phone_guided",
+            "satisfied": "no",
+            "notes": "还是不亮",
+        },
+        follow_redirects=True,
+    )
+    assert "否 No" in done.text and "还是不亮" in done.text
+    revisits = client.get("/api/v1/work-orders", params={"robot_id": "aic-bj-00002"}).json()
+    assert any("Revisit" in o["title"] for o in revisits)
