@@ -11,7 +11,7 @@ from core.db import Conn
 from scheduler import repository as repo
 from scheduler.notify import NotifyConfig, enqueue
 from scheduler.routing import route
-from scheduler.windows import Visit, propose
+from scheduler.windows import Visit, least_bad, propose
 from service import repository as orders_repo
 
 
@@ -64,13 +64,20 @@ class Planner:
             options.append((self._propose(r.lead, ctx, due_at, duration), r.lead))
         found = [(v, t) for v, t in options if v is not None]
         if not found:
-            who = r.technician
+            who = r.technician or r.lead
             fields["technician_id"] = who.id if who else None
             fields["no_window"] = (
                 f"no {int(duration.total_seconds() // 60)}-minute window outside the kitchen's "
                 f"service hours in the next {self.policy.horizon_days} days: agree a time with "
                 "the customer 营业时间外无可用时段，请与客户商定"
             )
+            slot = None if who is None else self._least_bad(who, ctx, duration)
+            if slot is not None:
+                fields["no_window"] += (
+                    f"; quietest slot 建议时段 {format_local(slot[0], ctx.timezone)[:16]}–"
+                    f"{format_local(slot[1], ctx.timezone)[11:16]}, "
+                    f"{int(slot[2].total_seconds() // 60)} min in service"
+                )
             return fields
         visit, tech = min(found, key=lambda f: (f[0].late, f[0].end, f[1].open_orders, f[1].id))
         fields.update(
@@ -97,6 +104,18 @@ class Planner:
         fields.update(planned)
         if reason:
             fields["evidence"] = {**(fields.get("evidence") or {}), "no_window": reason}
+
+    def _least_bad(
+        self, who: repo.StaffCtx, ctx: repo.RobotCtx, duration: timedelta
+    ) -> tuple[datetime, datetime, timedelta] | None:
+        return least_bad(
+            hours=self.hours.get(ctx.site_id, {}),
+            timezone=ctx.timezone,
+            work_start=who.work_start,
+            work_end=who.work_end,
+            duration=duration,
+            earliest=self.now + self.policy.lead_time,
+        )
 
     def _propose(
         self, who: repo.StaffCtx, ctx: repo.RobotCtx, due_at: datetime, duration: timedelta

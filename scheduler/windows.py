@@ -98,3 +98,37 @@ def _merge(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, d
         else:
             out.append((a, b))
     return out
+
+
+def least_bad(
+    *,
+    hours: Mapping[int, Sequence[HasOpenClose]],
+    timezone: str,
+    work_start: time,
+    work_end: time,
+    duration: timedelta,
+    earliest: datetime,
+    days: int = 7,
+    step: timedelta = timedelta(minutes=30),
+) -> tuple[datetime, datetime, timedelta] | None:
+    """When no window avoids the kitchen's service, the slot of ``duration`` in working
+    hours that overlaps service the least (then the earliest): (start, end, overlap) for
+    the lead to offer the customer and accept explicitly. None if no slot fits at all."""
+    end = earliest + timedelta(days=days)
+    service = expand(hours, timezone, earliest - timedelta(days=1), end + timedelta(days=1))
+    best: tuple[datetime, datetime, timedelta] | None = None
+    for ws, we in _work_intervals(work_start, work_end, timezone, earliest, end):
+        t = max(ws, earliest)
+        while t + duration <= we and t < end:
+            overlap = sum(
+                (
+                    min(b, t + duration) - max(a, t)
+                    for a, b in service
+                    if a < t + duration and b > t
+                ),
+                timedelta(0),
+            )
+            if best is None or overlap < best[2]:
+                best = (t, t + duration, overlap)
+            t += step
+    return best

@@ -320,3 +320,97 @@ def test_a_lead_plans_a_software_update_visit(api: Api, clock: FixedClock) -> No
         "/api/v1/work-orders/software-updates", json=body, headers=login(client, "zheng-zhuzi")
     )
     assert other.status_code == 404  # another region's robot
+
+
+def test_the_manuals_flow_end_to_end(api: Api, clock: FixedClock) -> None:
+    """Issue 16's flow through the API: intake → phone guidance → callback in 2 h (not
+    fixed) → a visit → quote accepted → completion → callback → verified."""
+    client, _, db_url = api
+    robot = "aic-bj-00002"
+    with psycopg.connect(db_url) as conn:  # out of warranty: the visit is charged
+        conn.execute(
+            "UPDATE robots SET warranty_end = %s WHERE robot_id = %s",
+            (clock.now().date() - timedelta(days=60), robot),
+        )
+    lead = login(client, "deng-keming")
+    first = _report(
+        client,
+        lead,
+        robot_id=robot,
+        symptom="出菜有焦味",
+        phone_guidance={
+            "resolved": True,
+            "cause": "锅底积碳",
+            "resolution": "指导客户清洗锅底",
+            "minutes": 15,
+        },
+    )
+    assert first.status_code == 201 and first.json()["status"] == "completed", first.text
+    clock.advance(timedelta(hours=2))  # the callback is due (the token expired: sign in)
+    lead = login(client, "deng-keming")
+    cb = client.post(
+        f"/api/v1/work-orders/{first.json()['id']}/callbacks/phone_guided",
+        json={"satisfied": False, "notes": "清洗后仍有焦味"},
+        headers=lead,
+    )
+    assert cb.status_code == 200, cb.text
+    visit = cb.json()["revisit_order_id"]
+    assert cb.status_code == 200 and visit is not None
+    assert _move(client, lead, first.json()["id"], to="verified").status_code == 200
+    start = clock.now() + timedelta(days=1)
+    assert (
+        _move(
+            client,
+            lead,
+            visit,
+            to="scheduled",
+            window_start=start.isoformat(),
+            window_end=(start + timedelta(hours=1)).isoformat(),
+            override_reason="客户同意",
+        ).status_code
+        == 200
+    )
+    assert _move(client, lead, visit, to="confirmed", override_reason="客户同意").status_code == 200
+    assert (
+        _move(
+            client,
+            lead,
+            visit,
+            to="dispatched",
+            technician_id="zeng-guangkuo",
+            override_reason="客户同意",
+        ).status_code
+        == 409
+    )  # no quote yet
+    q = client.post(f"/api/v1/work-orders/{visit}/quote", json={"minutes": 60}, headers=lead)
+    assert q.status_code == 200, q.text
+    assert (
+        client.post(
+            f"/api/v1/work-orders/{visit}/quote/accept",
+            json={"accepted_by": "王店长"},
+            headers=lead,
+        ).status_code
+        == 200
+    )
+    assert (
+        _move(
+            client,
+            lead,
+            visit,
+            to="dispatched",
+            technician_id="zeng-guangkuo",
+            override_reason="客户同意",
+        ).status_code
+        == 200
+    )
+    tech = login(client, "zeng-guangkuo")
+    assert _move(client, tech, visit, to="in_progress").status_code == 200
+    done = _move(client, tech, visit, to="completed", completion=COMPLETION)
+    assert done.status_code == 200 and done.json()["completion"]["receipt"], done.text
+    cb2 = client.post(
+        f"/api/v1/work-orders/{visit}/callbacks/verification",
+        json={"satisfied": True},
+        headers=lead,
+    )
+    assert cb2.status_code == 200 and cb2.json()["revisit_order_id"] is None
+    assert _move(client, lead, visit, to="verified").json()["status"] == "verified"

@@ -658,6 +658,7 @@ def test_a_job_that_fits_no_window_says_why(db: psycopg.Connection[tuple[object,
     ).fetchone()  # type: ignore[misc]
     assert status == "new"
     assert "no 180-minute window outside the kitchen's service hours" in evidence["no_window"]
+    assert "quietest slot 建议时段" in evidence["no_window"]  # for the lead to offer
 
 
 @pytest.mark.clock

@@ -117,3 +117,27 @@ def test_no_window_before_due_is_marked_late() -> None:
         due=earliest + timedelta(days=1),
     )
     assert visit is not None and visit.late and visit.start.weekday() == 6
+
+
+def test_least_bad_slot_is_the_quietest_one() -> None:
+    """No window avoids service: the slot overlapping service least is offered."""
+    from datetime import UTC, datetime, time, timedelta
+
+    from core.fleet import Interval
+    from scheduler.windows import least_bad
+
+    # Open 10:00–22:00 every day except a quieter Tuesday closing at 15:00 (Shanghai).
+    hours = {d: [Interval(opens=time(10), closes=time(22))] for d in range(7)}
+    hours[1] = [Interval(opens=time(10), closes=time(15))]
+    got = least_bad(
+        hours=hours,
+        timezone="Asia/Shanghai",
+        work_start=time(9),
+        work_end=time(18),
+        duration=timedelta(hours=3),
+        earliest=datetime(2026, 11, 30, 1, tzinfo=UTC),  # Monday 09:00 China time
+    )
+    assert got is not None
+    start, end, overlap = got
+    assert start.isoformat() == "2026-12-01T15:00:00+08:00"  # Tuesday after closing
+    assert overlap == timedelta(0) and end - start == timedelta(hours=3)
