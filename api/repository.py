@@ -369,3 +369,29 @@ def ground_truth_runs(conn: Conn) -> list[dict[str, Any]]:
 def site_zones(conn: Conn) -> dict[str, str]:
     """Each visible site's time zone, by site id."""
     return {str(i): str(tz) for i, tz in conn.execute("SELECT id, timezone FROM sites")}
+
+
+def staff_lang(conn: Conn, *, staff_id: str) -> str | None:
+    row = conn.execute("SELECT lang FROM staff WHERE id = %s", (staff_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def set_staff_lang(conn: Conn, *, staff_id: str, lang: str) -> None:
+    conn.execute("UPDATE staff SET lang = %s WHERE id = %s", (lang, staff_id))
+
+
+def my_visits(conn: Conn, *, p: Principal) -> list[dict[str, Any]]:
+    """The caller's open visits in the order they come: window, address, phone, task."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT w.id, w.number, w.type, w.status, w.priority, w.robot_id, w.title, w.tasks,
+                      w.due_at, w.window_start, w.window_end, w.symptom, w.customer_requests,
+                      s.name AS site, s.address, coalesce(c.phone, s.phone) AS phone,
+                      c.name AS customer, s.timezone, r.model
+               FROM work_orders w JOIN sites s ON s.id = w.site_id
+               JOIN customers c ON c.id = w.customer_id JOIN robots r ON r.robot_id = w.robot_id
+               WHERE w.technician_id = %s
+                 AND w.status IN ('scheduled', 'confirmed', 'dispatched', 'in_progress', 'on_hold')
+               ORDER BY w.window_start NULLS LAST, w.due_at, w.id""",
+            (p.staff_id,),
+        ).fetchall()

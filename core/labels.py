@@ -96,6 +96,26 @@ ANOMALY_STATUS: dict[str, Pair] = {
     "acknowledged": ("已确认", "Acknowledged"),
     "cleared": ("已解除", "Cleared"),
 }
+# The robots' measurements (docs/telemetry.md), with their units.
+METRIC: dict[str, Pair] = {
+    "wok_temp_c": ("锅温 (°C)", "Wok temperature (°C)"),
+    "heater_power_w": ("加热功率 (W)", "Heater power (W)"),
+    "igbt_temp_c": ("IGBT温度 (°C)", "IGBT temperature (°C)"),
+    "stir_current_a": ("搅拌电流 (A)", "Stir current (A)"),
+    "stir_rpm": ("搅拌转速 (rpm)", "Stir speed (rpm)"),
+    "stir_vib_mm_s": ("搅拌振动 (mm/s)", "Stir vibration (mm/s)"),
+    "pump_pressure_kpa": ("投料泵压力 (kPa)", "Pump pressure (kPa)"),
+    "dose_flow_ml_s": ("投料流量 (ml/s)", "Dosing flow (ml/s)"),
+    "exhaust_fan_rpm": ("排烟风机转速 (rpm)", "Exhaust fan speed (rpm)"),
+    "cabinet_temp_c": ("机柜温度 (°C)", "Cabinet temperature (°C)"),
+}
+ROLE: dict[str, Pair] = {
+    "admin": ("总部", "HQ"),
+    "engineer": ("工程师", "Engineer"),
+    "lead": ("组长", "Lead"),
+    "technician": ("维保技工", "Technician"),
+    "viewer": ("只读", "Viewer"),
+}
 BOOLEAN: dict[bool, Pair] = {True: ("是", "Yes"), False: ("否", "No")}
 
 VOCABULARIES: dict[str, Mapping[str, Pair]] = {
@@ -110,6 +130,8 @@ VOCABULARIES: dict[str, Mapping[str, Pair]] = {
     "health": HEALTH,
     "callback_kind": CALLBACK_KIND,
     "anomaly_status": ANOMALY_STATUS,
+    "role": ROLE,
+    "metric": METRIC,
 }
 
 

@@ -258,6 +258,7 @@ def _predictive_fields(
         "warranty": warranty_status(ctx, now),
         "anomaly_id": a["id"],
         "evidence": {
+            "kind": a["kind"],
             "detector": a["detector"],
             "model_version": a["model_version"],
             "score": a["score"],

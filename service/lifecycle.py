@@ -94,7 +94,9 @@ def _customer_sign_off(completion: dict[str, Any]) -> str | None:
     rating = completion.get("rating")
     if rating is not None and (not isinstance(rating, int) or not 1 <= rating <= 5):
         return "rating must be 1 to 5"
-    signed = rating is not None and bool((completion.get("signer") or "").strip())
+    signed = rating is not None and (
+        bool((completion.get("signer") or "").strip()) or bool(completion.get("signature"))
+    )
     declined = bool((completion.get("customer_declined") or "").strip())
     if not signed and not declined:
         return (

@@ -8,17 +8,18 @@ import hmac
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from api import repository as repo
 from api.deps import COOKIE, get_conn, get_tokens
 from api.security import AccountDisabledError, Principal, TokenError, Tokens
 from core.clock import zone
 from core.db import Conn
-from core.labels import both, label
+from core.labels import Labels, Lang, both, label, yes_no
 
 HERE = Path(__file__).resolve().parents[1]  # the api package: templates/, static/
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -69,13 +70,109 @@ FormUser = Annotated[Principal, Depends(csrf_checked)]
 
 
 def page_conn(request: Request, user: PageUser) -> Iterator[Conn]:
-    """Like the API's scoped connection: role aic_api and the user's region (RLS backstop)."""
+    """Like the API's scoped connection: role aic_api and the user's region (RLS backstop).
+    Also what every page shows in words: the user's language and the registry's names."""
     for conn in get_conn(request):
         try:
             repo.enter_scope(conn, p=user)
         except AccountDisabledError as exc:
             raise LoginRequiredError from exc
+        request.state.lang = repo.staff_lang(conn, staff_id=user.staff_id) or default_lang(
+            user.role
+        )
+        request.state.names = Labels.load(conn)
         yield conn
+
+
+def default_lang(role: str) -> str:
+    """Chinese for leads, technicians and HQ; English for the fault-model engineers."""
+    return "en" if role == "engineer" else "zh"
+
+
+def _lang(ctx: Any) -> Lang:
+    request = ctx.get("request")
+    lang = getattr(getattr(request, "state", None), "lang", "zh") if request else "zh"
+    return "en" if lang == "en" else "zh"
+
+
+@pass_context
+def _tr(ctx: Any, vocabulary: str, code: str | None) -> str:
+    """A code in the page's language: tr("status", "in_progress") → 维修中."""
+    return label(vocabulary, code, _lang(ctx))
+
+
+@pass_context
+def _t(ctx: Any, zh: str, en: str) -> str:
+    """Words in the page's language: t("工单队列", "Job queue")."""
+    return zh if _lang(ctx) == "zh" else en
+
+
+def _names(ctx: Any) -> Labels:
+    request = ctx.get("request")
+    names = getattr(getattr(request, "state", None), "names", None) if request else None
+    return names if isinstance(names, Labels) else Labels()
+
+
+@pass_context
+def _person(ctx: Any, staff_id: str | None) -> str:
+    return _names(ctx).person(staff_id)
+
+
+@pass_context
+def _region(ctx: Any, code: str | None) -> str:
+    return _names(ctx).region(code, _lang(ctx))
+
+
+@pass_context
+def _html_lang(ctx: Any) -> str:
+    return "zh-CN" if _lang(ctx) == "zh" else "en"
+
+
+@pass_context
+def _title(ctx: Any, text: str | None) -> str:
+    """'更换排烟风机 / Replace the exhaust fan' in the page's language."""
+    if not text:
+        return "-"
+    zh, sep, en = text.partition(" / ")
+    return (zh if _lang(ctx) == "zh" else en) if sep else text
+
+
+# Report columns whose values are codes, and the vocabulary that names them.
+CODE_COLUMNS = {
+    "type": "order_type",
+    "status": "status",
+    "component": "component",
+    "kind": "order_type",
+    "fault_kind": "fault_kind",
+    "warranty": "warranty",
+}
+
+
+@pass_context
+def _value(ctx: Any, key: str, value: Any) -> str:
+    """A report cell in the page's language: regions and codes by name, yes/no in words."""
+    from reports.export import cell
+
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return yes_no(value, _lang(ctx))
+    if key == "region":
+        return _names(ctx).region(str(value), _lang(ctx))
+    if key in CODE_COLUMNS and isinstance(value, str):
+        return label(CODE_COLUMNS[key], value, _lang(ctx))
+    return str(cell(value))
+
+
+templates.env.globals.update(
+    value=_value,
+    tr=_tr,
+    t=_t,
+    person=_person,
+    region=_region,
+    html_lang=_html_lang,
+    title=_title,
+)
 
 
 DbConn = Annotated[Conn, Depends(page_conn)]

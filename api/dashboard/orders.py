@@ -52,6 +52,7 @@ def move(
     now: Now,
     to: Annotated[str, Form(max_length=32)],
     note: Annotated[str, Form(max_length=2000)] = "",
+    back: Annotated[str, Form(pattern=r"^/ui/[a-z0-9/]*$")] = "/ui/orders",
 ) -> Response:
     """Move an order (confirm the proposed window, dispatch to the suggested technician,
     start, hold, …); who may is the domain's policy, as for the API and the CLI."""
@@ -60,8 +61,28 @@ def move(
     try:
         transition(conn, order_id=order_id, to=to, actor=user.staff_id, note=note or None, now=now)
     except (InvalidTransitionError, ForbiddenError) as exc:
-        return RedirectResponse(f"/ui/orders?error={quote_plus(exc.reason)}", status_code=303)
-    return RedirectResponse("/ui/orders", status_code=303)
+        return RedirectResponse(f"{back}?error={quote_plus(exc.reason)}", status_code=303)
+    return RedirectResponse(back, status_code=303)
+
+
+@router.get("/ui/today", response_class=HTMLResponse)
+def today(request: Request, conn: DbConn, user: PageUser) -> Response:
+    """A technician's day on the phone: visits in order, with window, address, phone, task
+    and the parts to bring; start and complete from here."""
+    from scheduler.repository import task_part_lines
+
+    visits = repo.my_visits(conn, p=user)
+    plan_parts, repair_parts = task_part_lines(conn)
+    for v in visits:
+        bring: dict[str, int] = {}
+        for i, task in enumerate(v["tasks"]):
+            lines = (
+                repair_parts.get(task) if i == 0 and v["type"] in ("repair", "predictive") else None
+            ) or plan_parts.get((v["model"], task), repair_parts.get(task, []))
+            for code, qty in lines:
+                bring[code] = bring.get(code, 0) + qty
+        v["bring"] = bring
+    return templates.TemplateResponse(request, "today.html", {"user": user, "visits": visits})
 
 
 @router.get("/ui/orders/{order_id}", response_class=HTMLResponse)
@@ -107,6 +128,9 @@ def complete(
     signer: Annotated[str, Form(max_length=100)] = "",
     customer_declined: Annotated[str, Form(max_length=500)] = "",
     training: Annotated[str, Form(max_length=1000)] = "",
+    signature: Annotated[
+        str, Form(max_length=300_000, pattern=r"^(data:image/png;base64,[A-Za-z0-9+/=]+)?$")
+    ] = "",
     parts: Annotated[str, Form(max_length=2000)] = "",
     warranty_void_reason: Annotated[str, Form(max_length=500)] = "",
     firmware_version: Annotated[str, Form(max_length=32)] = "",
@@ -140,6 +164,7 @@ def complete(
         "signer": signer.strip() or None,
         "customer_declined": customer_declined.strip() or None,
         "training": training.strip() or None,
+        "signature": signature or None,
         "uncertain": bool(uncertain),
         "phone_guided": bool(phone_guided),
     }

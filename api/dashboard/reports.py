@@ -68,12 +68,15 @@ def report_page(
         sums: dict[str, float] = {}
         for r in rows:
             v = r.get(value)
-            sums[str(r.get(label))] = sums.get(str(r.get(label)), 0.0) + float(v or 0)
+            key = chart_label(request, label, r.get(label))
+            sums[key] = sums.get(key, 0.0) + float(v or 0)
         labels = dict(report.columns)
+        zh = getattr(request.state, "lang", "zh") == "zh"
+        col = {k: (t.split(" ", 1)[0] if zh else t.split(" ", 1)[-1]) for k, t in labels.items()}
         chart = {
             "labels": list(sums),
             "data": list(sums.values()),
-            "title": f"{labels[value]} by {labels[label]}",
+            "title": f"{col[value]}（按{col[label]}）" if zh else f"{col[value]} by {col[label]}",
         }
     return templates.TemplateResponse(
         request,
@@ -90,3 +93,17 @@ def report_page(
             "totals": totals(rows, report.columns, report.no_total) if rows else [],
         },
     )
+
+
+def chart_label(request: Request, key: str, code: object) -> str:
+    """A bar's label in the page's language (regions and codes by name)."""
+    from api.dashboard.common import CODE_COLUMNS
+    from core.labels import Labels, Lang, label
+
+    lang: Lang = "en" if getattr(request.state, "lang", "zh") == "en" else "zh"
+    names = getattr(request.state, "names", None) or Labels()
+    if key == "region":
+        return names.region(str(code), lang)
+    if key in CODE_COLUMNS and isinstance(code, str):
+        return label(CODE_COLUMNS[key], code, lang)
+    return str(code)

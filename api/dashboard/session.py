@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.dashboard.common import FormUser, templates
+from api import repository as repo
+from api.dashboard.common import DbConn, FormUser, templates
 from api.deps import COOKIE, get_tokens
 from api.security import Tokens
 from api.signin import sign_in
@@ -67,3 +68,16 @@ def logout(user: FormUser) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response
+
+
+@router.post("/ui/lang")
+def switch_language(
+    request: Request,
+    conn: DbConn,
+    user: FormUser,
+    lang: Annotated[str, Form(pattern=r"^(zh|en)$")],
+    back: Annotated[str, Form(pattern=r"^/ui/[A-Za-z0-9/_?=&%.-]*$")] = "/ui/orders",
+) -> Response:
+    """中文 / English, remembered for this staff member (on every device)."""
+    repo.set_staff_lang(conn, staff_id=user.staff_id, lang=lang)
+    return RedirectResponse(back, status_code=303)

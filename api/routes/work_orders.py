@@ -62,6 +62,12 @@ class Completion(BaseModel):
         max_length=1000,
         description="what the customer was trained in after the fix (4.2.7.3C), if anything",
     )
+    signature: str | None = Field(
+        default=None,
+        max_length=300_000,
+        pattern=r"^data:image/png;base64,[A-Za-z0-9+/=]+$",
+        description="the customer's signature drawn on the technician's phone (PNG data URL)",
+    )
     phone_guided: bool = False
     uncertain: bool = False
     warranty_void_reason: str | None = Field(default=None, max_length=500)

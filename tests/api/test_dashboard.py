@@ -148,8 +148,12 @@ def test_lead_confirms_a_window_and_opens_a_chart(
         ),
     ).until(
         lambda drv: (
-            drv.find_element(By.CSS_SELECTOR, "#orders tbody tr[data-order] td.status").text
+            drv.find_element(By.CSS_SELECTOR, "#orders tbody tr[data-order]").get_attribute(
+                "data-status"
+            )
             == "confirmed"
+            and drv.find_element(By.CSS_SELECTOR, "#orders tbody tr[data-order] td.status").text
+            == "已确认"  # the lead's page says it in Chinese (issue 17)
         )
     )
     assert d.find_elements(By.CSS_SELECTOR, "button.dispatch")
@@ -174,7 +178,7 @@ def test_lead_confirms_a_window_and_opens_a_chart(
     d.get(server + "/ui/reports/distribution")  # a report with its bar chart, region only
     WebDriverWait(d, 10).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#chart canvas")))
     cells = d.find_elements(By.CSS_SELECTOR, "#report tbody tr td:first-child")
-    assert cells and {c.text for c in cells} == {"north"}
+    assert cells and {c.text for c in cells} == {"华北"}  # the region by name (issue 17)
     d.save_screenshot(str(shots / "reports.png"))
     # An engineer: the evaluation of a labelled run with a score timeline per fault kind.
     d.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()

@@ -21,7 +21,8 @@ def test_complete_a_work_order_from_the_form(api: tuple[TestClient, Tokens, str]
     client, tokens, db = api
     assert client.get("/ui/orders").url.path == "/login"
     r = client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
-    assert r.url.path == "/ui/orders" and "Job queue" in r.text
+    # A lead's pages are in Chinese (issue 17): 工单队列, not "Job queue".
+    assert r.url.path == "/ui/orders" and "工单队列" in r.text
     order = client.get("/api/v1/work-orders").json()[0]  # the cookie authenticates the API too
     yesterday = local_date(tokens.clock.now()) - timedelta(days=1)
     with psycopg.connect(db) as conn:
@@ -50,9 +51,9 @@ def test_complete_a_work_order_from_the_form(api: tuple[TestClient, Tokens, str]
         "signer": "王店长",
     }
     bad = client.post(f"/ui/orders/{order['id']}/complete", data={**form, "parts": "NO-SUCH:1"})
-    assert "unknown part" in bad.text and '<td id="order-status">in_progress</td>' in bad.text
+    assert "unknown part" in bad.text and 'data-status="in_progress">维修中</td>' in bad.text
     done = client.post(f"/ui/orders/{order['id']}/complete", data=form)
-    assert '<td id="order-status">completed</td>' in done.text
+    assert 'data-status="completed">已完工</td>' in done.text
     assert 'id="charged"' in done.text and "890.00" in done.text  # 150 + 640 + 100
     assert "verification" in done.text  # the callback is due
 
@@ -154,6 +155,6 @@ def test_the_service_loop_from_the_dashboard(api: tuple[TestClient, Tokens, str]
         },
         follow_redirects=True,
     )
-    assert "否 No" in done.text and "还是不亮" in done.text
+    assert "<td>否</td>" in done.text and "还是不亮" in done.text
     revisits = client.get("/api/v1/work-orders", params={"robot_id": "aic-bj-00002"}).json()
     assert any("Revisit" in o["title"] for o in revisits)

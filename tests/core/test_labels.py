@@ -63,7 +63,8 @@ def test_every_code_of_the_code_has_a_label() -> None:
     assert set(STATES) == set(labels.ROBOT_STATE)
     for vocabulary in labels.VOCABULARIES.values():
         for zh, en in vocabulary.values():
-            assert re.search(r"[\u4e00-\u9fff]", zh) and en.isascii() and en[0].isupper()
+            assert re.search(r"[\u4e00-\u9fff]", zh) and not re.search(r"[\u4e00-\u9fff]", en)
+            assert en[0].isupper(), en
 
 
 def test_labels_in_each_language() -> None:
@@ -73,3 +74,9 @@ def test_labels_in_each_language() -> None:
     assert label("status", "no-such-code") == "no-such-code"  # shown as it is, never hidden
     assert label("status", None) == "-"
     assert labels.yes_no(True) == "是" and labels.yes_no(False, "en") == "No"
+
+
+def test_every_metric_of_the_charts_has_a_label() -> None:
+    from api.repository import ROBOT_METRICS
+
+    assert set(ROBOT_METRICS) == set(labels.METRIC)
