@@ -298,7 +298,7 @@ def _absorb_preventive(
             changes={"status": "cancelled"},
             actor="scheduler",
             from_status=p["status"],
-            note=f"merged into predictive order {order_id}",
+            note=f"并入工单 {order_id} · merged into order {order_id}",
             at=now,
         )
         merged += 1

@@ -137,6 +137,13 @@ def _title(ctx: Any, text: str | None) -> str:
     return (zh if _lang(ctx) == "zh" else en) if sep else text
 
 
+@pass_context
+def _bi(ctx: Any, text: str) -> str:
+    """'区域 Region' (a bilingual label: Chinese, a space, English) in the page's language."""
+    zh, sep, en = text.partition(" ")
+    return (zh if _lang(ctx) == "zh" else en) if sep else text
+
+
 # Report columns whose values are codes, and the vocabulary that names them.
 CODE_COLUMNS = {
     "type": "order_type",
@@ -172,6 +179,7 @@ templates.env.globals.update(
     region=_region,
     html_lang=_html_lang,
     title=_title,
+    bi=_bi,
 )
 
 

@@ -15,7 +15,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/ui/reports", response_class=HTMLResponse)
-def reports_page(request: Request, user: PageUser) -> Response:
+def reports_page(request: Request, conn: DbConn, user: PageUser) -> Response:
     """The reports a lead owes HQ, each viewable and downloadable."""
     from reports.catalog import REPORT_LIST
 

@@ -27,7 +27,9 @@ def _back(order_id: int, error: str | None = None) -> Response:
 
 
 @router.get("/ui/orders/new", response_class=HTMLResponse)
-def report_form(request: Request, user: PageUser, error: str | None = None) -> Response:
+def report_form(
+    request: Request, conn: DbConn, user: PageUser, error: str | None = None
+) -> Response:
     return templates.TemplateResponse(request, "intake.html", {"user": user, "error": error})
 
 
