@@ -395,3 +395,13 @@ def my_visits(conn: Conn, *, p: Principal) -> list[dict[str, Any]]:
                ORDER BY w.window_start NULLS LAST, w.due_at, w.id""",
             (p.staff_id,),
         ).fetchall()
+
+
+def region_field_staff(conn: Conn, *, region: str) -> list[dict[str, Any]]:
+    """The region's technicians and lead, for assigning a visit."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT id, name, role FROM staff WHERE region = %s AND active"
+            " AND role IN ('technician', 'lead') ORDER BY role DESC, id",
+            (region,),
+        ).fetchall()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
 from typing import Annotated, Any
 from urllib.parse import quote_plus
 
@@ -12,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api import repository as repo
 from api.dashboard.common import DbConn, FormUser, PageUser, templates
 from api.deps import Now
+from core.clock import zone
 from core.errors import NotFoundError
 from service.errors import ForbiddenError, InvalidTransitionError
 from service.orders import transition
@@ -53,16 +55,54 @@ def move(
     to: Annotated[str, Form(max_length=32)],
     note: Annotated[str, Form(max_length=2000)] = "",
     back: Annotated[str, Form(pattern=r"^/ui/[a-z0-9/]*$")] = "/ui/orders",
+    window_start: Annotated[str, Form(max_length=32)] = "",
+    window_end: Annotated[str, Form(max_length=32)] = "",
+    technician_id: Annotated[str, Form(pattern=r"^([a-z0-9][a-z0-9._-]{1,63})?$")] = "",
+    override_reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """Move an order (confirm the proposed window, dispatch to the suggested technician,
-    start, hold, …); who may is the domain's policy, as for the API and the CLI."""
-    if repo.work_order(conn, p=user, order_id=order_id) is None:
+    """Move an order (confirm, dispatch, reschedule with a new window, reassign, hold,
+    cancel with a reason, start …); who may is the domain's policy, as for the API and the
+    CLI. A window is typed in the site's local time."""
+    order = repo.work_order(conn, p=user, order_id=order_id)
+    if order is None:
         raise NotFoundError("work order", order_id)
     try:
-        transition(conn, order_id=order_id, to=to, actor=user.staff_id, note=note or None, now=now)
+        window = _window(window_start, window_end, order["timezone"])
+        transition(
+            conn,
+            order_id=order_id,
+            to=to,
+            actor=user.staff_id,
+            note=note or None,
+            window=window,
+            technician_id=technician_id or None,
+            override_reason=override_reason or None,
+            now=now,
+        )
     except (InvalidTransitionError, ForbiddenError) as exc:
         return RedirectResponse(f"{back}?error={quote_plus(exc.reason)}", status_code=303)
+    except ValueError as exc:
+        return RedirectResponse(f"{back}?error={quote_plus(str(exc))}", status_code=303)
     return RedirectResponse(back, status_code=303)
+
+
+def _window(start: str, end: str, tz: str) -> tuple[datetime, datetime] | None:
+    """'2026-12-03T15:00' and '16:30' or a full local time → an aware window, or None."""
+    if not start and not end:
+        return None
+    zone_ = zone(tz)
+    try:
+        a = datetime.fromisoformat(start).replace(tzinfo=zone_)
+        b = (
+            datetime.combine(a.date(), time.fromisoformat(end), zone_)
+            if len(end) <= 5
+            else datetime.fromisoformat(end).replace(tzinfo=zone_)
+        )
+    except ValueError as exc:
+        raise ValueError("window: a start like 2026-12-03T15:00 and an end like 16:30") from exc
+    if b <= a:
+        raise ValueError("the window must end after it starts 结束时间须晚于开始时间")
+    return a, b
 
 
 @router.get("/ui/today", response_class=HTMLResponse)
@@ -97,9 +137,25 @@ def order_page(
     if order is None:
         raise NotFoundError("work order", order_id)
     from service.commissioning import CHECKLIST
+    from service.lifecycle import TRANSITIONS
+    from service.policy import Actor, may_move
 
+    me = Actor(user.staff_id, user.role, user.region)
+    moves = [
+        to
+        for to in sorted(TRANSITIONS.get(order["status"], ()))
+        if to != "completed" and may_move(me, order, to)
+    ]
     return templates.TemplateResponse(
-        request, "order.html", {"user": user, "order": order, "checklist": CHECKLIST}
+        request,
+        "order.html",
+        {
+            "user": user,
+            "order": order,
+            "checklist": CHECKLIST,
+            "moves": moves,
+            "field": repo.region_field_staff(conn, region=order["region"]),
+        },
     )
 
 

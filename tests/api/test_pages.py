@@ -158,3 +158,45 @@ def test_the_service_loop_from_the_dashboard(api: tuple[TestClient, Tokens, str]
     assert "<td>否</td>" in done.text and "还是不亮" in done.text
     revisits = client.get("/api/v1/work-orders", params={"robot_id": "aic-bj-00002"}).json()
     assert any("Revisit" in o["title"] for o in revisits)
+
+
+def test_a_lead_reschedules_reassigns_and_cancels_from_the_order_page(
+    api: tuple[TestClient, Tokens, str],
+) -> None:
+    """The whole lifecycle from the dashboard: a new window (checked), another technician,
+    a cancel with its reason — through the same policy as the API."""
+    client, tokens, db = api
+    client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
+    order = client.get("/api/v1/work-orders").json()[0]
+    path = f"/ui/orders/{order['id']}"
+    page = client.get(path)
+    assert 'id="move-form"' in page.text and "曾广阔" in page.text
+    from core.clock import zone
+
+    tomorrow = (
+        f"{(tokens.clock.now() + timedelta(days=1)).astimezone(zone('Asia/Shanghai')):%Y-%m-%d}"
+    )
+
+    def move(**form: str) -> str:
+        r = client.post(
+            path + "/move",
+            data={"csrf": form_token(client, path), "back": path, **form},
+            follow_redirects=True,
+        )
+        assert r.status_code == 200
+        return r.text
+
+    inside = move(to="scheduled", window_start=f"{tomorrow}T19:00", window_end="20:00")
+    assert 'id="order-error"' in inside and "service hours" in inside
+    bad = move(to="scheduled", window_start=f"{tomorrow}T19:00", window_end="18:00")
+    assert "结束时间须晚于开始时间" in bad
+    ok = move(
+        to="scheduled",
+        window_start=f"{tomorrow}T19:00",
+        window_end="20:00",
+        technician_id="zeng-guangkuo",
+        override_reason="客户同意当天晚开门",
+    )
+    assert 'id="order-error"' not in ok and "19:00–20:00" in ok
+    cancelled = move(to="cancelled", note="客户已自行更换设备")
+    assert 'data-status="cancelled"' in cancelled and "客户已自行更换设备" in cancelled
