@@ -165,7 +165,7 @@ def test_a_lead_reschedules_reassigns_and_cancels_from_the_order_page(
 ) -> None:
     """The whole lifecycle from the dashboard: a new window (checked), another technician,
     a cancel with its reason — through the same policy as the API."""
-    client, tokens, db = api
+    client, tokens, _ = api
     client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
     order = client.get("/api/v1/work-orders").json()[0]
     path = f"/ui/orders/{order['id']}"
