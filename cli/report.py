@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from cli.context import console, fail, runtime
+from core.labels import Labels
 from reports.catalog import REPORT_LIST, Report
 
 app = typer.Typer(
@@ -18,14 +19,24 @@ app = typer.Typer(
 )
 
 
-def emit(rows: list[dict[str, Any]], report: Report, title: str, out: Path | None) -> None:
-    """Print the report as a table, or write it to ``out`` (.csv or .xlsx)."""
+def emit(
+    rows: list[dict[str, Any]],
+    report: Report,
+    title: str,
+    out: Path | None,
+    *,
+    names: Labels | None = None,
+) -> None:
+    """Print the report as a table, or write it to ``out`` (.csv or .xlsx); with ``names``,
+    regions and codes in words."""
     from reports.export import cell, to_csv, to_xlsx
     from reports.periods import TIME_NOTE
 
     if out is not None:
         if out.suffix == ".xlsx":
-            to_xlsx(rows, out, title=title, columns=report.columns, skip=report.no_total)
+            to_xlsx(
+                rows, out, title=title, columns=report.columns, skip=report.no_total, names=names
+            )
         elif out.suffix == ".csv":
             out.write_text(to_csv(rows, report.columns), encoding="utf-8-sig")
         else:
@@ -37,36 +48,50 @@ def emit(rows: list[dict[str, Any]], report: Report, title: str, out: Path | Non
         table.add_column(label)
     for r in rows:
         table.add_row(
-            *["-" if r.get(k) is None else str(cell(r.get(k))) for k, _ in report.columns]
+            *[
+                "-" if r.get(k) is None else str(cell(names.value(k, r[k]) if names else r[k]))
+                for k, _ in report.columns
+            ]
         )
     console.print(table)
 
 
 def _produce(report: Report, region: str | None, period: str | None, out: Path | None) -> None:
+    from core.fleet_repository import find_region, region_summaries
+    from core.labels import Labels
     from reports.catalog import run, title
-    from reports.periods import current_month, current_week
+    from reports.periods import last_month, last_week
 
     with runtime() as rt, rt.pool.connection() as conn:
         now = rt.clock.now()
+        if region is not None:
+            code = find_region(conn, region)
+            if code is None:
+                raise fail(
+                    f"unknown region {region!r}; regions: "
+                    + ", ".join(f"{g.code} ({g.name_zh})" for g in region_summaries(conn))
+                )
+            region = code
+        names = Labels.load(conn)
         if report.period == "month" and period is None:
-            period = current_month(now)
+            period = last_month(now)
         elif report.period == "week" and period is None:
-            period = current_week(now)
+            period = last_week(now)
         try:
             rows = run(conn, report.name, now=now, region=region, period=period)
         except ValueError as exc:
             raise fail(str(exc)) from exc
-    emit(rows, report, title(report, period), out)
+    emit(rows, report, title(report, period), out, names=names)
 
 
 def _command(report: Report) -> Callable[..., None]:
-    region_opt = typer.Option(None, help="one region (default: all)")
+    region_opt = typer.Option(None, help="one region, code or name: north, 华北 (default: all)")
     out_opt = typer.Option(None, help="write .csv or .xlsx instead of printing")
     if report.period == "month":
 
         def monthly(
             month: str | None = typer.Option(
-                None, help="e.g. 2026-11 (China time; default: this month)"
+                None, help="e.g. 2026-11 (China time; default: last month)"
             ),
             region: str | None = region_opt,
             out: Path | None = out_opt,
@@ -78,7 +103,7 @@ def _command(report: Report) -> Callable[..., None]:
 
         def weekly(
             week: str | None = typer.Option(
-                None, help="ISO week, e.g. 2026-W48, Monday to Sunday (default: this week)"
+                None, help="ISO week, e.g. 2026-W48, Monday to Sunday (default: last week)"
             ),
             region: str | None = region_opt,
             out: Path | None = out_opt,

@@ -135,6 +135,17 @@ VOCABULARIES: dict[str, Mapping[str, Pair]] = {
 }
 
 
+# Report columns whose values are codes, and the vocabulary that names them.
+CODE_COLUMNS: dict[str, str] = {
+    "type": "order_type",
+    "status": "status",
+    "component": "component",
+    "kind": "order_type",
+    "fault_kind": "fault_kind",
+    "warranty": "warranty",
+}
+
+
 def pick(pair: Pair, lang: Lang) -> str:
     return pair[0] if lang == "zh" else pair[1]
 
@@ -187,6 +198,17 @@ class Labels:
             return "-"
         pair = self.regions.get(code)
         return code if pair is None else pick(pair, lang)
+
+    def value(self, column: str, value: object, lang: Lang = "zh") -> object:
+        """A report cell in words: regions and coded columns by name, yes/no for flags;
+        numbers, dates and free text as they are."""
+        if isinstance(value, bool):
+            return yes_no(value, lang)
+        if column == "region" and isinstance(value, str):
+            return self.region(value, lang)
+        if column in CODE_COLUMNS and isinstance(value, str):
+            return label(CODE_COLUMNS[column], value, lang)
+        return value
 
     def person(self, staff_id: str | None) -> str:
         """A staff member's display name (曾广阔), or the id of a system actor."""

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from core.labels import Labels
 from reports.periods import REPORT_TZ, TIME_NOTE
 
 Columns = tuple[tuple[str, str], ...]
@@ -56,10 +57,14 @@ def to_xlsx(
     title: str,
     columns: Columns,
     skip: tuple[str, ...] = (),
+    names: Labels | None = None,
 ) -> None:
-    """An XLSX sheet with the title, the bilingual header, the rows and a totals line."""
+    """An XLSX sheet for HQ's Excel: the title, the bilingual header (frozen), the rows —
+    with ``names``, regions and codes in Chinese words, flags as 是/否 — a totals line (合计),
+    and columns as wide as their contents."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook()
     ws = wb.active
@@ -71,14 +76,34 @@ def to_xlsx(
     for cell_ in ws[2]:
         cell_.font = Font(bold=True)
     for r in rows:
-        ws.append([cell(_value(r, k)) for k, _ in columns])
+        values = [_value(r, k) for k, _ in columns]
+        if names is not None:
+            values = [names.value(k, v) for (k, _), v in zip(columns, values, strict=True)]
+        ws.append([cell(v) for v in values])
     ws.append(totals(rows, columns, skip))
+    for cell_ in ws[ws.max_row]:
+        cell_.font = Font(bold=True)
+    ws.freeze_panes = "B3"  # the title and the header stay, so does the first column
+    for i, column in enumerate(ws.iter_cols(min_row=2), start=1):
+        widest = max((_width(c.value) for c in column), default=8)
+        ws.column_dimensions[get_column_letter(i)].width = min(60, max(8, widest + 2))
     wb.save(path)
 
 
+def _width(value: Any) -> int:
+    """Display width in Excel's units: a Chinese character counts two."""
+    text = "" if value is None else str(value)
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
 def to_xlsx_bytes(
-    rows: Sequence[object], *, title: str, columns: Columns, skip: tuple[str, ...] = ()
+    rows: Sequence[object],
+    *,
+    title: str,
+    columns: Columns,
+    skip: tuple[str, ...] = (),
+    names: Labels | None = None,
 ) -> bytes:
     buf = io.BytesIO()
-    to_xlsx(rows, buf, title=title, columns=columns, skip=skip)
+    to_xlsx(rows, buf, title=title, columns=columns, skip=skip, names=names)
     return buf.getvalue()

@@ -56,5 +56,22 @@ def current_week(now: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
+def last_month(now: datetime) -> str:
+    """The month before the one ``now`` falls in (China time): what a lead reports at the
+    start of a month (e.g. ``2026-11`` on 2 December).
+
+    >>> last_month(datetime(2027, 1, 1, 1, tzinfo=UTC))  # 09:00 on 1 January in China
+    '2026-12'
+    """
+    first = now.astimezone(REPORT_TZ).date().replace(day=1)
+    return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+def last_week(now: datetime) -> str:
+    """The ISO week before the one ``now`` falls in (China time), e.g. ``2026-W48``."""
+    year, week, _ = (now.astimezone(REPORT_TZ) - timedelta(days=7)).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 # What every export says once about its times (Shanghai keeps UTC+08:00 all year).
 TIME_NOTE = "时间为北京时间 Times are China time (UTC+08:00)"

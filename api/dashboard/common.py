@@ -19,7 +19,7 @@ from api.deps import COOKIE, get_conn, get_tokens
 from api.security import AccountDisabledError, Principal, TokenError, Tokens
 from core.clock import zone
 from core.db import Conn
-from core.labels import Labels, Lang, both, label, yes_no
+from core.labels import Labels, Lang, both, label
 
 HERE = Path(__file__).resolve().parents[1]  # the api package: templates/, static/
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -144,17 +144,6 @@ def _bi(ctx: Any, text: str) -> str:
     return (zh if _lang(ctx) == "zh" else en) if sep else text
 
 
-# Report columns whose values are codes, and the vocabulary that names them.
-CODE_COLUMNS = {
-    "type": "order_type",
-    "status": "status",
-    "component": "component",
-    "kind": "order_type",
-    "fault_kind": "fault_kind",
-    "warranty": "warranty",
-}
-
-
 @pass_context
 def _value(ctx: Any, key: str, value: Any) -> str:
     """A report cell in the page's language: regions and codes by name, yes/no in words."""
@@ -162,13 +151,7 @@ def _value(ctx: Any, key: str, value: Any) -> str:
 
     if value is None:
         return "-"
-    if isinstance(value, bool):
-        return yes_no(value, _lang(ctx))
-    if key == "region":
-        return _names(ctx).region(str(value), _lang(ctx))
-    if key in CODE_COLUMNS and isinstance(value, str):
-        return label(CODE_COLUMNS[key], value, _lang(ctx))
-    return str(cell(value))
+    return str(cell(_names(ctx).value(key, value, _lang(ctx))))
 
 
 templates.env.globals.update(

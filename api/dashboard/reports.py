@@ -38,15 +38,15 @@ def report_page(
     chart, table with totals, CSV/XLSX links."""
     from reports.catalog import REPORTS, run
     from reports.export import cell, totals
-    from reports.periods import current_month, current_week
+    from reports.periods import last_month, last_week
 
     report = REPORTS.get(name)
     if report is None:
         raise NotFoundError("report", name)
     period = (
-        month or current_month(now)
+        month or last_month(now)
         if report.period == "month"
-        else week or current_week(now)
+        else week or last_week(now)
         if report.period == "week"
         else None
     )
@@ -97,8 +97,7 @@ def report_page(
 
 def chart_label(request: Request, key: str, code: object) -> str:
     """A bar's label in the page's language (regions and codes by name)."""
-    from api.dashboard.common import CODE_COLUMNS
-    from core.labels import Labels, Lang, label
+    from core.labels import CODE_COLUMNS, Labels, Lang, label
 
     lang: Lang = "en" if getattr(request.state, "lang", "zh") == "en" else "zh"
     names = getattr(request.state, "names", None) or Labels()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import DbConn, Now, User
 from api.schemas import ReportInfo
+from core.labels import Labels
 from reports.catalog import REPORTS, run, title
 from reports.export import to_csv, to_xlsx_bytes
 
@@ -69,7 +70,11 @@ def report(
     if format == "xlsx":
         return Response(
             to_xlsx_bytes(
-                rows, title=title(spec, period), columns=spec.columns, skip=spec.no_total
+                rows,
+                title=title(spec, period),
+                columns=spec.columns,
+                skip=spec.no_total,
+                names=Labels.load(conn),
             ),
             media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},

@@ -38,7 +38,7 @@ def test_reports_keep_to_the_lead_region_and_export(api: Api) -> None:
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
     assert (
-        values[1][0] == "区域 Region" and values[2][0] == "north" and values[-1][0] == "合计 Total"
+        values[1][0] == "区域 Region" and values[2][0] == "华北" and values[-1][0] == "合计 Total"
     )
 
 
@@ -123,9 +123,10 @@ def test_warranty_card_customer_file_and_software_entry(api: Api) -> None:
 
 
 def test_report_pages(api: Api) -> None:
-    """Report pages keep to the lead's region; a period report opens on the current week
-    (China time, at the app's clock) with the picker to choose another; a bad week is shown."""
-    from reports.periods import current_week
+    """Report pages keep to the lead's region; a period report opens on last week (China
+    time, at the app's clock: what a lead reports) with the picker to choose another; a bad
+    week is shown."""
+    from reports.periods import last_week
 
     client, tokens, _ = api
     client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
@@ -135,7 +136,7 @@ def test_report_pages(api: Api) -> None:
     assert chart.status_code == 200 and 'id="chart"' in chart.text and 'id="report"' in chart.text
     assert "east" not in chart.text.split('id="report"')[1]
     picker = client.get("/ui/reports/weekly")
-    this_week = current_week(tokens.clock.now())
+    this_week = last_week(tokens.clock.now())
     assert 'id="period-form"' in picker.text and 'id="report"' in picker.text
     assert f"format=xlsx&amp;week={this_week}" in picker.text
     week = client.get("/ui/reports/weekly", params={"week": "2026-W48"})
@@ -143,3 +144,25 @@ def test_report_pages(api: Api) -> None:
     bad = client.get("/ui/reports/weekly", params={"week": "2026-48"})
     assert bad.status_code == 200 and 'id="report-error"' in bad.text
     assert client.get("/ui/reports/nope").status_code == 404
+
+
+def test_xlsx_for_excel_labels_widths_frozen_header(api: Api) -> None:
+    """Issue 17: XLSX values were codes (north, exhaust_fan, False) with no widths or frozen
+    header."""
+    client, _, _ = api
+    r = client.get(
+        "/api/v1/reports/parts-stock",
+        params={"format": "xlsx"},
+        headers=login(client, "hq-manager"),
+    )
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet is not None
+    values = list(sheet.iter_rows(values_only=True))
+    header = values[1]
+    body = values[2:-1]
+    region = header.index("区域 Region")
+    flags = [i for i, h in enumerate(header) if h and "需补货" in h]
+    assert {row[region] for row in body} <= {"华北", "华东", "华南", "华中", "西南"}
+    assert flags and {row[flags[0]] for row in body} <= {"是", "否"}
+    assert sheet.freeze_panes == "B3"
+    assert sheet.column_dimensions["A"].width >= 8

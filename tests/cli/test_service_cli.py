@@ -52,12 +52,17 @@ def test_parts_software_and_reports(fresh_db: str, tmp_path: Path) -> None:
     assert "合计 Total" in rows[-1]
     stock = aic("report", "parts-stock", "--region", "north")
     assert "FAN-EXH-200" in stock and "east" not in stock
-    # No --week: this week in China time, at the command's clock (AIC_NOW fixes it here:
-    # Sunday 29 November 2026, 23:59 UTC, is Monday 30 November in China, ISO week 49).
-    this_week = runner.invoke(
+    # No --week: last week in China time (what a lead reports; issue 17), at the command's
+    # clock (AIC_NOW: Sunday 29 November 2026, 23:59 UTC, is Monday 30 November in China,
+    # ISO week 49 — so the report is week 48).
+    last_week = runner.invoke(
         app, ["report", "weekly"], env={**env, "AIC_NOW": "2026-11-29T23:59:00Z"}
     )
-    assert this_week.exit_code == 0 and "2026-W49" in this_week.output, this_week.output
+    assert last_week.exit_code == 0 and "2026-W48" in last_week.output, last_week.output
+    north = runner.invoke(app, ["report", "parts-stock", "--region", "华北"], env=env)
+    assert north.exit_code == 0 and "华北" in north.output and "east" not in north.output
+    nowhere = runner.invoke(app, ["report", "parts-stock", "--region", "nort"], env=env)
+    assert nowhere.exit_code == 2 and "unknown region 'nort'" in nowhere.output
     card = aic("orders", "warranty-card", "aic-bj-00001")
     assert "保修卡 WC-FXW22500001" in card
     assert "commissioning orders created" in aic("orders", "commissioning")
