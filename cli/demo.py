@@ -59,11 +59,15 @@ def _firmware_quality(rt: object, *, now: datetime) -> None:
     from reports.catalog import REPORTS, run
 
     assert isinstance(rt, Runtime)
+    from core.labels import Labels
+
     with rt.pool.connection() as conn:
         rows = run(conn, "firmware-quality", now=now)
+        names = Labels.load(conn)
     if rows:
         report = REPORTS["firmware-quality"]
-        emit(rows, report, report.title, None)
+        # 是/否, not Python's True/False; "worse" comes with its reason (p or the shift).
+        emit(rows, report, report.title, None, names=names)
 
 
 def _schedule(rt: object, *, now: datetime) -> None:

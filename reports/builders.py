@@ -95,11 +95,17 @@ def software_records(
 
 
 def versions(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
-    return software.version_distribution(conn, region=region)
+    rows = software.version_distribution(conn, region=region)
+    for r in rows:  # the chart draws one bar per model and version, never summed across models
+        r["model_version"] = f"{r['model']} {r['version']}"
+    return rows
 
 
 def version_rates(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
-    return software.version_rates(conn, region=region)
+    rows = software.version_rates(conn, region=region)
+    for r in rows:
+        r["model_version"] = f"{r['model']} {r['version']}"
+    return rows
 
 
 def equipment_tracking(

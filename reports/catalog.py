@@ -288,7 +288,7 @@ REPORT_LIST = (
             ("share", "占比 Share"),
         ),
         b.versions,
-        ("version", "robots"),
+        ("model_version", "robots"),
     ),
     Report(
         "firmware-quality",
@@ -308,7 +308,7 @@ REPORT_LIST = (
             ("worse", "比上一版本差 Worse than predecessor"),
         ),
         b.version_rates,
-        ("version", "failures_per_100d"),
+        ("model_version", "failures_per_100d"),
     ),
 )
 REPORTS: dict[str, Report] = {r.name: r for r in REPORT_LIST}

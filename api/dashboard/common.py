@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from api import repository as repo
+from api.dashboard import repository as pages_repo
 from api.deps import COOKIE, get_conn, get_tokens
 from api.security import AccountDisabledError, Principal, TokenError, Tokens
 from core.clock import zone
@@ -77,7 +78,7 @@ def page_conn(request: Request, user: PageUser) -> Iterator[Conn]:
             repo.enter_scope(conn, p=user)
         except AccountDisabledError as exc:
             raise LoginRequiredError from exc
-        request.state.lang = repo.staff_lang(conn, staff_id=user.staff_id) or default_lang(
+        request.state.lang = pages_repo.staff_lang(conn, staff_id=user.staff_id) or default_lang(
             user.role
         )
         request.state.names = Labels.load(conn)

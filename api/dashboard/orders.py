@@ -11,6 +11,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import repository as repo
+from api.dashboard import repository as pages_repo
 from api.dashboard.common import DbConn, FormUser, PageUser, templates
 from api.deps import Now
 from core.clock import zone
@@ -38,7 +39,7 @@ def orders(request: Request, conn: DbConn, user: PageUser, status: str | None = 
     )
     if status not in allowed:
         rows = [r for r in rows if r["status"] not in ("completed", "verified", "cancelled")]
-    sites = repo.site_zones(conn)
+    sites = pages_repo.site_zones(conn)
     for r in rows:
         r["tz"] = sites.get(r["site_id"])
     return templates.TemplateResponse(
@@ -111,7 +112,7 @@ def today(request: Request, conn: DbConn, user: PageUser) -> Response:
     and the parts to bring; start and complete from here."""
     from scheduler.repository import task_part_lines
 
-    visits = repo.my_visits(conn, p=user)
+    visits = pages_repo.my_visits(conn, p=user)
     plan_parts, repair_parts = task_part_lines(conn)
     for v in visits:
         bring: dict[str, int] = {}
@@ -154,7 +155,7 @@ def order_page(
             "order": order,
             "checklist": CHECKLIST,
             "moves": moves,
-            "field": repo.region_field_staff(conn, region=order["region"]),
+            "field": pages_repo.region_field_staff(conn, region=order["region"]),
         },
     )
 

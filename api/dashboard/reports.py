@@ -73,6 +73,7 @@ def report_page(
         labels = dict(report.columns)
         zh = getattr(request.state, "lang", "zh") == "zh"
         col = {k: (t.split(" ", 1)[0] if zh else t.split(" ", 1)[-1]) for k, t in labels.items()}
+        col.setdefault("model_version", "机型与版本" if zh else "model and version")
         chart = {
             "labels": list(sums),
             "data": list(sums.values()),

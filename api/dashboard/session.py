@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api import repository as repo
+from api.dashboard import repository as pages_repo
 from api.dashboard.common import DbConn, FormUser, templates
 from api.deps import COOKIE, get_tokens
 from api.security import Tokens
@@ -79,5 +79,5 @@ def switch_language(
     back: Annotated[str, Form(pattern=r"^/ui/[A-Za-z0-9/_?=&%.-]*$")] = "/ui/orders",
 ) -> Response:
     """中文 / English, remembered for this staff member (on every device)."""
-    repo.set_staff_lang(conn, staff_id=user.staff_id, lang=lang)
+    pages_repo.set_staff_lang(conn, staff_id=user.staff_id, lang=lang)
     return RedirectResponse(back, status_code=303)

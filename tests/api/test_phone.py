@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import psycopg
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -21,6 +22,8 @@ from core.clock import FixedClock
 from tests.api.test_dashboard import PASSWORD, REPO, browser, server  # noqa: F401
 
 SIDEWAYS = "return document.documentElement.scrollWidth - window.innerWidth"
+# While a page reloads, an element found a moment ago may be gone: keep waiting.
+RELOADING = (StaleElementReferenceException, NoSuchElementException)
 
 
 def _dispatch_to_zeng(db_url: str, clock: FixedClock) -> int:
@@ -110,8 +113,59 @@ def test_a_technician_completes_an_order_on_a_phone(
     d.save_screenshot(str(shots / "phone-completed.png"))
     # The same order in English, as an engineer or a lead who switched would read it.
     d.find_element(By.ID, "lang-switch").click()
-    WebDriverWait(d, 10).until(
-        lambda drv: drv.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    WebDriverWait(d, 10, ignored_exceptions=RELOADING).until(
+        lambda drv: (
+            drv.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+            and drv.find_element(By.ID, "order-status").text == "Completed"
+        )
     )
     assert d.find_element(By.ID, "order-status").text == "Completed"
     d.save_screenshot(str(shots / "phone-completed-en.png"))
+
+
+AXE = REPO / "tests" / "vendor" / "axe-core-4.10.2" / "axe.min.js"
+
+
+def _axe(d: WebDriver) -> list[str]:
+    """Serious and critical accessibility violations of the page (axe-core, WCAG 2 A/AA)."""
+    d.execute_script(AXE.read_text(encoding="utf-8"))
+    result = d.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        " axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']}).then(r => done(r.violations));"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {v['nodes'][0]['target']}"
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_main_pages_have_no_serious_accessibility_violation(
+    server: str,  # noqa: F811
+    browser: object,  # noqa: F811
+) -> None:
+    assert isinstance(browser, WebDriver)
+    d = browser
+    d.set_window_size(1366, 900)
+    d.get(server + "/login")
+    found = {"/login": _axe(d)}
+    d.find_element(By.ID, "username").send_keys("deng-keming")
+    d.find_element(By.ID, "password").send_keys(PASSWORD)
+    d.find_element(By.ID, "sign-in").click()
+    WebDriverWait(d, 10).until(ec.presence_of_element_located((By.ID, "orders")))
+    order = d.find_element(By.CSS_SELECTOR, "#orders tbody tr[data-order]").get_attribute(
+        "data-order"
+    )
+    for path in (
+        "/ui/orders",
+        f"/ui/orders/{order}",
+        "/ui/orders/new",
+        "/ui/robots",
+        "/ui/robots/aic-bj-00001",
+        "/ui/reports",
+        "/ui/reports/distribution",
+    ):
+        d.get(server + path)
+        WebDriverWait(d, 10).until(ec.presence_of_element_located((By.TAG_NAME, "footer")))
+        found[path] = _axe(d)
+    assert {p: v for p, v in found.items() if v} == {}

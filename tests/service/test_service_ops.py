@@ -413,6 +413,13 @@ def test_software_update_records_and_version_rates(db: Db) -> None:
     }
     assert w2_rates["3.3.0"]["feature_shift"] == "igbt_rise_per_kw +20.0%"
     assert w2_rates["3.3.0"]["worse"] is True and w2_rates["3.3.0"]["p_value"] is None
+    # Issue 17: the chart added the models' rates up into one bar per version; now one bar
+    # per model and version.
+    from reports.catalog import REPORTS
+
+    assert REPORTS["firmware-quality"].chart == ("model_version", "failures_per_100d")
+    bars = {r["model_version"] for r in run(db, "firmware-quality", now=NOV10)}
+    assert {"AIC-W1 3.3.0", "AIC-W2 3.3.0"} <= bars
 
 
 def test_service_quality_weekly_parts_and_customer_file(db: Db, tmp_path: Path) -> None:
