@@ -102,7 +102,7 @@ def test_a_technician_completes_an_order_on_a_phone(
     assert signature.startswith("data:image/png;base64,"), "the signature was not captured"
     d.save_screenshot(str(shots / "phone-complete-form.png"))
     form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
-    WebDriverWait(d, 10).until(
+    WebDriverWait(d, 10, ignored_exceptions=RELOADING).until(
         lambda drv: (
             drv.find_element(By.ID, "order-status").get_attribute("data-status") == "completed"
         )
