@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote_plus
 
@@ -23,27 +23,47 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/ui/orders", response_class=HTMLResponse)
-def orders(request: Request, conn: DbConn, user: PageUser, status: str | None = None) -> Response:
-    """The lead's job queue: open orders with proposed visit windows and one-click actions."""
-    allowed = {"new", "scheduled", "confirmed", "dispatched", "in_progress", "completed"}
+def orders(
+    request: Request,
+    conn: DbConn,
+    user: PageUser,
+    now: Now,
+    status: str | None = None,
+    technician: str | None = None,
+    type: str | None = None,
+    due: str | None = None,
+) -> Response:
+    """The job queue: open orders (or one status) with proposed visit windows and one-click
+    actions, filtered by technician, type and due date (overdue, today, this week)."""
+    from core.labels import ORDER_TYPE, STATUS
+
     rows = repo.work_orders(
         conn,
         p=user,
-        status=status if status in allowed else None,
-        type_=None,
+        status=status if status in STATUS else None,
+        type_=type if type in ORDER_TYPE else None,
         robot_id=None,
         sort="priority",
         descending=False,
         limit=200,
         offset=0,
     )
-    if status not in allowed:
+    if status not in STATUS:
         rows = [r for r in rows if r["status"] not in ("completed", "verified", "cancelled")]
+    if technician:
+        rows = [r for r in rows if r["technician_id"] == technician]
+    horizon = {"overdue": now, "today": now + timedelta(days=1), "week": now + timedelta(days=7)}
+    if due in horizon:
+        rows = [r for r in rows if r["due_at"] <= horizon[due]]
     sites = pages_repo.site_zones(conn)
     for r in rows:
         r["tz"] = sites.get(r["site_id"])
+    filters = {"status": status, "technician": technician, "type": type, "due": due}
+    field = pages_repo.region_field_staff(conn, region=user.region) if user.region else []
     return templates.TemplateResponse(
-        request, "orders.html", {"user": user, "orders": rows, "status": status}
+        request,
+        "orders.html",
+        {"user": user, "orders": rows, "filters": filters, "field": field},
     )
 
 

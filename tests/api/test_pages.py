@@ -200,3 +200,15 @@ def test_a_lead_reschedules_reassigns_and_cancels_from_the_order_page(
     assert 'id="order-error"' not in ok and "19:00–20:00" in ok
     cancelled = move(to="cancelled", note="客户已自行更换设备")
     assert 'data-status="cancelled"' in cancelled and "客户已自行更换设备" in cancelled
+
+
+def test_the_job_queue_filters(api: tuple[TestClient, Tokens, str]) -> None:
+    client, _, _ = api
+    client.post("/login", data={"username": "deng-keming", "password": PASSWORD})
+    everything = client.get("/ui/orders").text
+    assert 'id="filters"' in everything and "data-order=" in everything
+    assert "data-order=" in client.get("/ui/orders", params={"technician": "zeng-guangkuo"}).text
+    assert "data-order=" not in client.get("/ui/orders", params={"technician": "nobody"}).text
+    assert "data-order=" not in client.get("/ui/orders", params={"type": "commissioning"}).text
+    assert "data-order=" not in client.get("/ui/orders", params={"status": "verified"}).text
+    assert client.get("/ui/orders", params={"due": "overdue", "type": "bogus"}).status_code == 200
