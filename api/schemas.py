@@ -338,3 +338,15 @@ class QuoteRead(Row):
     total: str
     accepted_by: str | None = None
     accepted_at: datetime | None = None
+
+
+class ConsultationRead(Row):
+    id: int
+    customer_id: str
+    region: str
+    robot_id: str | None
+    at: datetime
+    channel: str
+    question: str
+    answer: str
+    staff_id: str

@@ -314,3 +314,32 @@ def open_order(
     window = format_local(order["window_start"], tz) if order["window_start"] else "待定 to agree"
     due = format_local(order["due_at"], tz)
     console.print(f"{order['number']}: {order['status']} · due {due} · visit {window}")
+
+
+@orders_app.command("consult")
+def consult(
+    robot: str,
+    question: str = typer.Option(..., help="the customer's question"),
+    answer: str = typer.Option(..., help="the answer given"),
+    actor: str = typer.Option(..., help="the lead (or HQ) who answered (staff id)"),
+    channel: str = typer.Option("phone", help="phone | wechat | email | walk_in"),
+) -> None:
+    """A consultation (咨询): a question answered, on the record (not a work order)."""
+    from core.errors import NotFoundError
+    from service.consultations import record
+    from service.errors import ForbiddenError
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        try:
+            row = record(
+                conn,
+                robot_id=robot,
+                question=question,
+                answer=answer,
+                channel=channel,
+                actor=actor,
+                now=rt.clock.now(),
+            )
+        except (NotFoundError, ForbiddenError, ValueError) as exc:
+            raise fail(str(exc)) from exc
+    console.print(f"consultation {row['id']} recorded 咨询已记录 ({row['region']})")

@@ -109,6 +109,16 @@ METRIC: dict[str, Pair] = {
     "exhaust_fan_rpm": ("排烟风机转速 (rpm)", "Exhaust fan speed (rpm)"),
     "cabinet_temp_c": ("机柜温度 (°C)", "Cabinet temperature (°C)"),
 }
+# Where a customer's report or question came from (work_orders.origin, consultations.channel).
+CHANNEL: dict[str, Pair] = {
+    "scheduler": ("系统排程", "Scheduler"),
+    "phone": ("电话", "Phone"),
+    "wechat": ("微信", "WeChat"),
+    "email": ("邮件", "E-mail"),
+    "complaint": ("投诉", "Complaint"),
+    "walk_in": ("到店", "Walk-in"),
+    "revisit": ("回访返修", "Revisit"),
+}
 ROLE: dict[str, Pair] = {
     "admin": ("总部", "HQ"),
     "engineer": ("工程师", "Engineer"),
@@ -132,6 +142,7 @@ VOCABULARIES: dict[str, Mapping[str, Pair]] = {
     "anomaly_status": ANOMALY_STATUS,
     "role": ROLE,
     "metric": METRIC,
+    "channel": CHANNEL,
 }
 
 
@@ -143,6 +154,8 @@ CODE_COLUMNS: dict[str, str] = {
     "kind": "order_type",
     "fault_kind": "fault_kind",
     "warranty": "warranty",
+    "channel": "channel",
+    "origin": "channel",
 }
 
 

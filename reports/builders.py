@@ -136,3 +136,7 @@ def customer_file(conn: Conn, region: str | None, span: Any, now: datetime) -> l
 
 def work_log(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
     return rr.work_log(conn, start=span[0], end=span[1], region=region)
+
+
+def consultations(conn: Conn, region: str | None, span: Any, now: datetime) -> list[dict[str, Any]]:
+    return rr.consultations(conn, start=span[0], end=span[1], region=region)

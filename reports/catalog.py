@@ -185,6 +185,23 @@ REPORT_LIST = (
         ("technician", "minutes"),
     ),
     Report(
+        "consultations",
+        "咨询记录 Consultations",
+        "month",
+        (
+            ("region", "区域 Region"),
+            ("customer", "客户 Customer"),
+            ("robot_id", "设备 Robot"),
+            ("at", "时间 Time"),
+            ("channel", "来源 Channel"),
+            ("question", "问题 Question"),
+            ("answer", "解答 Answer"),
+            ("answered_by", "解答人 Answered by"),
+        ),
+        b.consultations,
+        no_total=("answered_by",),
+    ),
+    Report(
         "customer-file",
         "用户档案 Customer file",
         None,

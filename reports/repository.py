@@ -296,6 +296,23 @@ def work_log(
         ).fetchall()
 
 
+def consultations(
+    conn: Conn, *, start: datetime, end: datetime, region: str | None
+) -> list[dict[str, Any]]:
+    """咨询记录: the questions answered in the period."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            """SELECT q.region, cu.name AS customer, q.robot_id, q.at, q.channel, q.question,
+                      q.answer, coalesce(st.name, q.staff_id) AS answered_by
+               FROM consultations q JOIN customers cu ON cu.id = q.customer_id
+               LEFT JOIN staff st ON st.id = q.staff_id
+               WHERE q.at >= %(start)s AND q.at < %(end)s
+                 AND (%(region)s::text IS NULL OR q.region = %(region)s)
+               ORDER BY q.region, q.at""",
+            {"start": start, "end": end, "region": region},
+        ).fetchall()
+
+
 def customer_file(conn: Conn, *, region: str | None) -> list[dict[str, Any]]:
     """用户档案 summary: per customer (and region), robots, orders, ratings, money, last visit."""
     with conn.cursor(row_factory=dict_row) as cur:

@@ -364,3 +364,26 @@ def next_receipt(conn: Conn, *, day: date) -> str:
     row = conn.execute("SELECT nextval('receipt_number_seq')").fetchone()
     assert row is not None
     return f"RC-{day:%Y%m%d}-{int(row[0]):06d}"
+
+
+def robot_owner(conn: Conn, *, robot_id: str) -> dict[str, Any] | None:
+    """The robot's customer and region (None if unknown or not visible)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT s.customer_id, s.region FROM robots r JOIN sites s ON s.id = r.site_id"
+            " WHERE r.robot_id = %s",
+            (robot_id,),
+        ).fetchone()
+
+
+def insert_consultation(conn: Conn, **row: Any) -> dict[str, Any]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        out = cur.execute(
+            """INSERT INTO consultations (customer_id, region, robot_id, at, channel, question,
+                   answer, staff_id)
+               VALUES (%(customer_id)s, %(region)s, %(robot_id)s, %(at)s, %(channel)s,
+                       %(question)s, %(answer)s, %(staff_id)s) RETURNING *""",
+            row,
+        ).fetchone()
+    assert out is not None
+    return out

@@ -143,3 +143,32 @@ def accept_quote(
     except REFUSALS as exc:
         return _back(order_id, getattr(exc, "reason", None) or str(exc))
     return _back(order_id)
+
+
+@router.post("/ui/consultations")
+def consultation(
+    conn: DbConn,
+    user: FormUser,
+    now: Now,
+    robot_id: Annotated[str, Form(pattern=r"^[a-z0-9-]{3,64}$")],
+    question: Annotated[str, Form(min_length=1, max_length=2000)],
+    answer: Annotated[str, Form(min_length=1, max_length=4000)],
+    channel: Annotated[str, Form(pattern=r"^(phone|wechat|email|walk_in)$")] = "phone",
+) -> Response:
+    """咨询: a question answered, recorded (listed in the consultations report)."""
+    from service.consultations import record
+
+    try:
+        record(
+            conn,
+            robot_id=robot_id,
+            question=question,
+            answer=answer,
+            channel=channel,
+            actor=user.staff_id,
+            now=now,
+        )
+    except REFUSALS as exc:
+        reason = getattr(exc, "reason", None) or str(exc)
+        return RedirectResponse(f"/ui/orders/new?error={quote_plus(reason)}", status_code=303)
+    return RedirectResponse("/ui/reports/consultations", status_code=303)

@@ -4,7 +4,7 @@ software-update entries. Leads act on their own region; HQ reads everything."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api import repository as repo
 from api.deps import DbConn, Now, User, require
 from api.schemas import (
+    ConsultationRead,
     CreatedRead,
     CustomerFileEntryRead,
     FaultyReturnRead,
@@ -141,3 +142,29 @@ def record_update(body: SoftwareUpdate, conn: DbConn, user: Writer, now: Now) ->
         region=user.region if user.regional else None,
     )
     return CreatedRead(id=rid)
+
+
+class ConsultationCreate(BaseModel):
+    """A customer's question (咨询) and the answer given."""
+
+    robot_id: str = Field(pattern=r"^[a-z0-9-]{3,64}$")
+    channel: Literal["phone", "wechat", "email", "walk_in"] = "phone"
+    question: str = Field(min_length=1, max_length=2000)
+    answer: str = Field(min_length=1, max_length=4000)
+
+
+@router.post("/consultations", status_code=201)
+def consult(body: ConsultationCreate, conn: DbConn, user: Writer, now: Now) -> ConsultationRead:
+    """咨询: record a question answered (leads, HQ); listed in the consultations report."""
+    from service.consultations import record
+
+    row = record(
+        conn,
+        robot_id=body.robot_id,
+        question=body.question,
+        answer=body.answer,
+        channel=body.channel,
+        actor=user.staff_id,
+        now=now,
+    )
+    return ConsultationRead.model_validate(row)

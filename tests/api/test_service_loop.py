@@ -414,3 +414,38 @@ def test_the_manuals_flow_end_to_end(api: Api, clock: FixedClock) -> None:
     )
     assert cb2.status_code == 200 and cb2.json()["revisit_order_id"] is None
     assert _move(client, lead, visit, to="verified").json()["status"] == "verified"
+
+
+def test_a_consultation_is_answered_and_recorded_not_a_repair(api: Api, clock: FixedClock) -> None:
+    """Chapter 1: questions (咨询) are answered and recorded — not as work orders."""
+    from reports.periods import current_month
+
+    client, _, db_url = api
+    lead = login(client, "deng-keming")
+    body = {
+        "robot_id": NORTH_ROBOT,
+        "channel": "wechat",
+        "question": "滤网多久清洗一次？",
+        "answer": "每周清洗一次，油烟大的店每三天",
+    }
+    r = client.post("/api/v1/consultations", json=body, headers=lead)
+    assert r.status_code == 201 and r.json()["region"] == "north", r.text
+    assert (
+        client.post(
+            "/api/v1/consultations", json=body, headers=login(client, "zeng-guangkuo")
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post("/api/v1/consultations", json=body | {"answer": ""}, headers=lead).status_code
+        == 422
+    )
+    rows = client.get(
+        "/api/v1/reports/consultations",
+        params={"month": current_month(clock.now())},
+        headers=lead,
+    ).json()
+    assert [(q["question"], q["answered_by"]) for q in rows] == [("滤网多久清洗一次？", "邓克明")]
+    with psycopg.connect(db_url) as conn:
+        orders = conn.execute("SELECT count(*) FROM work_orders WHERE origin = 'wechat'").fetchone()
+    assert orders == (0,)

@@ -80,3 +80,9 @@ def test_every_metric_of_the_charts_has_a_label() -> None:
     from api.repository import ROBOT_METRICS
 
     assert set(ROBOT_METRICS) == set(labels.METRIC)
+
+
+def test_every_channel_has_a_label(fresh_db: str) -> None:
+    with psycopg.connect(fresh_db) as conn:
+        assert _check_values(conn, "work_orders", "origin") == set(labels.CHANNEL)
+        assert _check_values(conn, "consultations", "channel") <= set(labels.CHANNEL)
