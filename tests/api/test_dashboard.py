@@ -103,7 +103,7 @@ def browser(tmp_path: Path) -> Iterator[object]:
 
 
 def test_lead_confirms_a_window_and_opens_a_chart(
-    server: str, browser: object, tmp_path: Path
+    server: str, browser: object, tmp_path: Path, clock: FixedClock
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -157,6 +157,32 @@ def test_lead_confirms_a_window_and_opens_a_chart(
         )
     )
     assert d.find_elements(By.CSS_SELECTOR, "button.dispatch")
+    # The customer asks for another time: the lead reschedules from the order's page (the
+    # window in site time; inside the kitchen's service, so the lead records why).
+    order = d.find_element(By.CSS_SELECTOR, "#orders tbody tr[data-order]").get_attribute(
+        "data-order"
+    )
+    d.get(f"{server}/ui/orders/{order}")
+    form = WebDriverWait(d, 10).until(ec.presence_of_element_located((By.ID, "move-form")))
+    form.find_element(By.CSS_SELECTOR, "select[name='to'] option[value='scheduled']").click()
+    day = f"{clock.now() + timedelta(days=2):%Y-%m-%d}"
+    d.execute_script(
+        "arguments[0].value = arguments[1]; arguments[2].value = '20:00';",
+        form.find_element(By.NAME, "window_start"),
+        f"{day}T19:00",
+        form.find_element(By.NAME, "window_end"),
+    )
+    form.find_element(By.NAME, "override_reason").send_keys("客户要求晚上来")
+    form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
+    WebDriverWait(
+        d, 10, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)
+    ).until(
+        lambda drv: (
+            drv.find_element(By.ID, "order-status").get_attribute("data-status") == "scheduled"
+        )
+    )
+    assert "19:00–20:00" in d.find_element(By.ID, "order-form").text
+    assert "客户要求晚上来" in d.find_element(By.ID, "history").text
     d.get(server + "/ui/robots/aic-bj-00001")
     WebDriverWait(d, 10).until(
         lambda drv: int(drv.find_element(By.ID, "chart").get_attribute("data-points") or 0) > 0
