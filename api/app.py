@@ -26,8 +26,13 @@ def create_app(
     clock: Clock | None = None,
     throttle: LoginThrottle | None = None,
     statement_timeout_s: float = 5.0,
+    refusal_delay_s: float = 0.5,
 ) -> FastAPI:
     """Build the app around an open pool; the caller owns the pool's lifecycle.
+
+    ``refusal_delay_s`` holds the answer to a locked-out address's sign-in that long
+    (without blocking anything else): a closed loop of bad sign-ins then costs the server a
+    handful of cheap refusals a second instead of a thousand.
 
     ``clock`` is the one clock of every request (token expiry included); by default the
     tokens' clock, which is the system clock unless the caller set another.
@@ -40,6 +45,7 @@ def create_app(
     app.state.clock = tokens.clock
     app.state.throttle = throttle or LoginThrottle()
     app.state.statement_timeout_s = statement_timeout_s
+    app.state.refusal_delay_s = refusal_delay_s
     registry = CollectorRegistry()
     app.state.metrics = registry
     requests = Counter("aic_api_requests", "HTTP requests", ["method", "status"], registry=registry)

@@ -3,6 +3,7 @@ a same-origin check on state-changing requests (CSRF backstop behind SameSite=St
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 from urllib.parse import urlsplit
@@ -71,6 +72,9 @@ class Guard:
             wait = state.throttle.address_wait(client[0] if client else None, state.clock.now())
             if wait is not None:
                 error = TooManyAttemptsError(wait)
+                # Tarpit: hold the refusal (asleep, nothing else waits on it) so a loop of
+                # bad sign-ins can only ask as fast as it is answered.
+                await asyncio.sleep(getattr(state, "refusal_delay_s", 0.0))
                 if scope["path"] == "/login":  # a person at the dashboard: a page, not JSON
                     await _page(send, 429, str(error), retry_after=error.seconds)
                 else:

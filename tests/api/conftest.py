@@ -54,7 +54,8 @@ def api(fresh_db: str, clock: FixedClock) -> Iterator[tuple[TestClient, Tokens, 
         )
     with ConnectionPool(fresh_db, min_size=1, max_size=4) as pool:
         tokens = Tokens.with_secret("test-secret-key-that-is-long-enough-32b", clock=clock)
-        with TestClient(create_app(pool, tokens)) as client:
+        # No tarpit here (tests send 100 bad sign-ins); tests/api/test_signin.py has its own.
+        with TestClient(create_app(pool, tokens, refusal_delay_s=0.0)) as client:
             yield client, tokens, fresh_db
 
 
