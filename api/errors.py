@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import psycopg
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg_pool import PoolTimeout
 
@@ -66,6 +68,21 @@ def install(app: FastAPI) -> None:
         # Text PostgreSQL cannot store (a NUL byte) or a value out of a column's range.
         return JSONResponse(
             {"detail": f"invalid value 输入值无效: {exc.diag.message_primary or exc}"},
+            status_code=422,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # The field-by-field list stays (clients read it); "message" says it for a person.
+        where = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body')}: {e.get('msg')}"
+            for e in exc.errors()[:5]
+        )
+        return JSONResponse(
+            {
+                "detail": jsonable_encoder(exc.errors()),
+                "message": f"输入有误 invalid input — {where}",
+            },
             status_code=422,
         )
 

@@ -320,3 +320,13 @@ def test_monthly_fault_report_is_region_scoped(api: tuple[TestClient, Tokens, st
     assert csv.status_code == 200 and "区域 Region" in csv.content.decode("utf-8-sig")
     bad = client.get("/api/v1/reports/monthly-faults", params={"month": "Nov"}, headers=lead)
     assert bad.status_code == 422
+
+
+def test_bad_input_says_what_is_wrong_in_chinese_too(api: tuple[TestClient, Tokens, str]) -> None:
+    """Issue 17: errors were English only. A 422 keeps the field list and adds a sentence."""
+    client, _, _ = api
+    r = client.get("/api/v1/work-orders", params={"limit": 0}, headers=login(client, "deng-keming"))
+    assert r.status_code == 422
+    body = r.json()
+    assert isinstance(body["detail"], list) and body["message"].startswith("输入有误")
+    assert "limit" in body["message"]
