@@ -46,34 +46,7 @@ def create_app(
     app.state.throttle = throttle or LoginThrottle()
     app.state.statement_timeout_s = statement_timeout_s
     app.state.refusal_delay_s = refusal_delay_s
-    registry = CollectorRegistry()
-    app.state.metrics = registry
-    requests = Counter("aic_api_requests", "HTTP requests", ["method", "status"], registry=registry)
-    latency = Histogram("aic_api_request_seconds", "request latency", registry=registry)
-    job = ["job_id", "name", "target"]
-    app.state.job_gauges = {
-        "failing": Gauge(
-            "aic_timescale_job_failing", "1 when the job's last run failed", job, registry=registry
-        ),
-        "failures": Gauge(
-            "aic_timescale_job_failures", "the job's failed runs so far", job, registry=registry
-        ),
-        "since_success": Gauge(
-            "aic_timescale_job_seconds_since_success",
-            "seconds since the job last succeeded (-1: never)",
-            job,
-            registry=registry,
-        ),
-    }
-
-    @app.middleware("http")
-    async def measure(request: Request, call_next):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        latency.observe(time.perf_counter() - started)
-        requests.labels(request.method, str(response.status_code)).inc()
-        return response
-
+    _metrics(app)
     errors.install(app)
     app.add_middleware(Guard)
     routers = (
@@ -104,3 +77,34 @@ def create_app(
         return RedirectResponse("/login", status_code=303)
 
     return app
+
+
+def _metrics(app: FastAPI) -> None:
+    """Prometheus metrics of the app: requests, latency, and TimescaleDB job health."""
+    registry = CollectorRegistry()
+    app.state.metrics = registry
+    requests = Counter("aic_api_requests", "HTTP requests", ["method", "status"], registry=registry)
+    latency = Histogram("aic_api_request_seconds", "request latency", registry=registry)
+    job = ["job_id", "name", "target"]
+    app.state.job_gauges = {
+        "failing": Gauge(
+            "aic_timescale_job_failing", "1 when the job's last run failed", job, registry=registry
+        ),
+        "failures": Gauge(
+            "aic_timescale_job_failures", "the job's failed runs so far", job, registry=registry
+        ),
+        "since_success": Gauge(
+            "aic_timescale_job_seconds_since_success",
+            "seconds since the job last succeeded (-1: never)",
+            job,
+            registry=registry,
+        ),
+    }
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        latency.observe(time.perf_counter() - started)
+        requests.labels(request.method, str(response.status_code)).inc()
+        return response
