@@ -49,19 +49,29 @@ class Planner:
     ) -> dict[str, Any]:
         """Lead, technician and a proposed visit window for a new order.
 
-        Every technician of the region is tried: the order goes to the one who can visit
-        before it is due — the earliest such window, ties to the less busy — so no one gets
-        work that makes it late while a colleague is free. Only when no technician can make
-        the due date is the region's lead tried too. With no window at all (a long job at a
+        The region's technicians are tried from the least busy: the first who can visit
+        before the order is due takes it, so no one gets work that makes it late while a
+        colleague is free. Only when no technician can make the due date is the region's
+        lead tried too, and the earliest of those late windows is taken. With no window at all (a long job at a
         kitchen open all day) the order stays ``new`` and says why, for the lead to agree a
         time with the customer.
         """
         r = route(self.staff, region=ctx.region)
         fields: dict[str, Any] = {"lead_id": r.lead.id if r.lead else None, "status": "new"}
-        techs = [s for s in self.staff if s.role == "technician" and s.region == ctx.region]
-        options = [(self._propose(t, ctx, due_at, duration), t) for t in techs]
-        if r.lead is not None and not any(v is not None and not v.late for v, _ in options):
-            options.append((self._propose(r.lead, ctx, due_at, duration), r.lead))
+        techs = sorted(
+            (s for s in self.staff if s.role == "technician" and s.region == ctx.region),
+            key=lambda s: (s.open_orders, s.id),
+        )
+        options: list[tuple[Visit | None, repo.StaffCtx]] = []
+        for t in techs:  # the least busy first; the first who makes the due date takes it
+            visit = self._propose(t, ctx, due_at, duration)
+            if visit is not None and not visit.late:
+                options = [(visit, t)]
+                break
+            options.append((visit, t))
+        else:
+            if r.lead is not None:  # no technician can make it in time: the lead covers
+                options.append((self._propose(r.lead, ctx, due_at, duration), r.lead))
         found = [(v, t) for v, t in options if v is not None]
         if not found:
             who = r.technician or r.lead
