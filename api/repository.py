@@ -10,6 +10,7 @@ from psycopg.rows import dict_row
 
 from api.security import Principal
 from core.db import Conn
+from core.errors import NotFoundError
 
 ROBOT_METRICS = (
     "wok_temp_c",
@@ -225,6 +226,15 @@ def work_orders(
                 "offset": offset,
             },
         ).fetchall()
+
+
+def visible_order(conn: Conn, *, p: Principal, order_id: int) -> dict[str, Any]:
+    """The order if the caller may see it; NotFoundError (404) otherwise — another region's
+    order does not exist for them."""
+    order = work_order(conn, p=p, order_id=order_id)
+    if order is None:
+        raise NotFoundError("work order", order_id)
+    return order
 
 
 def work_order(conn: Conn, *, p: Principal, order_id: int) -> dict[str, Any] | None:

@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import typer
 from psycopg_pool import ConnectionPool
@@ -75,3 +76,18 @@ def runtime(*, need_broker: bool = False) -> Iterator[Runtime]:
                 yield Runtime(settings, services, pool)
     except (ConfigError, ServiceUnavailableError) as exc:
         raise fail(str(exc)) from exc
+
+
+def region_code(conn: Any, text: str | None) -> str | None:
+    """The region named ``text`` (code, 华北 or North China), or exit 2 listing the regions."""
+    from core.fleet_repository import find_region, region_summaries
+
+    if text is None:
+        return None
+    code = find_region(conn, text)
+    if code is None:
+        raise fail(
+            f"unknown region {text!r}; regions: "
+            + ", ".join(f"{g.code} ({g.name_zh})" for g in region_summaries(conn))
+        )
+    return code

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from cli.context import console, fail, runtime
+from cli.context import console, fail, region_code, runtime
 from core.labels import Labels
 from reports.catalog import REPORT_LIST, Report
 
@@ -57,21 +57,13 @@ def emit(
 
 
 def _produce(report: Report, region: str | None, period: str | None, out: Path | None) -> None:
-    from core.fleet_repository import find_region, region_summaries
     from core.labels import Labels
     from reports.catalog import run, title
     from reports.periods import last_month, last_week
 
     with runtime() as rt, rt.pool.connection() as conn:
         now = rt.clock.now()
-        if region is not None:
-            code = find_region(conn, region)
-            if code is None:
-                raise fail(
-                    f"unknown region {region!r}; regions: "
-                    + ", ".join(f"{g.code} ({g.name_zh})" for g in region_summaries(conn))
-                )
-            region = code
+        region = region_code(conn, region)
         names = Labels.load(conn)
         if report.period == "month" and period is None:
             period = last_month(now)

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from cli.context import console, fail, runtime
+from cli.context import console, fail, region_code, runtime
 from core.clock import format_local
 
 app = typer.Typer(help="The scheduler process and its jobs.", no_args_is_help=True)
@@ -88,7 +88,6 @@ def list_orders(
     limit: int = typer.Option(50, min=1, max=1000),
 ) -> None:
     """Open work orders with due date, priority and proposed visit window (site time)."""
-    from core.fleet_repository import find_region, region_summaries
     from core.labels import Labels, both
     from service.lifecycle import TRANSITIONS
     from service.repository import order_queue
@@ -96,14 +95,7 @@ def list_orders(
     if status is not None and status != "open" and status not in TRANSITIONS:
         raise fail(f"unknown status {status!r}; statuses: open, {', '.join(TRANSITIONS)}")
     with runtime() as rt, rt.pool.connection() as conn:
-        code = None
-        if region is not None:
-            code = find_region(conn, region)
-            if code is None:
-                raise fail(
-                    f"unknown region {region!r}; regions: "
-                    + ", ".join(f"{g.code} ({g.name_zh})" for g in region_summaries(conn))
-                )
+        code = region_code(conn, region)
         # The default list (and --status open) is the open orders.
         rows = order_queue(
             conn, region=code, status=None if status == "open" else status, limit=limit

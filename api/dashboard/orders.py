@@ -15,7 +15,6 @@ from api.dashboard import repository as pages_repo
 from api.dashboard.common import DbConn, FormUser, PageUser, templates
 from api.deps import Now
 from core.clock import zone
-from core.errors import NotFoundError
 from service.errors import ForbiddenError, InvalidTransitionError
 from service.orders import transition
 
@@ -84,9 +83,7 @@ def move(
     """Move an order (confirm, dispatch, reschedule with a new window, reassign, hold,
     cancel with a reason, start …); who may is the domain's policy, as for the API and the
     CLI. A window is typed in the site's local time."""
-    order = repo.work_order(conn, p=user, order_id=order_id)
-    if order is None:
-        raise NotFoundError("work order", order_id)
+    order = repo.visible_order(conn, p=user, order_id=order_id)
     try:
         window = _window(window_start, window_end, order["timezone"])
         transition(
@@ -154,9 +151,7 @@ def order_page(
     user: PageUser,
 ) -> Response:
     """Work-order detail (the manual's form) with the completion form while in progress."""
-    order = repo.work_order(conn, p=user, order_id=order_id)
-    if order is None:
-        raise NotFoundError("work order", order_id)
+    order = repo.visible_order(conn, p=user, order_id=order_id)
     from service.commissioning import CHECKLIST
     from service.lifecycle import TRANSITIONS
     from service.policy import Actor, may_move
@@ -220,8 +215,7 @@ def complete(
     from service.commissioning import CHECKLIST
     from service.errors import StockError
 
-    if repo.work_order(conn, p=user, order_id=order_id) is None:
-        raise NotFoundError("work order", order_id)
+    repo.visible_order(conn, p=user, order_id=order_id)
     try:
         used = parse_parts(parts)
     except ValueError:

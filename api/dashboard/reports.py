@@ -98,12 +98,8 @@ def report_page(
 
 def chart_label(request: Request, key: str, code: object) -> str:
     """A bar's label in the page's language (regions and codes by name)."""
-    from core.labels import CODE_COLUMNS, Labels, Lang, label
+    from core.labels import Labels, Lang
 
     lang: Lang = "en" if getattr(request.state, "lang", "zh") == "en" else "zh"
     names = getattr(request.state, "names", None) or Labels()
-    if key == "region":
-        return names.region(str(code), lang)
-    if key in CODE_COLUMNS and isinstance(code, str):
-        return label(CODE_COLUMNS[key], code, lang)
-    return str(code)
+    return str(names.value(key, code, lang))

@@ -80,8 +80,7 @@ def callback(
     """客户回访: the customer's answer; not satisfied opens a revisit order."""
     from service.orders import record_callback
 
-    if repo.work_order(conn, p=user, order_id=order_id) is None:
-        raise NotFoundError("work order", order_id)
+    repo.visible_order(conn, p=user, order_id=order_id)
     try:
         record_callback(
             conn,
@@ -110,8 +109,7 @@ def quote(
     from api.dashboard.orders import parse_parts
     from service.quotes import propose
 
-    if repo.work_order(conn, p=user, order_id=order_id) is None:
-        raise NotFoundError("work order", order_id)
+    repo.visible_order(conn, p=user, order_id=order_id)
     try:
         propose(
             conn,
@@ -136,8 +134,7 @@ def accept_quote(
 ) -> Response:
     from service.quotes import accept
 
-    if repo.work_order(conn, p=user, order_id=order_id) is None:
-        raise NotFoundError("work order", order_id)
+    repo.visible_order(conn, p=user, order_id=order_id)
     try:
         accept(conn, order_id=order_id, accepted_by=accepted_by, actor=user.staff_id, now=now)
     except REFUSALS as exc:

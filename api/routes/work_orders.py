@@ -17,7 +17,6 @@ from api.schemas import (
     WorkOrderRead,
     WorkOrderSummary,
 )
-from core.errors import NotFoundError
 from service.orders import record_callback, transition
 from service.parts import PART_CODE
 from service.software import VERSION
@@ -188,9 +187,7 @@ def open_software_update(
 def get_order(
     order_id: Annotated[int, Path(ge=1, le=2**62)], conn: DbConn, user: User
 ) -> WorkOrderRead:
-    order = repo.work_order(conn, p=user, order_id=order_id)
-    if order is None:
-        raise NotFoundError("work order", order_id)
+    order = repo.visible_order(conn, p=user, order_id=order_id)
     return WorkOrderRead.model_validate(order)
 
 
@@ -204,8 +201,7 @@ def move(
 ) -> TransitionRead:
     """Move the order. Who may is the domain's policy (service.policy): a refusal for role,
     region or assignment answers 403, a refusal of the lifecycle 409, both with the reason."""
-    if repo.work_order(conn, p=user, order_id=order_id) is None:
-        raise NotFoundError("work order", order_id)
+    repo.visible_order(conn, p=user, order_id=order_id)
     window = None
     if body.window_start or body.window_end:
         if not (body.window_start and body.window_end and body.window_start < body.window_end):
@@ -242,8 +238,7 @@ def callback(
     now: Now,
 ) -> CallbackDoneRead:
     """Record a customer callback (客户回访); an unsatisfied customer means a new visit."""
-    if repo.work_order(conn, p=user, order_id=order_id) is None:
-        raise NotFoundError("work order", order_id)
+    repo.visible_order(conn, p=user, order_id=order_id)
     done = record_callback(
         conn,
         order_id=order_id,
@@ -276,8 +271,7 @@ def quote(
     """Price an out-of-warranty visit from the fee schedule (非保费用结算标准, 4.2.2A)."""
     from service.quotes import propose
 
-    if repo.work_order(conn, p=user, order_id=order_id) is None:
-        raise NotFoundError("work order", order_id)
+    repo.visible_order(conn, p=user, order_id=order_id)
     q = propose(
         conn,
         order_id=order_id,
@@ -300,7 +294,6 @@ def accept_quote(
     """The customer agreed to the quote: the visit may be dispatched."""
     from service.quotes import accept
 
-    if repo.work_order(conn, p=user, order_id=order_id) is None:
-        raise NotFoundError("work order", order_id)
+    repo.visible_order(conn, p=user, order_id=order_id)
     q = accept(conn, order_id=order_id, accepted_by=body.accepted_by, actor=user.staff_id, now=now)
     return QuoteRead.model_validate(q)
