@@ -41,7 +41,7 @@ def lead_time_plot(report: Report, path: Path) -> Path | None:
     ax.text(73, ax.get_ylim()[1] * 0.92, "72 h target", fontsize=8)
     ax.set_xlabel("lead time before functional failure (h)")
     ax.set_ylabel("faults")
-    ax.set_title("Detection lead time per fault kind")
+    ax.set_title("Warning lead time per fault kind (error codes excluded)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -211,7 +211,8 @@ def evaluation_inputs(
         ).fetchone()
         assert span is not None
         anomalies = cur.execute(
-            """SELECT robot_id, kind, detector, window_start, window_end, predicted_failure
+            """SELECT robot_id, kind, detector, window_start, window_end, predicted_failure,
+                      evidence->>'error_code' AS error_code
                FROM anomalies
                WHERE (%(start)s::timestamptz IS NULL OR window_start >= %(start)s)
                  AND (%(end)s::timestamptz IS NULL OR window_start < %(end)s)""",
@@ -237,8 +238,8 @@ def anomalies_between(conn: Conn, *, start: datetime, end: datetime) -> list[dic
     """Anomalies whose window starts in [start, end), for an evaluation."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT robot_id, kind, detector, window_start, window_end, predicted_failure"
-            " FROM anomalies WHERE window_start >= %s AND window_start < %s",
+            "SELECT robot_id, kind, detector, window_start, window_end, predicted_failure,"
+            " evidence->>'error_code' AS error_code FROM anomalies WHERE window_start >= %s AND window_start < %s",
             (start, end),
         ).fetchall()
 

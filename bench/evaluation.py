@@ -39,7 +39,10 @@ from firmware_sim.scenario import Scenario
 
 def _anomalies(conn: psycopg.Connection[tuple[object, ...]]) -> list[dict[str, object]]:
     cols = ("robot_id", "kind", "detector", "window_start", "window_end", "predicted_failure")
-    rows = conn.execute(f"SELECT {', '.join(cols)} FROM anomalies").fetchall()
+    rows = conn.execute(
+        f"SELECT {', '.join(cols)}, evidence->>'error_code' FROM anomalies"
+    ).fetchall()
+    cols += ("error_code",)
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 

@@ -201,9 +201,11 @@ def evaluate(
     start: datetime | None = typer.Option(None, "--from", help="default: first scored window"),
     end: datetime | None = typer.Option(None, "--to", help="default: last scored window"),
 ) -> None:
-    """Evaluate the anomalies already scored against a run's ground truth: recall,
-    precision, false alarms, lead time, TTF error; Markdown report with PNG plots
-    (lead-time distribution, a score timeline per fault kind with onset and failure)."""
+    """Evaluate the anomalies already scored against a run's ground truth as prediction:
+    per fault kind the share of failures warned >= 24 h and >= 72 h ahead (error-code
+    rules and the failure's own window excluded), median lead, TTF error (median, p90);
+    false alarms per 100 robot-days and the share of healthy robot-days under an alarm;
+    sudden kinds reported as detected at failure. Markdown report with PNG plots."""
     _write_report(run_id, _utc(start), _utc(end), out)
 
 

@@ -6,19 +6,27 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analytics.evaluation import episodes, evaluate, to_markdown
+from analytics.evaluation import combine, episodes, evaluate, to_markdown
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 D = timedelta(days=1)
+H = timedelta(hours=1)
 
 
-def anomaly(robot: str, kind: str, day: int, pred_day: float | None = None) -> dict[str, object]:
+def anomaly(
+    robot: str,
+    kind: str,
+    day: int,
+    pred_day: float | None = None,
+    error_code: str | None = None,
+) -> dict[str, object]:
     return {
         "robot_id": robot,
         "kind": kind,
         "window_start": T0 + day * D,
         "window_end": T0 + (day + 1) * D,
         "predicted_failure": T0 + pred_day * D if pred_day is not None else None,
+        "error_code": error_code,
     }
 
 
@@ -43,7 +51,77 @@ def test_recall_lead_time_and_false_alarms() -> None:
     assert rep.episodes == 2 and rep.false_episodes == 1
     assert rep.precision == 0.5
     assert rep.false_alarms_per_100_robot_days == pytest.approx(100 / 300)
-    assert "cooling_degradation | 2 | 1 | 0.50 | 120.0" in to_markdown(rep, title="t")
+    assert (k.warned_24h, k.warned_72h, k.warned_72h_share) == (1, 1, 0.5)
+    # 30 days x 10 robots, minus the two faulty robots from 2 days before onset
+    assert rep.healthy_robot_days == pytest.approx(300 - 22 - 27)
+    assert rep.healthy_days_alarmed == 1  # robot c, day 3
+    md = to_markdown(rep, title="t")
+    assert "| cooling_degradation | 2 | 0.50 | 0.50 | 120.0 | 0.10 | 0.18 | 0.50 |" in md
+
+
+def test_an_error_code_is_not_a_prediction() -> None:
+    """Error-code rules (before or at the failure) detect the fault but never warn of it;
+    only the baseline alarm ending 72 h before the failure counts as a warning."""
+    truth = [fault("a", "dosing_tube_clog", 2, 12), fault("b", "dosing_tube_clog", 2, 12)]
+    anomalies = [
+        anomaly("a", "dosing_tube_clog", 5, error_code="E310"),  # an early code: still no
+        anomaly("a", "dosing_tube_clog", 11, error_code="E310"),
+        anomaly("a", "dosing_tube_clog", 12, error_code="E310"),  # the failure's own window
+        anomaly("b", "dosing_tube_clog", 8),  # ends day 9: 72 h ahead
+        anomaly("b", "dosing_tube_clog", 12),  # the failure's window: not a warning
+    ]
+    rep = evaluate(truth, anomalies, start=T0, end=T0 + 20 * D, robots=2)
+    k = rep.kinds["dosing_tube_clog"]
+    assert k.detected == 2 and k.recall == 1.0
+    assert (k.warned_24h, k.warned_72h) == (1, 1)
+    assert k.lead_hours == [72.0]
+    only_codes = evaluate(truth, anomalies[:3], start=T0, end=T0 + 20 * D, robots=2)
+    assert only_codes.kinds["dosing_tube_clog"].warned_24h_share == 0.0
+    assert only_codes.kinds["dosing_tube_clog"].recall == 0.5
+
+
+def test_a_warning_inside_the_last_day_is_not_24h_ahead() -> None:
+    truth = [{**fault("a", "stir_bearing_wear", 2, 12), "failure": T0 + 12 * D + 12 * H}]
+    rep = evaluate(
+        truth, [anomaly("a", "stir_bearing_wear", 11)], start=T0, end=T0 + 20 * D, robots=1
+    )
+    k = rep.kinds["stir_bearing_wear"]
+    assert k.lead_hours == [12.0] and (k.warned_24h, k.warned_72h) == (0, 0)
+
+
+def test_sudden_faults_are_reported_as_such() -> None:
+    """The exhaust fan has no precursor: detected at failure, no warned share."""
+    truth = [fault("a", "exhaust_fan_failure", 9, 9)]
+    rep = evaluate(
+        truth,
+        [anomaly("a", "exhaust_fan_failure", 9, error_code="E401")],
+        start=T0,
+        end=T0 + 20 * D,
+        robots=1,
+    )
+    k = rep.kinds["exhaust_fan_failure"]
+    assert k.sudden and k.recall == 1.0 and k.warned_72h_share is None
+    assert "sudden: not predicted" in to_markdown(rep, title="t")
+
+
+def test_healthy_robot_days_under_alarm_count_days_not_episodes() -> None:
+    """One episode of 5 days on a healthy robot is one false alarm but 5 alarmed days."""
+    anomalies = [anomaly("h", "dosing_tube_clog", d) for d in range(3, 8)]
+    rep = evaluate([], anomalies, start=T0, end=T0 + 10 * D, robots=4)
+    assert rep.false_episodes == 1
+    assert rep.healthy_robot_days == 40 and rep.healthy_days_alarmed == 5
+    assert rep.healthy_days_under_alarm == pytest.approx(5 / 40)
+
+
+def test_combine_gives_a_confidence_interval_over_seeds() -> None:
+    runs = [
+        {"false_alarms_per_100_robot_days": v, "healthy_days_under_alarm": None, "kinds": {}}
+        for v in (1.0, 2.0, 3.0)
+    ]
+    out = combine(runs)["false_alarms_per_100_robot_days"]
+    assert out["mean"] == 2.0 and out["runs"] == 3
+    # t(0.975, 2) = 4.303, sd 1, n 3
+    assert out["ci95"] == pytest.approx([2 - 4.303 / 3**0.5, 2 + 4.303 / 3**0.5], abs=1e-3)
 
 
 def test_wrong_kind_is_neither_detection_nor_true_alarm() -> None:
@@ -66,14 +144,14 @@ def test_fault_failing_after_the_period_counts_for_precision_only() -> None:
     assert rep.false_episodes == 0 and rep.precision == 1.0
 
 
-def test_error_code_after_failure_counts_with_zero_lead() -> None:
-    """A sudden fault caught by its error code in the failure window: detected, lead 0."""
+def test_error_code_after_failure_is_detection_without_lead() -> None:
+    """A sudden fault caught in the failure window: detected, but no warning (no lead)."""
     truth = [fault("a", "exhaust_fan_failure", 9, 9)]
     rep = evaluate(
         truth, [anomaly("a", "exhaust_fan_failure", 9)], start=T0, end=T0 + 20 * D, robots=1
     )
     k = rep.kinds["exhaust_fan_failure"]
-    assert k.detected == 1 and k.lead_hours == [0.0]
+    assert k.detected == 1 and k.lead_hours == []
 
 
 def test_episodes_split_on_gaps() -> None:
@@ -104,7 +182,7 @@ def test_failure_at_night_is_caught_by_the_next_window() -> None:
 
 def test_failure_before_a_closed_day_is_caught_at_the_next_power_on() -> None:
     """The fan dies at 21:40 on day 9, the kitchen is closed on day 10, the robot reports
-    E401 when it powers on at 10:00 on day 11: detected (lead 0). Without knowing when the
+    E401 when it powers on at 10:00 on day 11: detected (no lead). Without knowing when the
     robot came back it would count as missed."""
     failure = T0 + 9 * D + timedelta(hours=21, minutes=40)
     truth = [{"robot_id": "a", "kind": "exhaust_fan_failure", "onset": failure, "failure": failure}]
@@ -114,4 +192,4 @@ def test_failure_before_a_closed_day_is_caught_at_the_next_power_on() -> None:
     truth[0]["reported_at"] = T0 + 11 * D + timedelta(hours=10)
     caught = evaluate(truth, on_day_11, start=T0, end=T0 + 20 * D, robots=1)
     k = caught.kinds["exhaust_fan_failure"]
-    assert (k.detected, k.lead_hours) == (1, [0.0])
+    assert (k.detected, k.lead_hours) == (1, [])

@@ -117,6 +117,32 @@ def test_backtest_report(scored: str) -> None:
     for kind in FAULTY.values():
         assert rep.kinds[kind].recall == 1.0, kind
     assert rep.false_episodes == 0
+    assert rep.healthy_days_under_alarm == 0.0
+    for kind in FAULTY.values():
+        k = rep.kinds[kind]
+        if kind == "exhaust_fan_failure":  # sudden: detected at failure, never "warned"
+            assert k.sudden and k.warned_24h_share is None
+        else:  # warned at least a day ahead (the wok sensor only just: 24 h on this seed)
+            assert k.warned_24h_share == 1.0, kind
+
+
+def test_error_code_rules_from_the_database_are_not_warnings(scored: str) -> None:
+    """Every simulated failure raised its error code, and each code's anomaly alone detects
+    the failure — yet none of them counts as a warning (issue 21)."""
+    from analytics.evaluation import evaluate
+    from analytics.repository import anomalies_between, ground_truth
+
+    start = END - timedelta(days=DAYS)
+    with psycopg.connect(scored) as conn:
+        codes = [
+            a for a in anomalies_between(conn, start=start, end=END) if a["error_code"] is not None
+        ]
+        truth = ground_truth(conn, run_id="t")
+    assert {a["kind"] for a in codes} == set(FAULTY.values())
+    rep = evaluate(truth, codes, start=start, end=END + timedelta(days=1), robots=8)
+    for kind in FAULTY.values():
+        assert rep.kinds[kind].recall == 1.0, kind
+        assert rep.kinds[kind].warned_24h == 0 and rep.kinds[kind].lead_hours == [], kind
 
 
 def test_registry_round_trip(scored: str) -> None:
