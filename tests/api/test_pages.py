@@ -94,7 +94,9 @@ def test_engineer_page_evaluates_a_simulator_run(api: tuple[TestClient, Tokens, 
     assert page.status_code == 200
     assert 'id="eval-summary"' in page.text and "exhaust_fan_failure" in page.text
     row = page.text.split("<td>exhaust_fan_failure</td>")[1].split("</tr>")[0]
-    assert "<td>1</td><td>1</td><td>1.00</td>" in row.replace("\n", "")
+    # one failed, sudden (no warned share), detected at failure
+    assert '<td>1</td><td colspan="2">sudden: not predicted</td>' in row
+    assert row.replace("\n", "").endswith("<td>1.00</td>")
     assert 'id="leads"' in page.text
     assert 'id="timelines"' in page.text
     timelines = page.text.split("const timelines = ")[1].split(";\n")[0]
