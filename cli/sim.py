@@ -43,6 +43,19 @@ Malformed = Annotated[
 ]
 Flaps = Annotated[float | None, Opt("--flaps-per-day", help="connection losses per robot-day")]
 Credentials = Annotated[Path | None, Opt(help="file of robot_id:password lines")]
+Noise = Annotated[float | None, Opt("--noise", min=0, max=10, help="sensor noise x (1 = default)")]
+FaultSpeed = Annotated[
+    float | None,
+    Opt("--fault-speed", min=0.05, max=20, help="fault progression speed (0.4 = 2.5x slower)"),
+]
+OnsetDays = Annotated[
+    tuple[float, float] | None,
+    Opt("--onset-days", help="random faults start between these two days of the window"),
+]
+Aging = Annotated[
+    float | None,
+    Opt("--aging", min=0, max=1, help="healthy wear of every robot, severity per 100 days"),
+]
 
 
 def sim(
@@ -67,6 +80,10 @@ def sim(
     malformed_rate: Malformed = None,
     flaps: Flaps = None,
     credentials: Credentials = None,
+    noise: Noise = None,
+    fault_speed: FaultSpeed = None,
+    onset_days: OnsetDays = None,
+    aging: Aging = None,
 ) -> None:
     """Simulate the fleet: kitchens, physics and labelled faults, on the telemetry contract."""
     from core.fleet import load_fleet_file
@@ -80,8 +97,15 @@ def sim(
         now=now,
         realtime=realtime,
         end=end,
-        faults=faults,
-        plain={"days": days, "seed": seed, "max_robots": robots, "sample_s": sample_s},
+        faults={"fraction": faults, "speed": fault_speed, "onset_days": onset_days},
+        plain={
+            "days": days,
+            "seed": seed,
+            "max_robots": robots,
+            "sample_s": sample_s,
+            "noise": noise,
+            "aging_per_100_days": aging,
+        },
         batch=batch,
         network={
             "clock_skew_s": skew_s,
@@ -123,7 +147,7 @@ def _scenario(
     now: datetime,
     realtime: bool,
     end: datetime | None,
-    faults: float | None,
+    faults: dict[str, object],
     plain: dict[str, object],
     batch: int | None,
     network: dict[str, float | None],
@@ -142,8 +166,14 @@ def _scenario(
         over["end"] = now
     if realtime:
         over["start"] = now
-    if faults is not None:
-        over["random_faults"] = scenario.random_faults.model_copy(update={"fraction": faults})
+    random = {k: v for k, v in faults.items() if v is not None}
+    if random:
+        try:
+            over["random_faults"] = type(scenario.random_faults).model_validate(
+                scenario.random_faults.model_dump() | random
+            )
+        except ValueError as exc:
+            raise fail(f"random faults: {exc}") from exc
     net = {k: v for k, v in network.items() if v is not None}
     if net:
         over["network"] = scenario.network.model_copy(update=net)

@@ -75,6 +75,8 @@ def build_simulation(fleet: Fleet, scenario: Scenario) -> Simulation:
             fraction=scenario.random_faults.fraction,
             seed=scenario.seed,
             kinds=scenario.random_faults.kinds,
+            speed=scenario.random_faults.speed,
+            onset_days=scenario.random_faults.onset_days,
         )
     by_robot: dict[str, list[Fault]] = {}
     for f in faults:
@@ -90,6 +92,8 @@ def build_simulation(fleet: Fleet, scenario: Scenario) -> Simulation:
             batch=scenario.batch,
             network=scenario.network_options(),
             origin=start,
+            noise=scenario.noise,
+            aging_per_100_days=scenario.aging_per_100_days,
         )
         for spec in specs
     ]

@@ -125,11 +125,15 @@ def draw_faults(
     fraction: float,
     seed: int,
     kinds: list[str] | None = None,
+    speed: float = 1.0,
+    onset_days: tuple[float, float] | None = None,
 ) -> list[Fault]:
     """Draw one fault for about ``fraction`` of the robots; the rest stay healthy.
 
     Deterministic for a seed. Gradual faults start after a healthy stretch of at
-    least a quarter of the window, so detectors have healthy data to learn from.
+    least a quarter of the window, so detectors have healthy data to learn from —
+    unless ``onset_days`` places onsets (and sudden failures) elsewhere. ``speed``
+    divides each kind's onset-to-failure span (0.4: 2.5 times slower).
     """
     rng = random.Random(f"faults:{seed}")
     names = kinds or sorted(KINDS)
@@ -140,10 +144,13 @@ def draw_faults(
             continue
         kind = KINDS[rng.choice(names)]
         if kind.gradual:
-            days = rng.uniform(kind.min_days, kind.max_days)
-            span = min(days * 86400, window * 0.7)
-            latest_onset = window - span * 0.5  # failure may fall after the window end
-            onset_s = rng.uniform(window * 0.25, max(window * 0.25 + 1, latest_onset))
+            days = rng.uniform(kind.min_days, kind.max_days) / speed
+            span = min(days * 86400, window * 0.7 / speed)
+            if onset_days is not None:
+                onset_s = rng.uniform(onset_days[0] * 86400, min(window, onset_days[1] * 86400))
+            else:
+                latest_onset = window - span * 0.5  # failure may fall after the window end
+                onset_s = rng.uniform(window * 0.25, max(window * 0.25 + 1, latest_onset))
             onset = start + timedelta(seconds=onset_s)
             out.append(
                 Fault(
@@ -155,6 +162,11 @@ def draw_faults(
                 )
             )
         else:
-            at = start + timedelta(seconds=rng.uniform(window * 0.25, window * 0.95))
+            lo, hi = (
+                (onset_days[0] * 86400, min(window, onset_days[1] * 86400))
+                if onset_days is not None
+                else (window * 0.25, window * 0.95)
+            )
+            at = start + timedelta(seconds=rng.uniform(lo, hi))
             out.append(Fault(robot_id, kind.name, at, at, shape=1.0))
     return out

@@ -42,6 +42,7 @@ class Physics:
     power_w: float = 0.0
     igbt_offset_c: float = 0.0  # firmware effect (e.g. a PWM change that runs the IGBT hotter)
     drift_sign: float = 1.0
+    noise: float = 1.0  # multiplies every sensor's noise sd (scenario `noise`)
     _integral: float = field(default=0.0, repr=False)
 
     @property
@@ -135,8 +136,10 @@ class Physics:
         pressure = 20.0 + 6.5 * flow / (1.0 - 0.85 * sev.clog) if dosing else 18.0 + 4.0 * sev.clog
         fan_rpm = fan * (2400.0 if active or self.power_w > 0 else 900.0)
 
+        scale = self.noise
+
         def noisy(value: float, sd: float, low: float = 0.0) -> float:
-            return round(max(low, value + rng.gauss(0.0, sd)), 2)
+            return round(max(low, value + rng.gauss(0.0, sd * scale)), 2)
 
         return {
             "wok_temp_c": noisy(measured, 1.2, -10.0),

@@ -81,6 +81,8 @@ class SimRobot:
         batch: int = 1,
         network: NetworkOptions = NetworkOptions(),
         origin: datetime | None = None,
+        noise: float = 1.0,
+        aging_per_100_days: float = 0.0,
     ) -> None:
         self.spec = spec
         self.seed = seed
@@ -92,6 +94,8 @@ class SimRobot:
         self.batch = max(1, batch)
         self.net = network
         self.origin = origin
+        self.noise = noise
+        self.aging = aging_per_100_days
         self._reset()
 
     def _reset(self) -> None:
@@ -104,7 +108,7 @@ class SimRobot:
             if self.net.clock_skew_s
             else timedelta(0)
         )
-        self.physics = Physics(spec.heater_max_w, self.rng, drift_sign=1.0)
+        self.physics = Physics(spec.heater_max_w, self.rng, drift_sign=1.0, noise=self.noise)
         self.fw = spec.firmware
         self.seq = self.rng.randrange(1, 10_000) * 1000
         # Counters start from the robot's age at the window start (deterministic).
@@ -202,6 +206,10 @@ class SimRobot:
     # -- simulation ---------------------------------------------------------------
     def _severity(self, t: datetime) -> Severity:
         sev = Severity()
+        if self.aging and self.origin is not None:
+            # Healthy wear of every robot: filter dust, bearing play, tube deposits.
+            worn = min(1.0, self.aging * max(0.0, (t - self.origin).total_seconds()) / 8.64e6)
+            sev.cooling = sev.bearing = sev.clog = worn
         for f in self.faults:
             s = f.severity(t)
             if f.kind == "cooling_degradation":

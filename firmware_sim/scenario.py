@@ -5,7 +5,11 @@ seed: 7
 days: 30                    # simulated window ends now (or at `end`)
 sample_s: 30
 batch: 1
-random_faults: {fraction: 0.3, kinds: [cooling_degradation, stir_bearing_wear]}
+random_faults: {fraction: 0.3, kinds: [cooling_degradation, stir_bearing_wear],
+                speed: 1.0,            # 0.4 = faults progress 2.5x slower
+                onset_days: [0, 10]}   # default: onset after the first quarter
+noise: 1.0                  # sensor noise, x the physics' standard deviations
+aging_per_100_days: 0.0     # healthy wear of every robot (cooling, bearing, tube)
 faults:                     # explicit faults; times relative to the window start
   - {robot: aic-bj-00001, kind: cooling_degradation, onset_day: 10, failure_day: 24}
   - {robot: aic-sz-00040, kind: exhaust_fan_failure, onset_day: 20}
@@ -22,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from firmware_sim.faults import KINDS, Fault
 from firmware_sim.specs import FirmwareUpdate, NetworkOptions
@@ -51,6 +55,16 @@ class UpdateEntry(_M):
 class RandomFaults(_M):
     fraction: float = Field(default=0.0, ge=0, le=1)
     kinds: list[str] | None = None
+    # Progression speed: 1 = each kind's typical onset-to-failure span; 0.4 = 2.5x slower.
+    speed: float = Field(default=1.0, gt=0, le=20)
+    # Onset between these days of the window (default: after the first quarter).
+    onset_days: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _onset_order(self) -> RandomFaults:
+        if self.onset_days is not None and not 0 <= self.onset_days[0] <= self.onset_days[1]:
+            raise ValueError("onset_days: [first, last] with 0 <= first <= last")
+        return self
 
 
 class NetworkEntry(_M):
@@ -74,6 +88,8 @@ class Scenario(_M):
     faults: list[FaultEntry] = Field(default_factory=list)
     firmware_updates: list[UpdateEntry] = Field(default_factory=list)
     network: NetworkEntry = Field(default_factory=NetworkEntry)
+    noise: float = Field(default=1.0, ge=0, le=10)  # sensor noise, x the physics' sd
+    aging_per_100_days: float = Field(default=0.0, ge=0, le=1)  # healthy wear, severity units
 
     def window(self) -> tuple[datetime, datetime]:
         """[start, end): by default the ``days`` up to now (history); with ``start``, from there on."""
