@@ -44,6 +44,7 @@ class Physics:
     drift_sign: float = 1.0
     noise: float = 1.0  # multiplies every sensor's noise sd (scenario `noise`)
     _integral: float = field(default=0.0, repr=False)
+    _decay: dict[float, tuple[float, float, float]] = field(default_factory=dict, repr=False)
 
     @property
     def r_wok(self) -> float:
@@ -66,59 +67,82 @@ class Physics:
         With ``measure=False`` (inner sub-steps) only the noiseless measured wok
         temperature is returned, which the preheat logic needs.
         """
+        before, after = self.advance(dt, phase, setpoint_c, load, sev)
+        if not measure:
+            return {"wok_temp_c": after}
+        return self._measure(phase=phase, load=load, dosing=dosing, sev=sev, measured=before)
+
+    def advance(
+        self, dt: float, phase: str, setpoint_c: float, load: float, sev: Severity
+    ) -> tuple[float, float]:
+        """Advance ``dt`` seconds: the heating controller on the measured temperature, the
+        wok's response, and the cabinet and IGBT following the heater power, the fan and the
+        cooling path. Returns the noiseless measured wok temperature before and after.
+
+        One function with cached decay factors: the simulator's inner loop (the same
+        arithmetic, in the same order, as the three steps written apart)."""
+        decay = self._decay.get(dt)
+        if decay is None:
+            decay = self._decay[dt] = (
+                1.0 - math.exp(-dt / 80.0),
+                1.0 - math.exp(-dt / 300.0),
+                1.0 - math.exp(-dt / 25.0),
+            )
         drift = self.drift_sign * 28.0 * sev.drift  # sensor error in °C
         measured = self.wok_c + drift
-        self._heat(dt, phase=phase, setpoint_c=setpoint_c, load=load, sev=sev, measured=measured)
-        self._cool(dt, sev=sev)
-        if not measure:
-            return {"wok_temp_c": self.wok_c + drift}
-        return self._measure(phase=phase, load=load, dosing=dosing, sev=sev, measured=measured)
-
-    def _heat(
-        self,
-        dt: float,
-        *,
-        phase: str,
-        setpoint_c: float,
-        load: float,
-        sev: Severity,
-        measured: float,
-    ) -> None:
-        """The heating controller on the measured temperature, and the wok's response."""
+        ambient = self.ambient_c
+        max_w = self.heater_max_w
+        r_wok = 330.0 / max_w
+        # Heating: the controller on the measured temperature, and the wok's response.
         eta = 1.0 - 0.45 * sev.coil  # coil efficiency
         if phase == "preheat":
-            target_p = self.heater_max_w * 0.95
+            target_p = max_w * 0.95
         elif phase == "cooking":
             error = setpoint_c - measured
             self._integral = max(-200.0, min(400.0, self._integral + error * dt / 60.0))
-            hold = (setpoint_c - self.ambient_c) / self.r_wok
+            hold = (setpoint_c - ambient) / r_wok
             target_p = hold + 40.0 * error + 6.0 * self._integral
         else:
             self._integral = 0.0
             target_p = 0.0
-        self.power_w = max(0.0, min(self.heater_max_w, target_p))
+        power = self.power_w = max(0.0, min(max_w, target_p))
         # Food load absorbs heat: lowers the equilibrium while cooking.
         sink = 25.0 * load if phase == "cooking" else 0.0
-        wok_eq = self.ambient_c + eta * self.power_w * self.r_wok - sink
+        wok_eq = ambient + eta * power * r_wok - sink
         if phase == "cleaning":
-            wok_eq = self.ambient_c + 15.0  # water rinse
-        self.wok_c += (wok_eq - self.wok_c) * (1.0 - math.exp(-dt / 80.0))
-
-    def _cool(self, dt: float, *, sev: Severity) -> None:
-        """The cabinet and the IGBT follow the heater power, the fan and the cooling path."""
+            wok_eq = ambient + 15.0  # water rinse
+        self.wok_c += (wok_eq - self.wok_c) * decay[0]
+        # Cooling: the cabinet and the IGBT follow the heater power and the cooling path.
         cooling = 1.0 - 0.55 * sev.cooling
-        heating = self.power_w > 0
         self.cabinet_c += (
             (
-                self.ambient_c
+                ambient
                 + 2.0
-                + 0.0012 * self.power_w / cooling
-                + (6.0 if sev.fan_failed and heating else 0.0)
+                + 0.0012 * power / cooling
+                + (6.0 if sev.fan_failed and power > 0 else 0.0)
             )
             - self.cabinet_c
-        ) * (1.0 - math.exp(-dt / 300.0))
-        igbt_eq = self.cabinet_c + self.power_w * 0.0085 / cooling + self.igbt_offset_c
-        self.igbt_c += (igbt_eq - self.igbt_c) * (1.0 - math.exp(-dt / 25.0))
+        ) * decay[1]
+        igbt_eq = self.cabinet_c + power * 0.0085 / cooling + self.igbt_offset_c
+        self.igbt_c += (igbt_eq - self.igbt_c) * decay[2]
+        return measured, self.wok_c + drift
+
+    def idle(self, dt: float, n: int, sev: Severity) -> None:
+        """``n`` sub-steps of ``advance(dt, "idle", …)``: heater off, everything relaxing
+        towards ambient (bit for bit the same floats, without the controller)."""
+        if n <= 0:
+            return
+        self.advance(dt, "idle", 0.0, 0.0, sev)  # sets power and the integral to 0
+        d_wok, d_cab, d_igbt = self._decay[dt]
+        wok, cab, igbt = self.wok_c, self.cabinet_c, self.igbt_c
+        wok_eq = self.ambient_c + 0.0 - 0.0
+        cab_eq = self.ambient_c + 2.0
+        offset = self.igbt_offset_c
+        for _ in range(n - 1):
+            wok += (wok_eq - wok) * d_wok
+            cab += (cab_eq - cab) * d_cab
+            igbt += ((cab + 0.0) + offset - igbt) * d_igbt
+        self.wok_c, self.cabinet_c, self.igbt_c = wok, cab, igbt
 
     def _measure(
         self, *, phase: str, load: float, dosing: bool, sev: Severity, measured: float

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+import orjson
 
 from firmware_sim.faults import Fault
 from firmware_sim.kitchen import Kitchen, Window
@@ -34,7 +35,8 @@ def iso(t: datetime) -> str:
 
 
 def _dumps(obj: object) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact UTF-8 JSON (orjson: the same bytes as the stdlib's compact dumps here)."""
+    return orjson.dumps(obj)
 
 
 @dataclass
@@ -348,7 +350,20 @@ class SimRobot:
         n_sub = max(1, math.ceil(self.sample_s / MAX_SUBSTEP_S))
         step = self.sample_s / n_sub
         state, name, m = c.phase, c.recipe[0], {}
-        for i in range(n_sub):
+        phys = self.physics
+        last = n_sub - 1
+        first = 0
+        if last and (self.failed_codes or (c.phase == "idle" and not c.queue)):
+            # Idle (or stopped by a fault) for the whole sample: the sub-steps before the
+            # measured one in a tight loop, with the same arithmetic as below.
+            if self.failed_codes:
+                c.phase, c.queue = "fault", 0
+            phys.idle(step, last, sev)
+            for _ in range(last):
+                self.run_h += step / 3600.0
+                c.phase_t += step
+            first = last
+        for i in range(first, n_sub):
             if self.failed_codes:
                 c.phase = "fault"
                 c.queue = 0
@@ -357,28 +372,29 @@ class SimRobot:
                 c.recipe = RECIPES[self.rng.randrange(len(RECIPES))]
                 c.phase, c.phase_t = "preheat", 0.0
             name, setpoint, cook_s, load = c.recipe
-            state = c.phase
-            m = self.physics.step(
-                step,
-                phase="idle" if c.phase == "fault" else c.phase,
-                setpoint_c=setpoint,
-                load=load,
-                dosing=(c.phase == "cooking" and c.phase_t < DOSING_S)
-                or (c.phase == "cleaning" and c.phase_t < 20.0),
-                sev=sev,
-                measure=i == n_sub - 1,
+            state = phase = c.phase
+            before, wok = phys.advance(
+                step, "idle" if phase == "fault" else phase, setpoint, load, sev
             )
+            if i == last:
+                m = phys._measure(
+                    phase="idle" if phase == "fault" else phase,
+                    load=load,
+                    dosing=(phase == "cooking" and c.phase_t < DOSING_S)
+                    or (phase == "cleaning" and c.phase_t < 20.0),
+                    sev=sev,
+                    measured=before,
+                )
+                wok = m["wok_temp_c"]
             self.run_h += step / 3600.0
-            if self.physics.power_w > 0:
+            if phys.power_w > 0:
                 self.heater_h += step / 3600.0
             c.phase_t += step
-            if c.phase == "preheat" and (
-                m["wok_temp_c"] >= setpoint - 8.0 or c.phase_t >= PREHEAT_TIMEOUT_S
-            ):
+            if phase == "preheat" and (wok >= setpoint - 8.0 or c.phase_t >= PREHEAT_TIMEOUT_S):
                 c.phase, c.phase_t = "cooking", 0.0
-            elif c.phase == "cooking" and c.phase_t >= cook_s:
+            elif phase == "cooking" and c.phase_t >= cook_s:
                 c.phase, c.phase_t = "cleaning", 0.0
-            elif c.phase == "cleaning" and c.phase_t >= CLEAN_S:
+            elif phase == "cleaning" and c.phase_t >= CLEAN_S:
                 c.phase, c.phase_t = "idle", 0.0
                 self.cycles += 1
         return state, name, m

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_BATCH = 500
 MAX_FUTURE = timedelta(minutes=5)
@@ -110,6 +112,13 @@ def _reject_constant(name: str) -> float:
 
 
 def _loads(payload: bytes) -> Any:
+    """Decode JSON: orjson (strict: no NaN/Infinity, valid UTF-8) on the hot path; anything
+    it refuses is decoded again by the stdlib, which gives the precise reason (and accepts
+    integers past 64 bits, which the field checks then refuse as out of range)."""
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        pass
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
