@@ -43,6 +43,9 @@ Malformed = Annotated[
 ]
 Flaps = Annotated[float | None, Opt("--flaps-per-day", help="connection losses per robot-day")]
 Credentials = Annotated[Path | None, Opt(help="file of robot_id:password lines")]
+Workers = Annotated[
+    int, Opt("--workers", min=1, max=64, help="with --to-db: store processes (robots split)")
+]
 Noise = Annotated[float | None, Opt("--noise", min=0, max=10, help="sensor noise x (1 = default)")]
 FaultSpeed = Annotated[
     float | None,
@@ -84,6 +87,7 @@ def sim(
     fault_speed: FaultSpeed = None,
     onset_days: OnsetDays = None,
     aging: Aging = None,
+    workers: Workers = 1,
 ) -> None:
     """Simulate the fleet: kitchens, physics and labelled faults, on the telemetry contract."""
     from core.fleet import load_fleet_file
@@ -138,6 +142,7 @@ def sim(
         no_db=no_db,
         credentials=credentials,
         speed=speed,
+        workers=workers,
     )
 
 
@@ -189,6 +194,7 @@ def _deliver(
     no_db: bool,
     credentials: Path | None,
     speed: float,
+    workers: int = 1,
 ) -> None:
     """Store the ground truth, then the messages: straight into the database, or published."""
     from core.settings import parse_mqtt_url
@@ -197,7 +203,7 @@ def _deliver(
 
     with runtime(need_broker=not to_db) as rt:
         if to_db:
-            run_to_db(simulation, rt.services.database_url)
+            run_to_db(simulation, rt.services.database_url, workers=workers)
         if to_db or not no_db:
             with rt.pool.connection() as conn:
                 store(conn, simulation.faults, run_id=run, seed=seed)
