@@ -46,6 +46,27 @@ def robust_center_scale(X: Array, min_rel_scale: float) -> tuple[Array, Array]:
     return med, np.maximum(np.maximum(1.4826 * mad, min_rel_scale * np.abs(med)), 1e-9)
 
 
+def shrink_scale(
+    B: Array, median: Array, scale: Array, prior: Array, prior_windows: float, min_rel_scale: float
+) -> Array:
+    """A robot's scale (from its baseline windows ``B``) shrunk toward the fleet's relative
+    scale ``prior`` (× |median|): a pooled variance in which the prior weighs
+    ``prior_windows`` windows and the robot's own the windows it has; never under the floor.
+
+    >>> B = np.array([[10.0], [10.01], [9.99]])  # a robot whose 3 windows barely move
+    >>> med, own = robust_center_scale(B, 0.001)
+    >>> round(float(shrink_scale(B, med, own, np.array([0.03]), 14, 0.001)[0]), 3)
+    0.272
+    """
+    n = np.sum(~np.isnan(B), axis=0).astype(float)
+    ref = np.abs(median)
+    with np.errstate(all="ignore"):
+        own = scale / np.where(ref > 0, ref, np.nan)
+        pooled = np.sqrt((prior_windows * prior**2 + n * own**2) / (prior_windows + n))
+    rel = np.where(np.isnan(pooled), scale / np.maximum(ref, 1e-12), pooled)
+    return np.maximum(np.maximum(rel * ref, min_rel_scale * ref), 1e-9)
+
+
 def cusum(X: Array, k: float) -> Array:
     """One-sided CUSUM per column, NaN counted as 0: ``S_t = max(0, S_{t-1} + x_t - k)``."""
     out = np.zeros_like(X, dtype=float)
@@ -78,12 +99,12 @@ class RobustBaseline(_AllowNaN, TransformerMixin, OutlierMixin, BaseEstimator): 
     >>> X = np.array([[10.0], [10.2], [9.8], [10.1], [9.9]])
     >>> b = RobustBaseline().fit(X)
     >>> round(float(b.transform([[11.0]])[0, 0]), 1)
-    5.0
+    6.7
     >>> b.predict([[10.0], [14.0]]).tolist()
     [1, -1]
     """
 
-    def __init__(self, min_rel_scale: float = 0.02, threshold: float = 4.0) -> None:
+    def __init__(self, min_rel_scale: float = 0.01, threshold: float = 5.0) -> None:
         self.min_rel_scale = min_rel_scale
         self.threshold = threshold
 

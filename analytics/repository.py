@@ -35,7 +35,8 @@ WITH w AS (
 agg AS (
     SELECT robot_id, win,
         mode() WITHIN GROUP (ORDER BY model) AS model,
-        mode() WITHIN GROUP (ORDER BY fw) AS fw,
+        (array_agg(fw ORDER BY ts DESC, seq DESC) FILTER (WHERE fw IS NOT NULL))[1] AS fw,
+        count(DISTINCT fw) AS fw_versions,
         count(*) AS n_readings,
         count(*) FILTER (WHERE state = 'cooking') AS n_cooking,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY (igbt_temp_c - cabinet_temp_c) / (heater_power_w / 1000))
@@ -45,7 +46,7 @@ agg AS (
         percentile_cont(0.5) WITHIN GROUP (ORDER BY stir_current_a)
             FILTER (WHERE state = 'cooking') AS stir_current_p50,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY pump_pressure_kpa / dose_flow_ml_s)
-            FILTER (WHERE dose_flow_ml_s > 0) AS pressure_per_flow,
+            FILTER (WHERE dose_flow_ml_s > 0 AND state = 'cooking') AS pressure_per_flow,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY heater_power_w / (wok_temp_c - cabinet_temp_c))
             FILTER (WHERE state = 'cooking' AND wok_temp_c > cabinet_temp_c + 50) AS power_per_degree,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY exhaust_fan_rpm)
@@ -74,16 +75,19 @@ heat AS (
     FROM starts WHERE state = 'preheat' AND next_state = 'cooking'
     GROUP BY robot_id, win
 )
-INSERT INTO robot_features (robot_id, window_start, window_hours, model, fw, n_readings, n_cooking,
+INSERT INTO robot_features (robot_id, window_start, window_hours, model, fw, fw_versions,
+    n_readings, n_cooking,
     igbt_rise_per_kw, stir_vib_p90, stir_current_p50, pressure_per_flow, power_per_degree,
     heatup_s, fan_rpm_p50, err_count, err_codes, computed_at)
-SELECT a.robot_id, a.win, %(hours)s, a.model, a.fw, a.n_readings, a.n_cooking,
+SELECT a.robot_id, a.win, %(hours)s, a.model, a.fw, greatest(a.fw_versions, 1), a.n_readings,
+       a.n_cooking,
        a.igbt_rise_per_kw, a.stir_vib_p90, a.stir_current_p50, a.pressure_per_flow,
        a.power_per_degree, h.heatup_s, a.fan_rpm_p50, a.err_count,
        coalesce(c.err_codes, '{}'), %(now)s
 FROM agg a LEFT JOIN heat h USING (robot_id, win) LEFT JOIN codes c USING (robot_id, win)
 ON CONFLICT (robot_id, window_start, window_hours) DO UPDATE SET
-    model = EXCLUDED.model, fw = EXCLUDED.fw, n_readings = EXCLUDED.n_readings,
+    model = EXCLUDED.model, fw = EXCLUDED.fw, fw_versions = EXCLUDED.fw_versions,
+    n_readings = EXCLUDED.n_readings,
     n_cooking = EXCLUDED.n_cooking, igbt_rise_per_kw = EXCLUDED.igbt_rise_per_kw,
     stir_vib_p90 = EXCLUDED.stir_vib_p90, stir_current_p50 = EXCLUDED.stir_current_p50,
     pressure_per_flow = EXCLUDED.pressure_per_flow, power_per_degree = EXCLUDED.power_per_degree,

@@ -29,7 +29,9 @@ from analytics.detectors import (
     IsolationForestDetector,
     RobustBaseline,
     cusum,
+    nanmedian_columns,
     robust_center_scale,
+    shrink_scale,
 )
 from analytics.repository import FEATURES, AnomalyRow
 from analytics.rules import RuleSet
@@ -39,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 
 Forests = dict[tuple[str, str | None], tuple[str, IsolationForestDetector]]
+Priors = dict[tuple[str, str | None], np.ndarray]  # (model, firmware) -> relative scales
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,10 @@ class ScoringConfig:
     baseline_windows: int = 7
     min_cooking: int = 20
     min_rel_scale: float = 0.01  # z-score scale floor, relative to the baseline median
+    # A robot's scale from 7 windows is noisy: shrink it toward the fleet's (same robot
+    # model and firmware) relative scale, which counts as this many windows.
+    prior_windows: int = 14
+    prior_min_robots: int = 5
     z_threshold: float = 5.0
     persist: int = 2
     cusum_k: float = 1.5
@@ -87,6 +94,7 @@ def score_robot(
     rules: RuleSet | None = None,
     forests: Forests | None = None,
     since: datetime | None = None,
+    priors: Priors | None = None,
 ) -> tuple[list[AnomalyRow], bool]:
     """Score one robot's time-ordered windows; return anomalies and whether it has a baseline.
 
@@ -138,27 +146,37 @@ def score_robot(
         chosen = (forests or {}).get((segment[-1].get("model") or "", fw)) or (forests or {}).get(
             (segment[-1].get("model") or "", None)
         )
-        out.extend(_score_segment(segment, cfg=cfg, span=span, forest=chosen, since=since))
+        prior = (priors or {}).get((segment[-1].get("model") or "", fw))
+        out.extend(
+            _score_segment(segment, cfg=cfg, span=span, forest=chosen, since=since, prior=prior)
+        )
     return out, has_baseline
 
 
 def firmware_segments(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Split a robot's windows where its firmware changes (a window without a version
-    stays with the one before): each version is judged against its own baseline.
+    stays with the one before): each version is judged against its own baseline. A window
+    in which an update landed (two versions reported) belongs to neither: it mixes both.
 
     >>> [len(s) for s in firmware_segments([{"fw": "1"}, {"fw": None}, {"fw": "2"}])]
     [2, 1]
+    >>> [len(s) for s in firmware_segments([{"fw": "1"}, {"fw": "2", "fw_versions": 2}, {"fw": "2"}])]
+    [1, 1]
     """
     segments: list[list[dict[str, Any]]] = []
     current: str | None = None
     for r in rows:
+        if (r.get("fw_versions") or 1) > 1:
+            current = r.get("fw") or current
+            segments.append([])  # the update's window: the next version starts after it
+            continue
         fw = r.get("fw")
         if not segments or (fw is not None and current is not None and fw != current):
             segments.append([])
         if fw is not None:
             current = fw
         segments[-1].append(r)
-    return segments
+    return [seg for seg in segments if seg]
 
 
 def _score_segment(
@@ -168,12 +186,17 @@ def _score_segment(
     span: timedelta,
     forest: tuple[str, IsolationForestDetector] | None,
     since: datetime | None = None,
+    prior: np.ndarray | None = None,
 ) -> list[AnomalyRow]:
     """Baseline + CUSUM (+ forest) on the windows of one firmware version of one robot."""
     X = _matrix(usable)
     # RobustBaseline and CusumDrift, without scikit-learn's input validation per robot
     # (the same functions; validation was 40 % of scoring time).
     median, scale = robust_center_scale(X[: cfg.baseline_windows], cfg.min_rel_scale)
+    if prior is not None:
+        scale = shrink_scale(
+            X[: cfg.baseline_windows], median, scale, prior, cfg.prior_windows, cfg.min_rel_scale
+        )
     Z = (X - median) / scale
     seg = _Segment(usable, X, Z, median, cfg, span, since)
     out = _cusum_anomalies(seg)
@@ -305,6 +328,28 @@ def _forest_anomalies(
     return out
 
 
+def fleet_priors(by_robot: dict[str, list[dict[str, Any]]], cfg: ScoringConfig) -> Priors:
+    """Per (robot model, firmware): the median over robots of each feature's relative
+    baseline scale (1.4826·MAD / |median| of the version's first windows)."""
+    rels: dict[tuple[str, str | None], list[np.ndarray]] = defaultdict(list)
+    for robot_rows in by_robot.values():
+        usable = [r for r in robot_rows if r["n_cooking"] >= cfg.min_cooking]
+        for segment in firmware_segments(usable):
+            if len(segment) <= cfg.baseline_windows:
+                continue
+            B = _matrix(segment[: cfg.baseline_windows])
+            med, scale = robust_center_scale(B, 0.0)
+            with np.errstate(all="ignore"):
+                rel = np.where(np.abs(med) > 0, scale / np.abs(med), np.nan)
+            rels[(segment[-1].get("model") or "", segment[-1].get("fw"))].append(rel)
+    out: Priors = {}
+    for key, items in rels.items():
+        if len(items) >= cfg.prior_min_robots:
+            with np.errstate(all="ignore"):
+                out[key] = nanmedian_columns(np.vstack(items))
+    return out
+
+
 def score_windows(
     rows: list[dict[str, Any]],
     *,
@@ -312,15 +357,19 @@ def score_windows(
     rules: RuleSet | None = None,
     forests: Forests | None = None,
     since: datetime | None = None,
+    priors: Priors | None = None,
 ) -> ScoreResult:
-    """Score every robot in ``rows`` (feature rows ordered by robot and window)."""
+    """Score every robot in ``rows`` (feature rows ordered by robot and window). Scale
+    priors come from the same rows' fleet unless given."""
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_robot[r["robot_id"]].append(r)
+    if priors is None:
+        priors = fleet_priors(by_robot, cfg)
     result = ScoreResult()
     for robot, robot_rows in by_robot.items():
         anomalies, has_baseline = score_robot(
-            robot_rows, cfg=cfg, rules=rules, forests=forests, since=since
+            robot_rows, cfg=cfg, rules=rules, forests=forests, since=since, priors=priors
         )
         result.anomalies.extend(anomalies)
         if not has_baseline:

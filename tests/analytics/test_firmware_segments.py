@@ -105,3 +105,57 @@ def test_failure_levels_fitted_from_labelled_history() -> None:
     assert default_error is not None and level.power_error is not None
     assert level.power_error < 0.8 * default_error
     assert fit(truth[:2], features) == []  # fewer than 3 failures: keep the default
+
+
+def test_the_update_window_belongs_to_neither_version() -> None:
+    """Issue 21: the window in which an update lands mixes both versions. Reported with
+    two versions, it is left out — no alarm from the update day; counted in the old
+    version's segment (as before), it alarmed with a large z."""
+    igbt = [8.0] * 15 + [9.4] + [10.8] * 14
+    fws = ["3.2.1"] * 16 + ["3.3.0"] * 14
+    rows = windows(fws, igbt)
+    assert cooling_alarms(rows), "the half-updated day alarms inside the old segment"
+    rows[15]["fw_versions"] = 2  # what the feature SQL records for the update's window
+    rows[15]["fw"] = "3.3.0"
+    assert cooling_alarms(rows) == []
+    assert [len(s) for s in firmware_segments(rows)] == [15, 14]
+
+
+def test_a_steady_robot_borrows_the_fleet_scale() -> None:
+    """Issue 21: seven very steady baseline windows give a tiny scale, and a +3 % shift
+    reads as z > 5 for days. With the fleet's relative scale (3 % here) as a prior, the
+    same shift is within normal."""
+    from analytics.scoring import fleet_priors, score_windows
+
+    fleet = []
+    rng = np.random.default_rng(5)
+    for n in range(8):
+        rows = windows(["3.2.1"] * 30, [8.0] * 30)
+        for r in rows:
+            r["robot_id"] = f"aic-f-{n}"
+            r["pressure_per_flow"] = 1.5 * (1 + rng.normal(0, 0.03))
+        fleet += rows
+    steady = windows(["3.2.1"] * 30, [8.0] * 30)
+    for i, r in enumerate(steady):
+        r["robot_id"] = "aic-steady"
+        r["pressure_per_flow"] = 1.5 * (1.0 + (0.001 * (-1) ** i if i < 7 else 0.03))
+    cfg = ScoringConfig()
+
+    def dosing_alarms(priors: dict[Any, Any] | None) -> int:
+        result = score_windows(fleet + steady, cfg=cfg, priors=priors)
+        return sum(
+            1
+            for a in result.anomalies
+            if a.robot_id == "aic-steady" and a.kind == "dosing_tube_clog"
+        )
+
+    assert dosing_alarms({}) > 0  # no prior: the robot's own 7 windows alone
+    priors = fleet_priors(
+        {
+            r: [x for x in fleet + steady if x["robot_id"] == r]
+            for r in {x["robot_id"] for x in fleet + steady}
+        },
+        cfg,
+    )
+    assert abs(priors[("AIC-W1", "3.2.1")][3] - 0.03) < 0.015
+    assert dosing_alarms(None) == 0  # priors from the same rows: the default
