@@ -243,6 +243,8 @@ def _cusum_anomalies(seg: _Segment) -> list[AnomalyRow]:
         run = 0
         for i, k, r in seg.scored():
             run = run + 1 if over[i] else 0
+            if np.isnan(zb[k]):
+                continue  # no reading of this indicator in the window: nothing to report
             if (stat[i] > cfg.cusum_h or run >= cfg.persist) and seg.is_new(r):
                 out.append(_cusum_row(seg, ind, k, r, z=float(zb[k]), stat=float(stat[i])))
     return out

@@ -159,3 +159,18 @@ def test_a_steady_robot_borrows_the_fleet_scale() -> None:
     )
     assert abs(priors[("AIC-W1", "3.2.1")][3] - 0.03) < 0.015
     assert dosing_alarms(None) == 0  # priors from the same rows: the default
+
+
+def test_no_alarm_on_a_window_without_the_indicator() -> None:
+    """A day without cooking dosing has no pressure per flow (NaN): the CUSUM carried over
+    from the day before does not make an anomaly with a NaN value (which PostgreSQL's JSON
+    refuses) — found rescoring a 100-robot run."""
+    rows = windows(["3.2.1"] * 20, [8.0] * 20)
+    for i, r in enumerate(rows):
+        if i >= 10:
+            r["pressure_per_flow"] = 1.5 * (1.5 + 0.05 * i)
+    rows[15]["pressure_per_flow"] = None
+    found, _ = score_robot(rows, cfg=ScoringConfig())
+    dosing = [a for a in found if a.kind == "dosing_tube_clog"]
+    assert dosing and DAY0 + timedelta(days=15) not in [a.window_start for a in dosing]
+    assert all(not np.isnan(a.evidence["value"]) for a in dosing)
