@@ -21,6 +21,8 @@ Definitions (also in docs/fault-models.md):
   (onset − 2 days onward), the share that an anomaly window of that robot overlaps.
 - *TTF error*: for warnings in the last 7 days before failure that carry a predicted
   failure, ``|predicted − failure| / (failure − window end)``; median and 90th percentile.
+  *Late estimates*: the share of those whose early end (``failure_low``, from which the
+  scheduler sets due dates) is after the real failure.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class KindReport:
     warned_72h: int = 0
     lead_hours: list[float] = field(default_factory=list)  # of warned faults (predictive)
     ttf_errors: list[float] = field(default_factory=list)
+    ttf_late: int = 0  # estimates whose early end (what due dates use) is after the failure
     true_episodes: int = 0
 
     @property
@@ -78,6 +81,10 @@ class KindReport:
     @property
     def median_ttf_error(self) -> float | None:
         return median(self.ttf_errors) if self.ttf_errors else None
+
+    @property
+    def ttf_late_share(self) -> float | None:
+        return self.ttf_late / len(self.ttf_errors) if self.ttf_errors else None
 
     @property
     def p90_ttf_error(self) -> float | None:
@@ -125,6 +132,7 @@ class Report:
                     "median_lead_h": _round(r.median_lead_h, 1),
                     "median_ttf_error": _round(r.median_ttf_error, 3),
                     "p90_ttf_error": _round(r.p90_ttf_error, 3),
+                    "ttf_early_end_after_failure": _round(r.ttf_late_share, 3),
                 }
                 for k, r in sorted(self.kinds.items())
             },
@@ -177,6 +185,7 @@ def _score_fault(
         pred = a.get("predicted_failure")
         if pred is not None and timedelta(0) < left <= timedelta(days=7):
             rep.ttf_errors.append(abs((pred - f["failure"]).total_seconds()) / left.total_seconds())
+            rep.ttf_late += min(pred, a.get("failure_low") or pred) > f["failure"]
 
 
 def _healthy_days(

@@ -216,7 +216,7 @@ def evaluation_inputs(
         assert span is not None
         anomalies = cur.execute(
             """SELECT robot_id, kind, detector, window_start, window_end, predicted_failure,
-                      evidence->>'error_code' AS error_code
+                      failure_low, evidence->>'error_code' AS error_code
                FROM anomalies
                WHERE (%(start)s::timestamptz IS NULL OR window_start >= %(start)s)
                  AND (%(end)s::timestamptz IS NULL OR window_start < %(end)s)""",
@@ -243,7 +243,7 @@ def anomalies_between(conn: Conn, *, start: datetime, end: datetime) -> list[dic
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             "SELECT robot_id, kind, detector, window_start, window_end, predicted_failure,"
-            " evidence->>'error_code' AS error_code FROM anomalies WHERE window_start >= %s AND window_start < %s",
+            " failure_low, evidence->>'error_code' AS error_code FROM anomalies WHERE window_start >= %s AND window_start < %s",
             (start, end),
         ).fetchall()
 

@@ -5,7 +5,8 @@ in the bad direction (0 = as new, ``failure_level`` = functional failure).
 Degradation accelerates (wear grows roughly with the square of time), so the
 trend is fitted to ``sqrt(h)``, which is close to linear, with the Theil–Sen
 estimator (robust to outlier days). The interval comes from the spread of the
-pairwise slopes (25th-75th percentile).
+pairwise slopes (10th-90th percentile): ``low`` is the early end, from which the
+scheduler sets due dates (a due date is never after the predicted failure).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def estimate(
             return None
         return t0 + timedelta(days=max(days, x[-1]))
 
-    lo_s, hi_s = np.percentile(slopes, [25, 75])
+    lo_s, hi_s = np.percentile(slopes, [10, 90])
     predicted = crossing(slope)
     if predicted is None:
         return TimeToFailure(None, None, None, slope)

@@ -43,7 +43,15 @@ from firmware_sim.scenario import Scenario
 
 
 def _anomalies(conn: psycopg.Connection[tuple[object, ...]]) -> list[dict[str, object]]:
-    cols = ("robot_id", "kind", "detector", "window_start", "window_end", "predicted_failure")
+    cols = (
+        "robot_id",
+        "kind",
+        "detector",
+        "window_start",
+        "window_end",
+        "predicted_failure",
+        "failure_low",
+    )
     rows = conn.execute(
         f"SELECT {', '.join(cols)}, evidence->>'error_code' FROM anomalies"
     ).fetchall()

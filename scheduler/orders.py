@@ -207,8 +207,13 @@ def generate_predictive(
         pred = a["predicted_failure"]
         if pred is not None and pred - now <= timedelta(days=3):
             priority = 1
+        # The early end of the estimate's interval: a visit planned for the median estimate
+        # comes after the failure half of the time.
+        early = min(pred, a.get("failure_low") or pred) if pred is not None else None
         due_at = (
-            (pred - policy.failure_margin) if pred is not None else now + DUE_BY_PRIORITY[priority]
+            (early - policy.failure_margin)
+            if early is not None
+            else now + DUE_BY_PRIORITY[priority]
         )
         due_at = max(due_at, now + policy.lead_time)
         key = f"pd:{a['robot_id']}:{a['component']}"

@@ -80,6 +80,16 @@ def test_an_error_code_is_not_a_prediction() -> None:
     assert only_codes.kinds["dosing_tube_clog"].recall == 0.5
 
 
+def test_late_estimates_are_counted_from_the_early_end() -> None:
+    """An estimate whose early end is after the failure would plan the visit too late."""
+    truth = [fault("a", "cooling_degradation", 2, 20)]
+    late = {**anomaly("a", "cooling_degradation", 15, pred_day=26), "failure_low": T0 + 22 * D}
+    early = {**anomaly("a", "cooling_degradation", 16, pred_day=23), "failure_low": T0 + 19 * D}
+    rep = evaluate(truth, [late, early], start=T0, end=T0 + 30 * D, robots=1)
+    k = rep.kinds["cooling_degradation"]
+    assert k.ttf_late == 1 and k.ttf_late_share == 0.5
+
+
 def test_a_warning_inside_the_last_day_is_not_24h_ahead() -> None:
     truth = [{**fault("a", "stir_bearing_wear", 2, 12), "failure": T0 + 12 * D + 12 * H}]
     rep = evaluate(

@@ -99,23 +99,39 @@ def _anomaly(
     *,
     severity: str = "high",
     predicted: datetime | None = None,
+    low: datetime | None = None,
 ) -> int:
     row = conn.execute(
         """INSERT INTO anomalies (robot_id, detector, model_version, component, kind, window_start,
-               window_end, score, severity, predicted_failure, evidence)
+               window_end, score, severity, predicted_failure, failure_low, evidence)
            VALUES (%s, 'baseline-cusum', 'baseline-cusum/1', 'igbt_cooling', 'cooling_degradation',
-                   %s, %s, 9.5, %s, %s, %s) RETURNING id""",
+                   %s, %s, 9.5, %s, %s, %s, %s) RETURNING id""",
         (
             ROBOT,
             NOW - timedelta(days=1),
             NOW,
             severity,
             predicted,
+            low,
             Jsonb({"feature": "igbt_rise_per_kw"}),
         ),
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+@pytest.mark.clock
+def test_predictive_due_date_from_the_early_end_of_the_estimate(
+    db: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    """Issue 21: a due date set from the median estimate fell 8 days after the real
+    failure. The due date comes from the early end of the estimate's interval."""
+    predicted = NOW + timedelta(days=12)
+    _anomaly(db, predicted=predicted, low=NOW + timedelta(days=7))
+    generate_predictive(db, now=NOW)
+    ((oid, *_),) = _orders(db, "type = 'predictive'")
+    row = db.execute("SELECT due_at FROM work_orders WHERE id = %s", (oid,)).fetchone()
+    assert row is not None and row[0] == NOW + timedelta(days=7) - Policy().failure_margin
 
 
 @pytest.mark.clock
