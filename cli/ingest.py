@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import threading
 from dataclasses import replace
+from typing import Any
 
 import typer
 
@@ -31,6 +35,13 @@ def ingest(
         help="accept a broker without authentication (development only; the embedded broker"
         " is always accepted)",
     ),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=32,
+        help="ingest processes on one shared subscription ($share/GROUP, GROUP from --shared"
+        " or aic-ingest); this one plus N-1 children, stopped together",
+    ),
 ) -> None:
     """Run the ingest process until SIGTERM/SIGINT, then drain, flush, acknowledge and exit."""
     from ingest.service import IngestConfig, IngestService
@@ -55,6 +66,32 @@ def ingest(
         )
         if client_id:
             config = replace(config, client_id=client_id)
+        children: list[subprocess.Popen[bytes]] = []
+        if workers > 1:
+            group = shared or "aic-ingest"
+            base = config.client_id
+            config = replace(config, shared_group=group, client_id=f"{base}-w0")
+            children = _start_workers(
+                workers,
+                group=group,
+                base=base,
+                env={
+                    "AIC_DATABASE_URL": rt.services.database_url,
+                    "AIC_MQTT_URL": rt.services.mqtt_url,
+                },
+                args=[
+                    "--batch",
+                    str(batch),
+                    "--flush-ms",
+                    str(flush_ms),
+                    "--queue-size",
+                    str(queue_size),
+                    "--protocol",
+                    protocol,
+                    *(["--insecure-broker"] if config.insecure_broker_ok else []),
+                ],
+                metrics_port=metrics_port,
+            )
         service = IngestService(config)
         if metrics_port:
             try:
@@ -75,7 +112,11 @@ def ingest(
         while not stop.wait(0.5):
             if not service.writer.is_alive():
                 break
+            if any(c.poll() is not None for c in children):
+                console.print("an ingest worker ended: stopping the others")
+                break
         service.stop()
+        failed = _stop_workers(children)
         m = service.metrics
         console.print(
             f"stopped: {m.value('aic_ingest_rows_written_total'):.0f} readings stored, "
@@ -83,3 +124,45 @@ def ingest(
         )
         if service.writer.error is not None:
             raise fail(f"ingest writer crashed: {service.writer.error!r}", code=1)
+        if failed:
+            raise fail(f"ingest workers ended with errors: {failed}", code=1)
+
+
+def _start_workers(
+    workers: int,
+    *,
+    group: str,
+    base: str,
+    env: dict[str, str],
+    args: list[str],
+    metrics_port: int | None,
+) -> list[subprocess.Popen[bytes]]:
+    """Workers 1..N-1: ``aic ingest`` on the same services and shared group, each with its
+    own client id (its own persistent session on the broker) and metrics port."""
+    children = []
+    for k in range(1, workers):
+        cmd = [
+            sys.executable, "-c", "from cli.main import main; main()", "ingest",
+            "--shared", group, "--client-id", f"{base}-w{k}", *args,
+            *(["--metrics-port", str(metrics_port + k)] if metrics_port else []),
+        ]  # fmt: skip
+        children.append(subprocess.Popen(cmd, env={**os.environ, **env}))
+    console.print(f"{workers} ingest workers in shared group {group}")
+    return children
+
+
+def _stop_workers(children: list[subprocess.Popen[Any]]) -> list[str]:
+    """SIGTERM each child (it drains, flushes and acknowledges), wait; the failures."""
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    failed = []
+    for k, child in enumerate(children, start=1):
+        try:
+            code = child.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            code = child.wait()
+        if code:
+            failed.append(f"worker {k} exit {code}")
+    return failed

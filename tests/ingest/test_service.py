@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -429,6 +430,37 @@ def test_two_processes_share_the_load(
     got_a = a.metrics.value("aic_ingest_rows_written_total")
     got_b = b.metrics.value("aic_ingest_rows_written_total")
     assert got_a > 0 and got_b > 0 and got_a + got_b == 4000
+    pub.close()
+
+
+@pytest.mark.chaos
+def test_aic_ingest_workers_share_one_subscription_and_stop_together(
+    fresh_db: str, project_broker: ProjectBroker, spawn_ingest: Callable[..., Any], tmp_path: Path
+) -> None:
+    """`aic ingest --workers 2`: two processes on $share/aic-ingest, each with its own
+    session; every reading stored once, both did work, SIGTERM stops and drains both."""
+    proc = spawn_ingest(
+        fresh_db, project_broker.url, "ingest-pair", "--workers", "2", "--batch", "50"
+    )
+    pub = Publisher(project_broker.url)
+    pub.telemetry(readings(4000))
+    wait_until(lambda: rows(fresh_db) == 4000, timeout_s=60)
+    assert distinct_keys(fresh_db) == 4000
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    sessions = {
+        line.split("ingest running (")[1].split(")")[0]
+        for log in tmp_path.glob("ingest-ingest-pair-*.log")
+        for line in log.read_text().splitlines()
+        if "ingest running (" in line
+    }
+    assert sessions == {"ingest-pair-w0", "ingest-pair-w1"}
+    stopped = [
+        line for log in tmp_path.glob("ingest-ingest-pair-*.log")
+        for line in log.read_text().splitlines() if line.startswith("stopped:")
+    ]  # fmt: skip
+    stored = [int(line.split()[1]) for line in stopped]
+    assert len(stored) == 2 and all(n > 0 for n in stored) and sum(stored) == 4000
     pub.close()
 
 
