@@ -134,6 +134,7 @@ def generate_preventive(
     }
     planner = Planner(conn, now=now, policy=policy)
     hosts = orders_repo.open_orders_by_robot(conn, types=("predictive", "repair"))
+    pending: list[tuple[dict[str, Any], repo.RobotCtx]] = []
     for ctx, code, d in upcoming_preventive(
         conn, now=now, policy=policy, robot_ids=robot_ids, stale=out.robots_without_data
     ):
@@ -178,17 +179,40 @@ def generate_preventive(
             due_at=max(d.at, now + policy.lead_time),
             duration=timedelta(minutes=task.duration_min),
         )
-        # The unique index still decides: another scheduler may have inserted it meanwhile.
-        order_id = orders_repo.insert_order(
-            conn, fields=fields, actor="scheduler", now=now, day=local_date(now, ctx.timezone)
-        )
+        planner.open_keys.add(key)  # taken for this run, whatever the insert finds
+        pending.append((fields, ctx))
+        if len(pending) >= INSERT_BATCH:
+            _insert_pending(conn, pending, out, notify=notify, now=now)
+    _insert_pending(conn, pending, out, notify=notify, now=now)
+    return out
+
+
+INSERT_BATCH = 500
+
+
+def _insert_pending(
+    conn: Conn,
+    pending: list[tuple[dict[str, Any], repo.RobotCtx]],
+    out: Generated,
+    *,
+    notify: NotifyConfig | None,
+    now: datetime,
+) -> None:
+    """Insert the run's new orders in one pipelined batch. The unique index still decides:
+    another scheduler may have inserted one meanwhile (then it counts as existing)."""
+    ids = repo.insert_orders(
+        conn,
+        orders=[(f, local_date(now, ctx.timezone)) for f, ctx in pending],
+        actor="scheduler",
+        now=now,
+    )
+    for order_id, (_, ctx) in zip(ids, pending, strict=True):
         if order_id is None:
             out.existing += 1
         else:
-            planner.open_keys.add(key)
             out.created.append(order_id)
             announce(conn, notify, order_id, now=now, tz=ctx.timezone)
-    return out
+    pending.clear()
 
 
 def generate_predictive(

@@ -11,7 +11,7 @@ from core.db import Conn
 from scheduler import repository as repo
 from scheduler.notify import NotifyConfig, enqueue
 from scheduler.routing import route
-from scheduler.windows import Visit, least_bad, propose
+from scheduler.windows import Booked, Visit, busy_intervals, least_bad, propose
 from service import repository as orders_repo
 
 
@@ -41,8 +41,10 @@ class Planner:
         self.policy = policy
         self.staff = repo.field_staff(conn)
         self.hours = repo.site_hours(conn)
-        self.taken = repo.all_taken_windows(conn)
+        self.taken = {who: Booked(windows) for who, windows in repo.all_taken_windows(conn).items()}
         self.open_keys = orders_repo.open_dedup_keys(conn)
+        # Each site's service intervals, computed once per run for every proposal.
+        self._site_busy: dict[str, tuple[datetime, list[tuple[datetime, datetime]]]] = {}
 
     def schedule(
         self, ctx: repo.RobotCtx, *, due_at: datetime, duration: timedelta
@@ -97,7 +99,7 @@ class Planner:
             window_late=visit.late,
             status="scheduled",
         )
-        self.taken.setdefault(tech.id, []).append((visit.start, visit.end))
+        self.taken.setdefault(tech.id, Booked()).add(visit.start, visit.end)
         # Keep the workload current so the next order weighs it.
         self.staff = [
             replace(s, open_orders=s.open_orders + 1) if s.id == tech.id else s for s in self.staff
@@ -127,9 +129,25 @@ class Planner:
             earliest=self.now + self.policy.lead_time,
         )
 
+    def _busy(self, ctx: repo.RobotCtx, until: datetime) -> list[tuple[datetime, datetime]]:
+        """The site's service intervals from the run's earliest visit to at least ``until``."""
+        cached = self._site_busy.get(ctx.site_id)
+        if cached is None or cached[0] < until:
+            span_end = until + timedelta(days=30)
+            busy = busy_intervals(
+                self.hours.get(ctx.site_id, {}),
+                ctx.timezone,
+                self.now + self.policy.lead_time,
+                span_end,
+            )
+            cached = self._site_busy[ctx.site_id] = (span_end, busy)
+        return cached[1]
+
     def _propose(
         self, who: repo.StaffCtx, ctx: repo.RobotCtx, due_at: datetime, duration: timedelta
     ) -> Visit | None:
+        earliest = self.now + self.policy.lead_time
+        horizon = timedelta(days=self.policy.horizon_days)
         return propose(
             hours=self.hours.get(ctx.site_id, {}),
             timezone=ctx.timezone,
@@ -138,8 +156,9 @@ class Planner:
             duration=duration,
             earliest=self.now + self.policy.lead_time,
             due=due_at,
-            taken=self.taken.get(who.id, []),
-            horizon=timedelta(days=self.policy.horizon_days),
+            taken=self.taken.get(who.id, ()),
+            horizon=horizon,
+            site_busy=self._busy(ctx, max(due_at, earliest) + horizon),
         )
 
 

@@ -15,7 +15,7 @@ from core.db import Conn
 from core.fleet import Interval
 from scheduler.due import LastDone, Usage
 from scheduler.plans import Plan, Task, load_plan
-from service.repository import OPEN_SQL
+from service.repository import CREATED_EVENT_SQL, OPEN_SQL, insert_order_sql, order_params
 
 
 def store_plan(conn: Conn, *, plan: Plan, source: str, now: datetime) -> int:
@@ -337,3 +337,32 @@ def commissioning_due(conn: Conn) -> dict[str, str]:
             " ORDER BY robot_id"
         )
     }
+
+
+def insert_orders(
+    conn: Conn, *, orders: list[tuple[dict[str, Any], date]], actor: str, now: datetime
+) -> list[int | None]:
+    """Insert many new orders (fields, site's local date) in a few round trips: one
+    pipelined statement per order, grouped by columns; the id of each, or None where an
+    open order already had its key (the unique index decides, as for one order)."""
+    ids: list[int | None] = [None] * len(orders)
+    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for i, (fields, _) in enumerate(orders):
+        groups[tuple(fields)].append(i)
+    created: list[tuple[int, str, str, datetime]] = []
+    with conn.cursor() as cur:
+        for cols, idxs in groups.items():
+            params = [
+                order_params(orders[i][0], actor=actor, now=now, day=orders[i][1]) for i in idxs
+            ]
+            cur.executemany(insert_order_sql(list(cols)), params, returning=True)
+            for n, i in enumerate(idxs):
+                row = cur.fetchone()
+                if row is not None:
+                    ids[i] = int(row[0])
+                    created.append((row[0], actor, row[1], now))
+                if n < len(idxs) - 1:
+                    cur.nextset()
+        if created:
+            cur.executemany(CREATED_EVENT_SQL, created)
+    return ids

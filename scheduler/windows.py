@@ -7,7 +7,7 @@ agreed with the customer so it does not disturb the kitchen's normal work.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +23,38 @@ class Visit:
     start: datetime
     end: datetime
     late: bool  # no window before the due date: the first one after it
+
+
+class Booked:
+    """One person's booked visits, sorted by start, for fast "what overlaps [a, b)"
+    (the planner books thousands of visits in one run).
+
+    >>> from datetime import UTC, datetime as dt
+    >>> b = Booked([(dt(2026, 1, 2, 9, tzinfo=UTC), dt(2026, 1, 2, 10, tzinfo=UTC))])
+    >>> b.add(dt(2026, 1, 1, 9, tzinfo=UTC), dt(2026, 1, 1, 11, tzinfo=UTC))
+    >>> [s.day for s, _ in b.between(dt(2026, 1, 1, 10, tzinfo=UTC), dt(2026, 1, 3, tzinfo=UTC))]
+    [1, 2]
+    """
+
+    def __init__(self, intervals: Sequence[tuple[datetime, datetime]] = ()) -> None:
+        self._items = sorted(intervals)
+        self._starts = [a for a, _ in self._items]
+        self._longest = max((b - a for a, b in self._items), default=timedelta(0))
+
+    def add(self, start: datetime, end: datetime) -> None:
+        i = bisect.bisect_right(self._starts, start)
+        self._items.insert(i, (start, end))
+        self._starts.insert(i, start)
+        self._longest = max(self._longest, end - start)
+
+    def between(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
+        """Visits overlapping [a, b)."""
+        lo = bisect.bisect_left(self._starts, a - self._longest)
+        hi = bisect.bisect_left(self._starts, b)
+        return [w for w in self._items[lo:hi] if w[1] > a]
+
+    def __iter__(self) -> Iterator[tuple[datetime, datetime]]:
+        return iter(self._items)
 
 
 def busy_intervals(
@@ -64,20 +96,24 @@ def propose(
     earliest: datetime,
     due: datetime,
     horizon: timedelta = timedelta(days=30),
-    taken: Sequence[tuple[datetime, datetime]] = (),
+    taken: Sequence[tuple[datetime, datetime]] | Booked = (),
+    site_busy: Sequence[tuple[datetime, datetime]] | None = None,
 ) -> Visit | None:
     """The first window of ``duration`` from ``earliest`` that avoids service hours and ``taken``.
 
     Prefers a window ending before ``due``; if there is none, returns the first one
-    after it marked ``late``. None if nothing fits within ``horizon``.
+    after it marked ``late``. None if nothing fits within ``horizon``. ``site_busy``: the
+    site's service intervals (``busy_intervals``) when the caller already has them for a
+    span covering ``earliest`` to ``due + horizon``.
     """
     end = max(due, earliest) + horizon
-    busy = _merge(
-        [
-            *busy_intervals(hours, timezone, earliest, end),
-            *(w for w in taken if w[1] > earliest and w[0] < end),
-        ]
+    mine = (
+        taken.between(earliest, end)
+        if isinstance(taken, Booked)
+        else [w for w in taken if w[1] > earliest and w[0] < end]
     )
+    site = busy_intervals(hours, timezone, earliest, end) if site_busy is None else site_busy
+    busy = _merge([*site, *mine])
     ends = [b[1] for b in busy]
     for ws, we in _work_intervals(work_start, work_end, timezone, earliest, end):
         t = max(ws, earliest)

@@ -1,7 +1,4 @@
-"""SQL of the work orders (维修工单, 维护保养工作单) and their audit trail.
-
-Repositories never commit: callers own the transaction.
-"""
+"""SQL of the work orders (维修工单, 维护保养工作单) and their audit trail; callers commit."""
 
 from __future__ import annotations
 
@@ -56,6 +53,29 @@ def get_order(conn: Conn, *, order_id: int, lock: bool = False) -> dict[str, Any
         ).fetchone()
 
 
+CREATED_EVENT_SQL = (
+    "INSERT INTO work_order_events (work_order_id, actor, from_status, to_status, note, at)"
+    " VALUES (%s, %s, NULL, %s, 'created', %s)"
+)
+
+
+def insert_order_sql(cols: list[str]) -> str:
+    """INSERT of a new order with these columns (then created_by, created_at, updated_at),
+    numbered WO-YYYYMMDD-n from the first parameter; nothing if an open order has its key."""
+    return f"""INSERT INTO work_orders (number, {", ".join(cols)}, created_by, created_at, updated_at)
+            VALUES (%s || lpad(nextval('work_order_number_seq')::text, 6, '0'),
+                    {", ".join(["%s"] * len(cols))}, %s, %s, %s)
+            ON CONFLICT (dedup_key) WHERE status NOT IN ('completed', 'verified', 'cancelled')
+            DO NOTHING RETURNING id, status"""
+
+
+def order_params(
+    fields: dict[str, Any], *, actor: str, now: datetime, day: date
+) -> tuple[Any, ...]:
+    values = [Jsonb(v) if isinstance(v, dict | list) else v for v in fields.values()]
+    return (f"WO-{day:%Y%m%d}-", *values, actor, now, now)
+
+
 def insert_order(
     conn: Conn, *, fields: dict[str, Any], actor: str, now: datetime, day: date
 ) -> int | None:
@@ -63,23 +83,12 @@ def insert_order(
 
     ``day`` is the site's local date at ``now``: it goes into the number (WO-YYYYMMDD-n).
     """
-    cols = list(fields)
-    values = [Jsonb(v) if isinstance(v, dict | list) else v for v in fields.values()]
     row = conn.execute(
-        f"""INSERT INTO work_orders (number, {", ".join(cols)}, created_by, created_at, updated_at)
-            VALUES (%s || lpad(nextval('work_order_number_seq')::text, 6, '0'),
-                    {", ".join(["%s"] * len(cols))}, %s, %s, %s)
-            ON CONFLICT (dedup_key) WHERE status NOT IN ('completed', 'verified', 'cancelled')
-            DO NOTHING RETURNING id, status""",
-        (f"WO-{day:%Y%m%d}-", *values, actor, now, now),
+        insert_order_sql(list(fields)), order_params(fields, actor=actor, now=now, day=day)
     ).fetchone()
     if row is None:
         return None
-    conn.execute(
-        "INSERT INTO work_order_events (work_order_id, actor, from_status, to_status, note, at)"
-        " VALUES (%s, %s, NULL, %s, 'created', %s)",
-        (row[0], actor, row[1], now),
-    )
+    conn.execute(CREATED_EVENT_SQL, (row[0], actor, row[1], now))
     return int(row[0])
 
 
