@@ -44,7 +44,7 @@ class Planner:
         self.taken = {who: Booked(windows) for who, windows in repo.all_taken_windows(conn).items()}
         self.open_keys = orders_repo.open_dedup_keys(conn)
         # Each site's service intervals, computed once per run for every proposal.
-        self._site_busy: dict[str, tuple[datetime, list[tuple[datetime, datetime]]]] = {}
+        self._site_busy: dict[str, tuple[datetime, Booked]] = {}
 
     def schedule(
         self, ctx: repo.RobotCtx, *, due_at: datetime, duration: timedelta
@@ -129,7 +129,7 @@ class Planner:
             earliest=self.now + self.policy.lead_time,
         )
 
-    def _busy(self, ctx: repo.RobotCtx, until: datetime) -> list[tuple[datetime, datetime]]:
+    def _busy(self, ctx: repo.RobotCtx, until: datetime) -> Booked:
         """The site's service intervals from the run's earliest visit to at least ``until``."""
         cached = self._site_busy.get(ctx.site_id)
         if cached is None or cached[0] < until:
@@ -140,7 +140,7 @@ class Planner:
                 self.now + self.policy.lead_time,
                 span_end,
             )
-            cached = self._site_busy[ctx.site_id] = (span_end, busy)
+            cached = self._site_busy[ctx.site_id] = (span_end, Booked(busy))
         return cached[1]
 
     def _propose(

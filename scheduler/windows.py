@@ -32,8 +32,10 @@ class Booked:
     >>> from datetime import UTC, datetime as dt
     >>> b = Booked([(dt(2026, 1, 2, 9, tzinfo=UTC), dt(2026, 1, 2, 10, tzinfo=UTC))])
     >>> b.add(dt(2026, 1, 1, 9, tzinfo=UTC), dt(2026, 1, 1, 11, tzinfo=UTC))
-    >>> [s.day for s, _ in b.between(dt(2026, 1, 1, 10, tzinfo=UTC), dt(2026, 1, 3, tzinfo=UTC))]
-    [1, 2]
+    >>> b.first_overlap(dt(2026, 1, 1, 10, tzinfo=UTC), dt(2026, 1, 1, 12, tzinfo=UTC)).hour
+    11
+    >>> b.first_overlap(dt(2026, 1, 1, 11, tzinfo=UTC), dt(2026, 1, 2, 9, tzinfo=UTC)) is None
+    True
     """
 
     def __init__(self, intervals: Sequence[tuple[datetime, datetime]] = ()) -> None:
@@ -47,11 +49,15 @@ class Booked:
         self._starts.insert(i, start)
         self._longest = max(self._longest, end - start)
 
-    def between(self, a: datetime, b: datetime) -> list[tuple[datetime, datetime]]:
-        """Visits overlapping [a, b)."""
-        lo = bisect.bisect_left(self._starts, a - self._longest)
-        hi = bisect.bisect_left(self._starts, b)
-        return [w for w in self._items[lo:hi] if w[1] > a]
+    def first_overlap(self, a: datetime, b: datetime) -> datetime | None:
+        """The end of a visit overlapping [a, b), or None if [a, b) is free."""
+        k = bisect.bisect_left(self._starts, a - self._longest)
+        items = self._items
+        while k < len(items) and items[k][0] < b:
+            if items[k][1] > a:
+                return items[k][1]
+            k += 1
+        return None
 
     def __iter__(self) -> Iterator[tuple[datetime, datetime]]:
         return iter(self._items)
@@ -97,7 +103,7 @@ def propose(
     due: datetime,
     horizon: timedelta = timedelta(days=30),
     taken: Sequence[tuple[datetime, datetime]] | Booked = (),
-    site_busy: Sequence[tuple[datetime, datetime]] | None = None,
+    site_busy: Booked | None = None,
 ) -> Visit | None:
     """The first window of ``duration`` from ``earliest`` that avoids service hours and ``taken``.
 
@@ -107,33 +113,19 @@ def propose(
     span covering ``earliest`` to ``due + horizon``.
     """
     end = max(due, earliest) + horizon
-    mine = (
-        taken.between(earliest, end)
-        if isinstance(taken, Booked)
-        else [w for w in taken if w[1] > earliest and w[0] < end]
+    mine = taken if isinstance(taken, Booked) else Booked(list(taken))
+    site = (
+        Booked(busy_intervals(hours, timezone, earliest, end)) if site_busy is None else site_busy
     )
-    site = busy_intervals(hours, timezone, earliest, end) if site_busy is None else site_busy
-    busy = _merge([*site, *mine])
-    ends = [b[1] for b in busy]
     for ws, we in _work_intervals(work_start, work_end, timezone, earliest, end):
         t = max(ws, earliest)
         while t + duration <= we:
-            i = bisect.bisect_right(ends, t)  # first busy interval ending after t
-            if i == len(busy) or busy[i][0] >= t + duration:
+            # Past whatever overlaps [t, t + duration): the earliest free start is found.
+            hit = site.first_overlap(t, t + duration) or mine.first_overlap(t, t + duration)
+            if hit is None:
                 return Visit(t, t + duration, late=t + duration > due)
-            t = busy[i][1]
+            t = hit
     return None
-
-
-def _merge(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    """Sorted, disjoint union of intervals."""
-    out: list[tuple[datetime, datetime]] = []
-    for a, b in sorted(intervals):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
 
 
 def least_bad(
