@@ -166,37 +166,54 @@ class CusumDrift(_AllowNaN, BaseEstimator):  # type: ignore[misc]
         return -np.asarray(self.statistic(X).max(axis=1), dtype=float)
 
 
-class IsolationForestDetector(OutlierMixin, BaseEstimator):  # type: ignore[misc]
+class IsolationForestDetector(_AllowNaN, OutlierMixin, BaseEstimator):  # type: ignore[misc]
     """Multivariate IsolationForest on per-robot z-scores, trained on healthy windows.
 
-    ``threshold_`` is the ``quantile`` of the training anomaly scores times
-    ``margin``: windows above it are anomalous.
+    A ``validation`` share of the windows is held out: the forest is fitted on the rest
+    and ``threshold_`` is the ``quantile`` of the held-out windows' anomaly scores (times
+    ``margin``). In-sample scores are lower than a new healthy window's, and an
+    IsolationForest's score is bounded, so a threshold from training scores times a margin
+    could not be reached with few rows. Fewer than ``min_samples`` windows: refused.
+    Missing values (NaN) count as 0, the baseline's centre, as in live scoring.
     """
 
     def __init__(
         self,
         n_estimators: int = 200,
         quantile: float = 0.995,
-        margin: float = 1.05,
+        margin: float = 1.0,
         random_state: int | None = 0,
+        validation: float = 0.25,
+        min_samples: int = 200,
     ) -> None:
         self.n_estimators = n_estimators
         self.quantile = quantile
         self.margin = margin
         self.random_state = random_state
+        self.validation = validation
+        self.min_samples = min_samples
 
     def fit(self, X: Any, y: Any = None) -> IsolationForestDetector:
-        X = validate_data(self, X, reset=True)
+        X = np.nan_to_num(validate_data(self, X, ensure_all_finite="allow-nan", reset=True))
+        if len(X) < self.min_samples:
+            raise ValueError(
+                f"IsolationForestDetector needs at least {self.min_samples} windows,"
+                f" got n_samples={len(X)}"
+            )
+        order = np.random.default_rng(self.random_state).permutation(len(X))
+        n_val = max(1, round(len(X) * self.validation))
+        held, train = X[order[:n_val]], X[order[n_val:]]
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators, random_state=self.random_state
-        ).fit(X)
-        train = -self.forest_.score_samples(X)
-        self.threshold_ = float(np.quantile(train, self.quantile) * self.margin)
+        ).fit(train)
+        held_scores = -self.forest_.score_samples(held)
+        self.threshold_ = float(np.quantile(held_scores, self.quantile) * self.margin)
+        self.n_validation_ = n_val
         return self
 
     def score_samples(self, X: Any) -> Array:
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
+        X = np.nan_to_num(validate_data(self, X, ensure_all_finite="allow-nan", reset=False))
         return np.asarray(self.forest_.score_samples(X), dtype=float)
 
     def decision_function(self, X: Any) -> Array:

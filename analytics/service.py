@@ -71,9 +71,11 @@ def train_forest(
     random_state: int = 0,
     created_by: str | None = None,
     firmware: str | None = None,
+    min_windows: int = 200,
 ) -> int:
     """Fit an IsolationForest on the healthy (baseline-span) windows of one robot model —
-    of one firmware version if ``firmware`` is given, else of all versions."""
+    of one firmware version if ``firmware`` is given, else of all versions. Fewer than
+    ``min_windows`` healthy windows: refused (the threshold would be noise)."""
     rows = [
         r
         for r in load_features(conn, start=start, end=end)
@@ -81,9 +83,13 @@ def train_forest(
     ]
     X = healthy_z(rows)
     scope = robot_model + (f" firmware {firmware}" if firmware else "")
-    if len(X) < 20:
-        raise ValueError(f"only {len(X)} healthy windows for {scope}: need at least 20")
-    detector = IsolationForestDetector(random_state=random_state).fit(X)
+    detector = IsolationForestDetector(random_state=random_state, min_samples=min_windows)
+    if len(X) < detector.min_samples:
+        raise ValueError(
+            f"only {len(X)} healthy windows for {scope}: need at least {detector.min_samples}"
+            " (a quarter is held out to set the threshold)"
+        )
+    detector.fit(X)
     return registry.save(
         conn,
         robot_model=robot_model,

@@ -50,9 +50,12 @@ def train(
     firmware: str | None = typer.Option(
         None, help="only this firmware version (default: one model for every version)"
     ),
+    min_windows: int = typer.Option(
+        200, min=8, help="refuse with fewer healthy windows (a quarter sets the threshold)"
+    ),
 ) -> None:
     """Train an IsolationForest for a robot model (and firmware) on healthy windows
-    (stored inactive)."""
+    (stored inactive); its threshold comes from a held-out quarter of the windows."""
     from analytics.service import train_forest
 
     with runtime() as rt, rt.pool.connection() as conn:
@@ -64,6 +67,7 @@ def train(
                 end=_utc(end),
                 random_state=seed,
                 firmware=firmware,
+                min_windows=min_windows,
             )
         except ValueError as exc:
             raise fail(str(exc)) from exc

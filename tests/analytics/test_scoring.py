@@ -160,13 +160,15 @@ def test_registry_round_trip(scored: str) -> None:
         ).fetchone()
         assert rows is not None
         robot_model = model[0]
-        first = train_forest(conn, robot_model=robot_model, start=start, end=END)
+        first = train_forest(conn, robot_model=robot_model, start=start, end=END, min_windows=20)
         registry.activate(conn, model_id=first)
         active = registry.load_active(conn)
         assert active[(robot_model, None)][1].threshold_ > 0
         with pytest.raises(NotFoundError):
             registry.rollback(conn, robot_model=robot_model)
-        second = train_forest(conn, robot_model=robot_model, start=start, end=END, random_state=1)
+        second = train_forest(
+            conn, robot_model=robot_model, start=start, end=END, random_state=1, min_windows=20
+        )
         registry.activate(conn, model_id=second)
         back = registry.rollback(conn, robot_model=robot_model)
         assert back.id == first and back.active
@@ -179,7 +181,9 @@ def test_registry_round_trip(scored: str) -> None:
             (robot_model,),
         ).fetchone()
         assert fw is not None
-        pinned = train_forest(conn, robot_model=robot_model, start=start, end=END, firmware=fw[0])
+        pinned = train_forest(
+            conn, robot_model=robot_model, start=start, end=END, firmware=fw[0], min_windows=20
+        )
         registry.activate(conn, model_id=pinned)
         active = registry.load_active(conn)
         assert set(active) >= {(robot_model, None), (robot_model, fw[0])}
