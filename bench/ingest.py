@@ -1,10 +1,14 @@
-"""Ingest benchmark: publish → commit throughput and latency, with the raw ceilings.
+"""Ingest benchmark: publish → commit throughput and latency, with the ceilings.
 
     python -m bench.ingest [--readings 300000] [--singles 100000] [--seconds 10]
 
 Runs a private Mosquitto (project settings), a fresh database on the local
-PostgreSQL (or an embedded one), `aic ingest` as a separate process, and load
-generator processes, all on this machine. Prints one JSON object of figures.
+PostgreSQL (or an embedded one), and `aic ingest` (1 and 2 workers) as separate
+processes, all on this machine. The load generator is C: one `mosquitto_pub -l`
+(QoS 1) per robot (Debian's mosquitto-clients). In the same run it measures the
+ceilings — raw COPY into telemetry, and a bare paho subscriber that only counts the
+same C publishers' messages — and prints ingest's figures as ratios of them; then
+publish→commit latency at half of the best maximum. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import multiprocessing as mp
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,23 +80,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def publisher(
-    url: str, robots: list[str], total: int, per_msg: int, rate: float, seq0: int, out: Any
-) -> None:
-    """Publish ``total`` readings (``per_msg`` per message) at ``rate`` readings/s (0 = max)."""
-    ep = parse_mqtt_url(url)
-    c = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{os.getpid()}", protocol=mqtt.MQTTv5
-    )
-    c.max_inflight_messages_set(1000)
-    c.max_queued_messages_set(0)
-    c.connect(ep.host, ep.port)
-    c.loop_start()
-    sent = 0
+def _lines(robots: list[str], total: int, per_msg: int, seq0: int) -> dict[str, list[bytes]]:
+    """``total`` readings as one-line JSON messages per robot (``per_msg`` per message)."""
+    out: dict[str, list[bytes]] = {r: [] for r in robots}
     seqs = dict.fromkeys(robots, seq0)
-    started = time.monotonic()
-    infos = []
-    i = 0
+    sent, i = 0, 0
     while sent < total:
         robot = robots[i % len(robots)]
         i += 1
@@ -102,45 +95,138 @@ def publisher(
             seqs[robot] += 1
             items.append(reading(robot, seqs[robot], ts))
         body = items[0] if per_msg == 1 else {"batch": items}
-        infos.append(c.publish(f"aic/v1/{robot}/telemetry", json.dumps(body), qos=1))
+        out[robot].append(json.dumps(body).encode() + b"\n")
         sent += n
-        if rate:
+    return out
+
+
+def _c_publishers(url: str, robots: list[str]) -> list[subprocess.Popen[bytes]]:
+    """One ``mosquitto_pub -l`` (C, QoS 1) per robot, reading messages from its stdin."""
+    ep = parse_mqtt_url(url)
+    return [
+        subprocess.Popen(
+            [
+                "mosquitto_pub",
+                "-h",
+                ep.host,
+                "-p",
+                str(ep.port),
+                "-q",
+                "1",
+                "-l",
+                "-i",
+                f"bench-pub-{r}",
+                "-t",
+                f"aic/v1/{r}/telemetry",
+            ],
+            stdin=subprocess.PIPE,
+        )
+        for r in robots
+    ]
+
+
+def load(url: str, robots: list[str], total: int, per_msg: int, rate: float, seq0: int) -> float:
+    """Publish with C clients, one per robot: as fast as they go (rate 0: the messages are
+    written to their stdin up front, timestamped when built), or paced at ``rate``
+    readings/s (each message timestamped as it is handed over). Seconds until all exit."""
+    pubs = _c_publishers(url, robots)
+    by_robot = dict(zip(robots, pubs, strict=True))
+    started = time.monotonic()
+    if not rate:
+        lines = _lines(robots, total, per_msg, seq0)
+        started = time.monotonic()
+        for robot, proc in by_robot.items():
+            assert proc.stdin is not None
+            proc.stdin.write(b"".join(lines[robot]))
+            proc.stdin.close()
+    else:
+        time.sleep(3.0)  # let every publisher connect first: messages are stamped when sent
+        started = time.monotonic()
+        seqs = dict.fromkeys(robots, seq0)
+        sent, i = 0, 0
+        while sent < total:
+            robot = robots[i % len(robots)]
+            i += 1
+            n = min(per_msg, total - sent)
+            ts = _now()
+            items = []
+            for _ in range(n):
+                seqs[robot] += 1
+                items.append(reading(robot, seqs[robot], ts))
+            body = items[0] if per_msg == 1 else {"batch": items}
+            stdin = by_robot[robot].stdin
+            assert stdin is not None
+            stdin.write(json.dumps(body).encode() + b"\n")
+            stdin.flush()
+            sent += n
             ahead = sent / rate - (time.monotonic() - started)
             if ahead > 0:
                 time.sleep(ahead)
-        if len(infos) > 5000:
-            infos[0].wait_for_publish(60)
-            infos = [x for x in infos if not x.is_published()]
-    for info in infos:
-        info.wait_for_publish(120)
-    c.disconnect()
-    c.loop_stop()
-    out.put(time.monotonic() - started)
+        for proc in pubs:
+            assert proc.stdin is not None
+            proc.stdin.close()
+    for proc in pubs:
+        proc.wait(timeout=600)
+    return time.monotonic() - started
 
 
-def load(
-    url: str, robots: list[str], total: int, per_msg: int, rate: float, procs: int, seq0: int
-) -> float:
-    """Run ``procs`` publisher processes; return the slowest one's seconds."""
-    q: Any = mp.get_context("fork").Queue()
-    ps = [
-        mp.get_context("fork").Process(
-            target=publisher,
-            args=(url, robots[k::procs], total // procs, per_msg, rate / procs, seq0, q),
-        )
-        for k in range(procs)
-    ]
-    for p in ps:
-        p.start()
-    for p in ps:
-        p.join()
-    return max(q.get() for _ in ps)
+def _count_messages(url: str, n: int, ready: Any, out: Any) -> None:
+    """A bare paho subscriber (QoS 1, acks automatically, stores nothing): the ceiling of
+    any paho-based ingest on this machine."""
+    ep = parse_mqtt_url(url)
+    got = 0
+    first = last = 0.0
+    done = threading.Event()
+
+    def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
+        nonlocal got, first, last
+        got += 1
+        last = time.monotonic()
+        if got == 1:
+            first = last
+        if got >= n:
+            done.set()
+
+    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-bare", protocol=mqtt.MQTTv5)
+    sub.on_message = on_message
+    sub.on_subscribe = lambda *a: ready.set()
+    sub.connect(ep.host, ep.port)
+    sub.subscribe("aic/v1/+/telemetry", qos=1)
+    sub.loop_start()
+    done.wait(600)
+    sub.disconnect()
+    sub.loop_stop()
+    out.put((got, last - first))
+
+
+def bare_subscriber(url: str, robots: list[str], n: int, seq0: int) -> dict[str, float]:
+    """The same C publishers and singles, received by the bare paho subscriber."""
+    ctx = mp.get_context("fork")
+    ready, out = ctx.Event(), ctx.Queue()
+    proc = ctx.Process(target=_count_messages, args=(url, n, ready, out))
+    proc.start()
+    ready.wait(30)
+    pub_s = load(url, robots, n, 1, 0.0, seq0)
+    got, seconds = out.get(timeout=600)
+    proc.join()
+    return {
+        "messages": got,
+        "publish_s": round(pub_s, 2),
+        "bare_paho_msgs_s": round(got / seconds) if seconds else 0,
+        "c_publishers_msgs_s": round(n / pub_s),
+    }
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and its children (``aic ingest --workers N`` forks N-1)."""
+    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *(int(k) for k in kids)]
 
 
 class Ingest:
     """`aic ingest` as its own process, so its CPU and memory can be measured."""
 
-    def __init__(self, db: str, mqtt_url: str, log: Path) -> None:
+    def __init__(self, db: str, mqtt_url: str, log: Path, workers: int = 1) -> None:
         env = dict(os.environ, AIC_DATABASE_URL=db, AIC_MQTT_URL=mqtt_url, AIC_LOG_LEVEL="WARNING")
         self.log = log.open("wb")
         self.proc = subprocess.Popen(
@@ -152,6 +238,8 @@ class Ingest:
                 "--client-id",
                 "bench-ingest",
                 "--insecure-broker",
+                "--workers",
+                str(workers),
             ],
             cwd=REPO,
             env=env,
@@ -163,11 +251,13 @@ class Ingest:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(log.read_text())
             time.sleep(0.05)
-        self.cpu0 = proc_cpu_seconds(self.proc.pid)
+        time.sleep(0.5 if workers > 1 else 0)  # the other workers' subscriptions
+        self.pids = _tree(self.proc.pid)
+        self.cpu0 = sum(proc_cpu_seconds(p) for p in self.pids)
 
     def stop(self) -> tuple[float, float]:
-        cpu = proc_cpu_seconds(self.proc.pid) - self.cpu0
-        rss = proc_peak_rss_mb(self.proc.pid)
+        cpu = sum(proc_cpu_seconds(p) for p in self.pids) - self.cpu0
+        rss = sum(proc_peak_rss_mb(p) for p in self.pids)
         self.proc.terminate()
         self.proc.wait(timeout=60)
         self.log.close()
@@ -239,39 +329,34 @@ def copy_ceiling(db: str, robots: list[str], n: int) -> dict[str, float]:
     return {"raw_copy_rows_s": round(raw), "staged_insert_rows_s": round(staged)}
 
 
-def broker_ceiling(url: str, n: int) -> float:
-    """QoS 1 singles through the broker to a plain subscriber (auto ack): messages/s."""
-    ep = parse_mqtt_url(url)
-    got = 0
-    done = mp.get_context("fork").Event()
-
-    def on_message(c: mqtt.Client, u: object, m: mqtt.MQTTMessage) -> None:
-        nonlocal got
-        got += 1
-        if got >= n:
-            done.set()
-
-    sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-ceiling", protocol=mqtt.MQTTv5)
-    sub.on_message = on_message
-    sub.connect(ep.host, ep.port)
-    sub.subscribe("ceiling/#", qos=1)
-    sub.loop_start()
-    time.sleep(0.3)
-    pub = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
-    pub.max_inflight_messages_set(1000)
-    pub.max_queued_messages_set(0)
-    pub.connect(ep.host, ep.port)
-    pub.loop_start()
-    payload = json.dumps(reading("aic-bj-00001", 1, _now()))
-    t = time.perf_counter()
-    for _ in range(n):
-        pub.publish("ceiling/x", payload, qos=1)
-    done.wait(300)
-    rate = n / (time.perf_counter() - t)
-    for c in (pub, sub):
-        c.disconnect()
-        c.loop_stop()
-    return rate
+def run(
+    db: str, broker: str, robots: list[str], *, name: str, total: int, per_msg: int,
+    rate: float, workers: int, seq0: int,
+) -> dict[str, Any]:  # fmt: skip
+    reset(db)
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-ingest-{name}.log"
+    ingest = Ingest(db, broker, log, workers=workers)
+    t0 = datetime.now(UTC)
+    pub_s = load(broker, robots, total, per_msg, rate, seq0)
+    wait_rows(db, total)
+    elapsed = span(db, t0)
+    cpu, rss = ingest.stop()
+    out = {
+        "readings": total,
+        "per_message": per_msg,
+        "workers": workers,
+        "target_rate": rate or None,
+        "publish_s": round(pub_s, 2),
+        "end_to_end_s": round(elapsed, 2),
+        "readings_s": round(total / elapsed),
+        "messages_s": round(total / per_msg / elapsed),
+        "ingest_cpu_s": round(cpu, 1),
+        "ingest_cpu_pct": round(100 * cpu / elapsed),
+        "ingest_peak_rss_mb": round(rss),
+        **latency(db),
+    }
+    print(name, json.dumps(out), file=sys.stderr, flush=True)
+    return out
 
 
 def main() -> None:
@@ -281,45 +366,54 @@ def main() -> None:
     ap.add_argument("--readings", type=int, default=300_000, help="readings in batch messages")
     ap.add_argument("--singles", type=int, default=100_000, help="single-reading messages")
     ap.add_argument("--seconds", type=float, default=10.0, help="duration of each latency run")
-    ap.add_argument("--publishers", type=int, default=2)
+    ap.add_argument("--robots", type=int, default=100, help="C publishers, one per robot")
     args = ap.parse_args()
     out: dict[str, Any] = {}
     with bench_database() as db, bench_broker() as broker:
-        robots = robot_ids(db)
+        robots = robot_ids(db)[: args.robots]
         out["ceilings"] = copy_ceiling(db, robots, 100_000)
-        out["ceilings"]["broker_qos1_msgs_s"] = round(broker_ceiling(broker, 50_000))
-        log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
-        runs = [
-            ("batch_max", args.readings, 100, 0.0),
-            ("single_max", args.singles, 1, 0.0),
-            ("batch_25k_per_s", int(25_000 * args.seconds), 100, 25_000.0),
-            ("single_7500_per_s", int(7_500 * args.seconds), 1, 7_500.0),
-        ]
-        seq0 = 0
-        for name, total, per_msg, rate in runs:
-            reset(db)
-            ingest = Ingest(db, broker, log_dir / f"bench-ingest-{name}.log")
-            t0 = datetime.now(UTC)
-            pub_s = load(broker, robots, total, per_msg, rate, args.publishers, seq0)
-            seq0 += total
-            wait_rows(db, total - total % args.publishers)
-            elapsed = span(db, t0)
-            cpu, rss = ingest.stop()
-            stored = total - total % args.publishers
-            out[name] = {
-                "readings": stored,
-                "per_message": per_msg,
-                "target_rate": rate or None,
-                "publish_s": round(pub_s, 2),
-                "end_to_end_s": round(elapsed, 2),
-                "readings_s": round(stored / elapsed),
-                "messages_s": round(stored / per_msg / elapsed),
-                "ingest_cpu_s": round(cpu, 1),
-                "ingest_cpu_pct": round(100 * cpu / elapsed),
-                "ingest_peak_rss_mb": round(rss),
-                **latency(db),
+        seq = iter(range(0, 10**9, 10_000_000))
+        out["ceilings"].update(bare_subscriber(broker, robots, args.singles, next(seq)))
+        kw = {"db": db, "broker": broker, "robots": robots}
+        for w in (1, 2):
+            out[f"batch_max_w{w}"] = run(
+                **kw, name=f"batch_max_w{w}", total=args.readings, per_msg=100, rate=0.0,
+                workers=w, seq0=next(seq),
+            )  # fmt: skip
+            out[f"single_max_w{w}"] = run(
+                **kw, name=f"single_max_w{w}", total=args.singles, per_msg=1, rate=0.0,
+                workers=w, seq0=next(seq),
+            )  # fmt: skip
+        best = max((1, 2), key=lambda w: out[f"single_max_w{w}"]["readings_s"])
+        for kind, per_msg in (("batch", 100), ("single", 1)):
+            half = out[f"{kind}_max_w{best}"]["readings_s"] / 2
+            out[f"{kind}_half_max"] = run(
+                **kw, name=f"{kind}_half_max", total=int(half * args.seconds),
+                per_msg=per_msg, rate=half, workers=best, seq0=next(seq),
+            )  # fmt: skip
+        c = out["ceilings"]
+        out["ratios"] = (
+            {
+                f"single_w{w}_of_bare_paho": round(
+                    out[f"single_max_w{w}"]["messages_s"] / c["bare_paho_msgs_s"], 2
+                )
+                for w in (1, 2)
             }
-            print(name, json.dumps(out[name]), file=sys.stderr, flush=True)
+            | {
+                f"batch_w{w}_of_raw_copy": round(
+                    out[f"batch_max_w{w}"]["readings_s"] / c["raw_copy_rows_s"], 2
+                )
+                for w in (1, 2)
+            }
+            | {
+                "single_two_workers_over_one": round(
+                    out["single_max_w2"]["readings_s"] / out["single_max_w1"]["readings_s"], 2
+                ),
+                "batch_two_workers_over_one": round(
+                    out["batch_max_w2"]["readings_s"] / out["batch_max_w1"]["readings_s"], 2
+                ),
+            }
+        )
     print(json.dumps(out, indent=2))
 
 
