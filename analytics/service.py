@@ -55,11 +55,20 @@ def score(
     robots = repo.robots_with_windows_in(conn, start=start, end=end)
     rows = load_features(conn, end=end, robots=robots)
     forests = registry.load_active(conn) if use_forests else {}
-    result = score_windows(rows, cfg=cfg, rules=rules or load_rules(), forests=forests, since=start)
+    result = score_windows(
+        rows, cfg=cfg, rules=rules or rules_in_force(conn), forests=forests, since=start
+    )
     recent = result.anomalies
     inserted = insert_anomalies(conn, rows=recent, now=now)
     logger.info("scored %d feature windows: %d anomalies, %d new", n, len(recent), inserted)
     return ScoringRun(n, len(recent), inserted, result.robots_without_baseline)
+
+
+def rules_in_force(conn: Conn) -> RuleSet:
+    """The active rule set loaded by an engineer, else the rules shipped in the package."""
+    from analytics.rules_repository import active_rule_set
+
+    return active_rule_set(conn) or load_rules()
 
 
 def train_forest(

@@ -10,10 +10,12 @@ import typer
 from rich.table import Table
 
 from cli.context import console, fail, runtime
+from cli.rules import app as rules_app
 
 app = typer.Typer(
     help="Fault models for engineers: score, train, evaluate, activate.", no_args_is_help=True
 )
+app.add_typer(rules_app, name="rules")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -26,14 +28,22 @@ def _utc(value: datetime | None) -> datetime | None:
 def score(
     days: float = typer.Option(2.0, help="recompute feature windows of the last N days"),
     end: datetime | None = typer.Option(None, help="score up to this time (default now)"),
+    rules: Path | None = typer.Option(
+        None, help="rules YAML for this run (default: the active loaded set, or the shipped one)"
+    ),
 ) -> None:
     """Score recent windows of every robot and store new anomalies (idempotent)."""
+    from analytics.rules import load_rules
     from analytics.service import score as run
 
+    try:
+        ruleset = load_rules(rules) if rules else None
+    except (OSError, ValueError) as exc:
+        raise fail(str(exc)) from exc
     with runtime() as rt, rt.pool.connection() as conn:
         now = rt.clock.now()
         stop = _utc(end) or now
-        res = run(conn, start=stop - timedelta(days=days), end=stop, now=now)
+        res = run(conn, start=stop - timedelta(days=days), end=stop, now=now, rules=ruleset)
     console.print(
         f"{res.feature_rows} feature windows; {res.anomalies_found} anomalies, "
         f"{res.anomalies_inserted} new; {len(res.robots_without_baseline)} robots "
