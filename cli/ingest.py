@@ -44,7 +44,7 @@ def ingest(
     ),
 ) -> None:
     """Run the ingest process until SIGTERM/SIGINT, then drain, flush, acknowledge and exit."""
-    from ingest.service import IngestConfig, IngestService
+    from ingest.service import IngestConfig
     from ingest.writer import WriterConfig
 
     with runtime(need_broker=True) as rt:
@@ -79,53 +79,59 @@ def ingest(
                     "AIC_DATABASE_URL": rt.services.database_url,
                     "AIC_MQTT_URL": rt.services.mqtt_url,
                 },
-                args=[
-                    "--batch",
-                    str(batch),
-                    "--flush-ms",
-                    str(flush_ms),
-                    "--queue-size",
-                    str(queue_size),
-                    "--protocol",
-                    protocol,
-                    *(["--insecure-broker"] if config.insecure_broker_ok else []),
-                ],
+                args=_worker_args(batch, flush_ms, queue_size, protocol, config.insecure_broker_ok),
                 metrics_port=metrics_port,
             )
-        service = IngestService(config)
-        if metrics_port:
-            try:
-                service.metrics.serve(metrics_port)
-            except OSError as exc:
-                raise fail(
-                    f"--metrics-port {metrics_port}: cannot listen on 127.0.0.1:{metrics_port}"
-                    f" ({exc.strerror or exc}); choose a free port"
-                ) from exc
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        _serve(config, children, metrics_port)
+
+
+def _serve(config: Any, children: list[subprocess.Popen[bytes]], metrics_port: int | None) -> None:
+    """Run this process's ingest until SIGTERM/SIGINT (or a worker ends); drain and stop all."""
+    from ingest.service import IngestService
+
+    service = IngestService(config)
+    if metrics_port:
         try:
-            service.start()
-        except ConnectionError as exc:
-            raise fail(str(exc)) from exc
-        console.print(f"ingest running ({config.client_id}); Ctrl-C to stop")
-        while not stop.wait(0.5):
-            if not service.writer.is_alive():
-                break
-            if any(c.poll() is not None for c in children):
-                console.print("an ingest worker ended: stopping the others")
-                break
-        service.stop()
-        failed = _stop_workers(children)
-        m = service.metrics
-        console.print(
-            f"stopped: {m.value('aic_ingest_rows_written_total'):.0f} readings stored, "
-            f"{m.value('aic_ingest_duplicates_total'):.0f} duplicates"
-        )
-        if service.writer.error is not None:
-            raise fail(f"ingest writer crashed: {service.writer.error!r}", code=1)
-        if failed:
-            raise fail(f"ingest workers ended with errors: {failed}", code=1)
+            service.metrics.serve(metrics_port)
+        except OSError as exc:
+            raise fail(
+                f"--metrics-port {metrics_port}: cannot listen on 127.0.0.1:{metrics_port}"
+                f" ({exc.strerror or exc}); choose a free port"
+            ) from exc
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        service.start()
+    except ConnectionError as exc:
+        raise fail(str(exc)) from exc
+    console.print(f"ingest running ({config.client_id}); Ctrl-C to stop")
+    while not stop.wait(0.5):
+        if not service.writer.is_alive():
+            break
+        if any(c.poll() is not None for c in children):
+            console.print("an ingest worker ended: stopping the others")
+            break
+    service.stop()
+    failed = _stop_workers(children)
+    m = service.metrics
+    console.print(
+        f"stopped: {m.value('aic_ingest_rows_written_total'):.0f} readings stored, "
+        f"{m.value('aic_ingest_duplicates_total'):.0f} duplicates"
+    )
+    if service.writer.error is not None:
+        raise fail(f"ingest writer crashed: {service.writer.error!r}", code=1)
+    if failed:
+        raise fail(f"ingest workers ended with errors: {failed}", code=1)
+
+
+def _worker_args(
+    batch: int, flush_ms: int, queue_size: int, protocol: str, insecure: bool
+) -> list[str]:
+    return [
+        *("--batch", str(batch), "--flush-ms", str(flush_ms), "--queue-size", str(queue_size)),
+        *("--protocol", protocol, *(["--insecure-broker"] if insecure else [])),
+    ]
 
 
 def _start_workers(

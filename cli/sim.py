@@ -102,21 +102,16 @@ def sim(
         realtime=realtime,
         end=end,
         faults={"fraction": faults, "speed": fault_speed, "onset_days": onset_days},
-        plain={
-            "days": days,
-            "seed": seed,
-            "max_robots": robots,
-            "sample_s": sample_s,
-            "noise": noise,
-            "aging_per_100_days": aging,
-        },
+        plain=dict(
+            days=days,
+            seed=seed,
+            max_robots=robots,
+            sample_s=sample_s,
+            noise=noise,
+            aging_per_100_days=aging,
+        ),
         batch=batch,
-        network={
-            "clock_skew_s": skew_s,
-            "duplicate_rate": dup_rate,
-            "malformed_rate": malformed_rate,
-            "flaps_per_day": flaps,
-        },
+        network=_network(skew_s, dup_rate, malformed_rate, flaps),
     )
     speed = (speed or 1.0) if realtime else speed
     try:
@@ -144,6 +139,17 @@ def sim(
         speed=speed,
         workers=workers,
     )
+
+
+def _network(
+    skew_s: float | None, dup_rate: float | None, malformed: float | None, flaps: float | None
+) -> dict[str, float | None]:
+    return {
+        "clock_skew_s": skew_s,
+        "duplicate_rate": dup_rate,
+        "malformed_rate": malformed,
+        "flaps_per_day": flaps,
+    }
 
 
 def _scenario(

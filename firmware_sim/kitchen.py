@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from core.fleet import WEEKDAYS, Fleet, Interval
@@ -70,3 +70,23 @@ def kitchens_from_fleet(fleet: Fleet, seed: int) -> dict[str, Kitchen]:
             site.id, site.timezone, site.hours, busy=rng.uniform(0.6, 1.3)
         )
     return out
+
+
+@dataclass
+class Session:
+    on: datetime
+    off: datetime
+    windows: list[Window] = field(default_factory=list)
+
+
+def power_sessions(kitchen: Kitchen, start: datetime, end: datetime) -> list[Session]:
+    """Powered-on periods: 30 min before opening to 15 min after closing; gaps > 90 min power off."""
+    sessions: list[Session] = []
+    for w in kitchen.windows(start - timedelta(hours=1), end):
+        on, off = w.opens - timedelta(minutes=30), w.closes + timedelta(minutes=15)
+        if sessions and on - sessions[-1].off <= timedelta(minutes=90):
+            sessions[-1].off = max(sessions[-1].off, off)
+            sessions[-1].windows.append(w)
+        else:
+            sessions.append(Session(on, off, [w]))
+    return [s for s in sessions if s.off > start and s.on < end]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
 
 from firmware_sim.faults import Fault
-from firmware_sim.kitchen import Kitchen, Window
+from firmware_sim.kitchen import Session, power_sessions
 from firmware_sim.physics import Physics, Severity
 from firmware_sim.specs import FirmwareUpdate, NetworkOptions, RobotSpec, SimMessage
 
@@ -47,26 +47,6 @@ class _Cycle:
     phase_t: float = 0.0
     recipe: tuple[str, float, float, float] = RECIPES[0]
     queue: int = 0
-
-
-@dataclass
-class _Session:
-    on: datetime
-    off: datetime
-    windows: list[Window] = field(default_factory=list)
-
-
-def power_sessions(kitchen: Kitchen, start: datetime, end: datetime) -> list[_Session]:
-    """Powered-on periods: 30 min before opening to 15 min after closing; gaps > 90 min power off."""
-    sessions: list[_Session] = []
-    for w in kitchen.windows(start - timedelta(hours=1), end):
-        on, off = w.opens - timedelta(minutes=30), w.closes + timedelta(minutes=15)
-        if sessions and on - sessions[-1].off <= timedelta(minutes=90):
-            sessions[-1].off = max(sessions[-1].off, off)
-            sessions[-1].windows.append(w)
-        else:
-            sessions.append(_Session(on, off, [w]))
-    return [s for s in sessions if s.off > start and s.on < end]
 
 
 class SimRobot:
@@ -399,7 +379,7 @@ class SimRobot:
                 self.cycles += 1
         return state, name, m
 
-    def _orders(self, session: _Session, on: datetime) -> list[datetime]:
+    def _orders(self, session: Session, on: datetime) -> list[datetime]:
         out: list[datetime] = []
         for w in session.windows:
             t = max(w.opens, on)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from core.fleet import Fleet
-from firmware_sim.robot import power_sessions
+from firmware_sim.kitchen import power_sessions
 from tests.firmware_sim.conftest import END, simulate
 
 
