@@ -92,6 +92,19 @@ def load_active(
     return out
 
 
+def load_one(
+    conn: Conn, *, model_id: int
+) -> tuple[tuple[str, str | None], tuple[str, IsolationForestDetector]]:
+    """One stored detector, active or not (a candidate): ((robot model, firmware), (label,
+    detector)). Unknown id: NotFoundError."""
+    found = rr.artifact(conn, model_id=model_id)
+    if found is None:
+        raise NotFoundError("fault model", model_id)
+    robot_model, firmware, version, skl, blob = found
+    label = f"{NAME}/{robot_model}" + (f"@{firmware}" if firmware else "") + f"/{version}"
+    return (robot_model, firmware), (label, _unpickle(blob, skl, label))
+
+
 def _unpickle(blob: bytes, trained_with: str, label: str) -> IsolationForestDetector:
     import warnings
 

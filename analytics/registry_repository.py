@@ -126,6 +126,17 @@ def set_metrics(conn: Conn, *, model_id: int, metrics: dict[str, Any]) -> None:
     )
 
 
+def artifact(conn: Conn, *, model_id: int) -> tuple[str, str | None, int, str, bytes] | None:
+    """(robot model, firmware, version, scikit-learn version, artifact) of one stored model,
+    active or not."""
+    row = conn.execute(
+        "SELECT robot_model, firmware, version, sklearn_version, artifact FROM fault_models"
+        " WHERE id = %s",
+        (model_id,),
+    ).fetchone()
+    return None if row is None else (row[0], row[1], int(row[2]), str(row[3]), bytes(row[4]))
+
+
 def active_artifacts(conn: Conn, *, name: str) -> list[tuple[str, str | None, int, str, bytes]]:
     """(robot model, firmware, version, scikit-learn version, artifact) of active models."""
     return [

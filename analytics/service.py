@@ -152,6 +152,35 @@ def evaluate_run(
     return report, data
 
 
+def evaluate_candidate(
+    conn: Conn, *, run_id: str, model_id: int, start: datetime | None = None,
+    end: datetime | None = None,
+) -> Report:  # fmt: skip
+    """Score a stored run with a trained forest that is not active (with the baseline and
+    the rules in force), in memory — nothing is written — and evaluate it against the
+    run's ground truth: how a candidate would do before anyone activates it."""
+    from dataclasses import asdict
+
+    from analytics.repository import evaluation_inputs
+
+    data = evaluation_inputs(conn, run_id=run_id, start=start, end=end)
+    if not data["truth"]:
+        raise ValueError(f"no ground truth for run {run_id!r} (fault_ground_truth)")
+    if data["start"] is None:
+        raise ValueError("no feature windows in that period: run `aic models score` first")
+    scope, forest = registry.load_one(conn, model_id=model_id)
+    rows = load_features(conn, start=data["start"], end=data["end"])
+    found = score_windows(rows, rules=rules_in_force(conn), forests={scope: forest}).anomalies
+    anomalies = [
+        {**asdict(a), "error_code": a.evidence.get("error_code") if a.detector == "rules" else None}
+        for a in found
+    ]
+    return evaluate(
+        data["truth"], anomalies, start=data["start"], end=data["end"],
+        robots=int(data["robots"] or 1),
+    )  # fmt: skip
+
+
 def fit_failure_levels(
     conn: Conn, *, run_id: str, now: datetime, store_them: bool = True
 ) -> list[Any]:

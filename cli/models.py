@@ -214,13 +214,41 @@ def evaluate(
     out: Path = typer.Option(..., help="directory for report.md, report.json and the PNGs"),
     start: datetime | None = typer.Option(None, "--from", help="default: first scored window"),
     end: datetime | None = typer.Option(None, "--to", help="default: last scored window"),
+    candidate: int | None = typer.Option(
+        None, help="score the run with this trained, inactive forest (nothing is written)"
+    ),
 ) -> None:
     """Evaluate the anomalies already scored against a run's ground truth as prediction:
     per fault kind the share of failures warned >= 24 h and >= 72 h ahead (error-code
     rules and the failure's own window excluded), median lead, TTF error (median, p90);
     false alarms per 100 robot-days and the share of healthy robot-days under an alarm;
-    sudden kinds reported as detected at failure. Markdown report with PNG plots."""
+    sudden kinds reported as detected at failure. Markdown report with PNG plots. With
+    --candidate, the run is rescored in memory with that model instead (report only)."""
+    if candidate is not None:
+        _candidate_report(run_id, candidate, _utc(start), _utc(end), out)
+        return
     _write_report(run_id, _utc(start), _utc(end), out)
+
+
+def _candidate_report(
+    run_id: str, model_id: int, start: datetime | None, end: datetime | None, out: Path
+) -> None:
+    from analytics.evaluation import to_markdown
+    from analytics.service import evaluate_candidate
+    from core.errors import NotFoundError
+
+    with runtime() as rt, rt.pool.connection() as conn:
+        try:
+            report = evaluate_candidate(
+                conn, run_id=run_id, model_id=model_id, start=start, end=end
+            )
+        except (ValueError, NotFoundError) as exc:
+            raise fail(str(exc)) from exc
+    out.mkdir(parents=True, exist_ok=True)
+    md = to_markdown(report, title=f"Candidate model {model_id} on {run_id} (not active)")
+    (out / "report.md").write_text(md, encoding="utf-8")
+    (out / "report.json").write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
+    console.print(md, markup=False)
 
 
 @app.command("fit-levels")

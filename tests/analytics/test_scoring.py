@@ -236,3 +236,53 @@ def test_evaluate_writes_markdown_and_plots(scored: str, tmp_path: Path) -> None
         app, ["models", "evaluate", "--run-id", "nope", "--out", str(out)], env=env
     )
     assert missing.exit_code == 2 and "no ground truth" in missing.output
+
+
+def test_a_candidate_forest_is_evaluated_before_activation(scored: str, tmp_path: Path) -> None:
+    """Issue 21: `aic models evaluate --candidate ID` scores the stored run with a trained,
+    inactive forest in memory and evaluates it; nothing is written, nothing activated."""
+    from typer.testing import CliRunner
+
+    from analytics.service import evaluate_candidate
+    from cli.main import app
+
+    with psycopg.connect(scored) as conn:
+        model = conn.execute(
+            "SELECT model FROM robots WHERE robot_id = %s", (HEALTHY[0],)
+        ).fetchone()
+        assert model is not None
+        mid = train_forest(
+            conn, robot_model=model[0], start=END - timedelta(days=DAYS), end=END, min_windows=20
+        )
+        conn.commit()
+        before = conn.execute("SELECT count(*) FROM anomalies").fetchone()
+        report = evaluate_candidate(conn, run_id="t", model_id=mid)
+        assert conn.execute("SELECT count(*) FROM anomalies").fetchone() == before
+        assert conn.execute("SELECT active FROM fault_models WHERE id = %s", (mid,)).fetchone() == (
+            False,
+        )
+        for kind in FAULTY.values():
+            assert report.kinds[kind].recall == 1.0, kind
+        with pytest.raises(NotFoundError):
+            evaluate_candidate(conn, run_id="t", model_id=999_999)
+    try:
+        res = CliRunner().invoke(
+            app,
+            [
+                "models",
+                "evaluate",
+                "--run-id",
+                "t",
+                "--candidate",
+                str(mid),
+                "--out",
+                str(tmp_path),
+            ],
+            env={"AIC_DATABASE_URL": scored, "AIC_STATE_DIR": str(tmp_path)},
+        )
+    finally:  # the module's other tests count model versions
+        with psycopg.connect(scored) as conn:
+            conn.execute("DELETE FROM fault_models WHERE id = %s", (mid,))
+    assert res.exit_code == 0, res.output
+    assert "not active" in res.output and "warned" in res.output.lower()
+    assert (tmp_path / "report.json").exists()
