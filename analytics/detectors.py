@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, OutlierMixin, TransformerMixin
 from sklearn.ensemble import IsolationForest
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 Array = NDArray[np.float64]
 
@@ -91,7 +91,8 @@ class RobustBaseline(_AllowNaN, TransformerMixin, OutlierMixin, BaseEstimator): 
 
     The scale has a floor of ``min_rel_scale * |median|`` so that a very steady
     feature does not turn sensor noise into huge z-scores. Missing values (NaN)
-    are allowed and ignored.
+    are allowed and ignored. ``directions`` (+1 rising is bad, -1 falling is bad, per
+    column) makes the test one-sided as in live scoring; None tests both sides.
 
     Examples
     --------
@@ -100,13 +101,18 @@ class RobustBaseline(_AllowNaN, TransformerMixin, OutlierMixin, BaseEstimator): 
     >>> b = RobustBaseline().fit(X)
     >>> round(float(b.transform([[11.0]])[0, 0]), 1)
     6.7
-    >>> b.predict([[10.0], [14.0]]).tolist()
-    [1, -1]
+    >>> b.predict([[10.0], [14.0], [6.0]]).tolist()
+    [1, -1, -1]
+    >>> RobustBaseline(directions=[1]).fit(X).predict([[14.0], [6.0]]).tolist()
+    [-1, 1]
     """
 
-    def __init__(self, min_rel_scale: float = 0.01, threshold: float = 5.0) -> None:
+    def __init__(
+        self, min_rel_scale: float = 0.01, threshold: float = 5.0, directions: Any = None
+    ) -> None:
         self.min_rel_scale = min_rel_scale
         self.threshold = threshold
+        self.directions = directions
 
     def fit(self, X: Any, y: Any = None) -> RobustBaseline:
         X = validate_data(self, X, ensure_all_finite="allow-nan", reset=True)
@@ -119,7 +125,8 @@ class RobustBaseline(_AllowNaN, TransformerMixin, OutlierMixin, BaseEstimator): 
         return np.asarray((X - self.median_) / self.scale_, dtype=float)
 
     def score_samples(self, X: Any) -> Array:
-        z = np.abs(self.transform(X))
+        z = self.transform(X)
+        z = np.abs(z) if self.directions is None else z * np.asarray(self.directions, dtype=float)
         return -np.asarray(
             np.nan_to_num(np.nanmax(np.where(np.isnan(z), -np.inf, z), axis=1), neginf=0.0),
             dtype=float,
@@ -144,9 +151,13 @@ class CusumDrift(_AllowNaN, BaseEstimator):  # type: ignore[misc]
     >>> z = np.array([[0.1], [0.3], [2.0], [2.5], [3.0], [3.0]])
     >>> CusumDrift(k=0.5, h=4.0).fit(z).alarms(z)[:, 0].tolist()
     [False, False, False, False, True, True]
+    >>> CusumDrift(k=0.5, h=4.0).fit(z).predict(z).tolist()
+    [1, 1, 1, 1, -1, -1]
+
+    Defaults are live scoring's (k = 1.5, h = 10: ``ScoringConfig``).
     """
 
-    def __init__(self, k: float = 0.5, h: float = 5.0) -> None:
+    def __init__(self, k: float = 1.5, h: float = 10.0) -> None:
         self.k = k
         self.h = h
 
@@ -156,7 +167,8 @@ class CusumDrift(_AllowNaN, BaseEstimator):  # type: ignore[misc]
 
     def statistic(self, X: Any) -> Array:
         check_is_fitted(self, "n_features_in_")
-        return cusum(check_array(X, ensure_all_finite="allow-nan"), self.k)
+        X = validate_data(self, X, ensure_all_finite="allow-nan", reset=False)
+        return cusum(X, self.k)
 
     def alarms(self, X: Any) -> NDArray[np.bool_]:
         return np.asarray(self.statistic(X) > self.h)
@@ -164,6 +176,14 @@ class CusumDrift(_AllowNaN, BaseEstimator):  # type: ignore[misc]
     def score_samples(self, X: Any) -> Array:
         """Higher = more normal (scikit-learn polarity): minus the largest CUSUM."""
         return -np.asarray(self.statistic(X).max(axis=1), dtype=float)
+
+    def decision_function(self, X: Any) -> Array:
+        """Negative where the CUSUM of some column is over ``h`` (an alarm)."""
+        return self.score_samples(X) + self.h
+
+    def predict(self, X: Any) -> NDArray[np.int64]:
+        """1 normal, -1 alarm (scikit-learn's outlier convention), one row per window."""
+        return np.where(self.decision_function(X) >= 0, 1, -1)
 
 
 class IsolationForestDetector(_AllowNaN, OutlierMixin, BaseEstimator):  # type: ignore[misc]

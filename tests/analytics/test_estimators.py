@@ -60,3 +60,24 @@ def test_forest_threshold_from_held_out_windows(seed: int) -> None:
     assert det.predict(bad)[0] == -1
     with pytest.raises(ValueError, match="at least 200"):
         IsolationForestDetector().fit(fresh[:40])
+
+
+def test_detectors_in_a_pipeline_on_a_non_kitchen_signal() -> None:
+    """The docs' example (docs/fault-models.md): a server's inlet temperature and fan power,
+    standardised on a healthy week and watched by a CUSUM or a forest in a Pipeline. NaN
+    (a missed sample) is handled the same way by every detector."""
+    from sklearn.pipeline import Pipeline
+
+    rng = np.random.default_rng(1)
+    healthy = np.column_stack([rng.normal(24.0, 0.3, 300), rng.normal(120.0, 4.0, 300)])
+    drift = healthy[:60].copy()
+    drift[:, 0] += np.linspace(0, 3.0, 60)  # a clogging filter: inlet creeps up 3 °C
+    drift[5, 1] = np.nan
+    watch = Pipeline([("z", RobustBaseline(directions=[1, 1])), ("cusum", CusumDrift())])
+    watch.fit(healthy)
+    flags = watch.predict(drift)
+    assert flags[:10].tolist() == [1] * 10 and flags[-1] == -1
+    forest = Pipeline([("z", RobustBaseline()), ("forest", IsolationForestDetector())])
+    forest.fit(healthy)
+    assert (forest.predict(healthy[:100]) == -1).mean() < 0.1
+    assert forest.predict([[30.0, 200.0], [24.0, np.nan]]).tolist() == [-1, 1]
