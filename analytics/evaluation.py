@@ -269,9 +269,11 @@ def evaluate(
 
 def combine(reports: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean and 95 % confidence interval (Student t over runs) of each figure of several
-    runs' ``Report.as_dict()`` (seeds of one variant); None where a run has no value."""
+    runs' ``Report.as_dict()`` (seeds of one variant); None where a run has no value.
+    Intervals of shares are clipped to [0, 1], of other figures to >= 0."""
+    shares = {"healthy_days_under_alarm", "warned_24h", "warned_72h", "ttf_early_end_after_failure"}
 
-    def stat(values: list[float | None]) -> dict[str, Any]:
+    def stat(key: str, values: list[float | None]) -> dict[str, Any]:
         v = [x for x in values if x is not None]
         if not v:
             return {"mean": None, "ci95": None, "runs": 0}
@@ -279,32 +281,25 @@ def combine(reports: list[dict[str, Any]]) -> dict[str, Any]:
             return {"mean": round(v[0], 4), "ci95": None, "runs": 1}
         half = _T975.get(len(v) - 1, 1.96) * stdev(v) / math.sqrt(len(v))
         m = mean(v)
+        hi = min(1.0, m + half) if key in shares else m + half
         return {
             "mean": round(m, 4),
-            "ci95": [round(m - half, 4), round(m + half, 4)],
+            "ci95": [round(max(0.0, m - half), 4), round(hi, 4)],
             "runs": len(v),
         }
 
     out: dict[str, Any] = {
-        key: stat([r[key] for r in reports])
+        key: stat(key, [r[key] for r in reports])
         for key in ("false_alarms_per_100_robot_days", "healthy_days_under_alarm")
     }
-    kinds = sorted({k for r in reports for k in r["kinds"]})
+    per_kind = ("warned_24h", "warned_72h", "median_lead_h", "median_ttf_error", "p90_ttf_error")
+    per_kind += ("ttf_early_end_after_failure",)
     out["kinds"] = {
         k: {
             "faults": sum(r["kinds"].get(k, {}).get("faults", 0) for r in reports),
-            **{
-                m: stat([r["kinds"].get(k, {}).get(m) for r in reports])
-                for m in (
-                    "warned_24h",
-                    "warned_72h",
-                    "median_lead_h",
-                    "median_ttf_error",
-                    "p90_ttf_error",
-                )
-            },
+            **{m: stat(m, [r["kinds"].get(k, {}).get(m) for r in reports]) for m in per_kind},
         }
-        for k in kinds
+        for k in sorted({k for r in reports for k in r["kinds"]})
     }
     return out
 
