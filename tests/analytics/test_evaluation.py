@@ -130,8 +130,13 @@ def test_combine_gives_a_confidence_interval_over_seeds() -> None:
     ]
     out = combine(runs)["false_alarms_per_100_robot_days"]
     assert out["mean"] == 2.0 and out["runs"] == 3
-    # t(0.975, 2) = 4.303, sd 1, n 3
-    assert out["ci95"] == pytest.approx([2 - 4.303 / 3**0.5, 2 + 4.303 / 3**0.5], abs=1e-3)
+    # t(0.975, 2) = 4.303, sd 1, n 3; a rate is never negative: the low end is clipped
+    assert out["ci95"] == pytest.approx([0.0, 2 + 4.303 / 3**0.5], abs=1e-3)
+    shares = [
+        {"false_alarms_per_100_robot_days": 0, "healthy_days_under_alarm": v, "kinds": {}}
+        for v in (0.9, 1.0, 1.0)
+    ]
+    assert combine(shares)["healthy_days_under_alarm"]["ci95"][1] == 1.0
 
 
 def test_wrong_kind_is_neither_detection_nor_true_alarm() -> None:
