@@ -25,6 +25,8 @@ import json
 import os
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -192,6 +194,67 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, object]:
     return out
 
 
+def _ci(stat: dict[str, Any], pct: bool = False) -> str:
+    if stat["mean"] is None:
+        return "–"
+    f = (lambda x: f"{100 * x:.1f} %") if pct else (lambda x: f"{x:.2f}")
+    if stat["ci95"] is None:
+        return f(stat["mean"])
+    return f"{f(stat['mean'])} ({f(stat['ci95'][0])}–{f(stat['ci95'][1])})"
+
+
+def markdown(outputs: dict[str, dict[str, Any]]) -> str:
+    """Tables for docs/fault-models.md from saved outputs of several variants: the combined
+    figures recomputed from each run's report (mean and 95 % interval over seeds)."""
+    lines = [
+        "| variant | false alarms /100 robot-days (forests on) | healthy robot-days under alarm"
+        " (forests on) | faults failed | warned ≥ 72 h (gradual, pooled) |",
+        "|---|---|---|---|---|",
+    ]
+    kinds_rows = []
+    for name, out in outputs.items():
+        runs = out["runs"]
+        base = combine([r["baseline"] for r in runs])
+        forests = combine([r["with_forests"] for r in runs])
+        gradual = {k: v for k, v in forests["kinds"].items() if k != "exhaust_fan_failure"}
+        failed = sum(r["with_forests"]["kinds"][k]["faults"] for r in runs for k in gradual)
+        warned = sum(
+            round(
+                (r["with_forests"]["kinds"][k]["warned_72h"] or 0)
+                * r["with_forests"]["kinds"][k]["faults"]
+            )
+            for r in runs
+            for k in gradual
+        )
+        lines.append(
+            f"| {name} | {_ci(base['false_alarms_per_100_robot_days'])}"
+            f" ({_ci(forests['false_alarms_per_100_robot_days'])})"
+            f" | {_ci(base['healthy_days_under_alarm'], True)}"
+            f" ({_ci(forests['healthy_days_under_alarm'], True)})"
+            f" | {failed} | {warned}/{failed} = {100 * warned / failed:.0f} % |"
+            if failed
+            else f"| {name} | {_ci(base['false_alarms_per_100_robot_days'])}"
+            f" ({_ci(forests['false_alarms_per_100_robot_days'])})"
+            f" | {_ci(base['healthy_days_under_alarm'], True)}"
+            f" ({_ci(forests['healthy_days_under_alarm'], True)}) | 0 | – |"
+        )
+        for k, v in gradual.items():
+            if v["faults"]:
+                kinds_rows.append(
+                    f"| {name} | {k} | {v['faults']} | {_ci(v['warned_72h'], True)} | "
+                    f"{_ci(v['median_lead_h'])} | {_ci(v['median_ttf_error'])} | "
+                    f"{_ci(v['p90_ttf_error'])} | {_ci(v['ttf_early_end_after_failure'], True)} |"
+                )
+    lines += [
+        "",
+        "| variant | fault kind | failed | warned ≥ 72 h | median lead (h) | TTF error median"
+        " | TTF error p90 | early end after failure |",
+        "|---|---|---|---|---|---|---|---|",
+        *kinds_rows,
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--robots", type=int, default=200)
@@ -209,7 +272,18 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="store processes")
     ap.add_argument("--quick", action="store_true", help="skip the held-out failure levels")
     ap.add_argument("--keep", action="store_true", help="keep the database for a look inside")
+    ap.add_argument("--table", nargs="+", metavar="VARIANT=FILE", help="print the docs' tables")
     args = ap.parse_args()
+    if args.table:
+        outputs = {}
+        for item in args.table:
+            name, _, path = item.partition("=")
+            text = Path(path).read_text(encoding="utf-8")
+            outputs[name] = json.loads(
+                text[text.index("\n{") + 1 :] if not text.startswith("{") else text
+            )
+        print(markdown(outputs))
+        return
     variant = VARIANTS[args.variant]
     defaults = {"days": 90.0, "faults": 0.5, "noise": 1.0, "fault_speed": 1.0, "updates": 0}
     for key, default in defaults.items():
