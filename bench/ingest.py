@@ -19,8 +19,10 @@ import multiprocessing as mp
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,9 +82,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _lines(robots: list[str], total: int, per_msg: int, seq0: int) -> dict[str, list[bytes]]:
-    """``total`` readings as one-line JSON messages per robot (``per_msg`` per message)."""
-    out: dict[str, list[bytes]] = {r: [] for r in robots}
+def _messages(
+    robots: list[str], total: int, per_msg: int, seq0: int
+) -> Iterator[tuple[str, bytes]]:
+    """``total`` readings as (robot, one-line JSON message) with ``per_msg`` readings each,
+    round robin over the robots; each message is timestamped when it is generated."""
     seqs = dict.fromkeys(robots, seq0)
     sent, i = 0, 0
     while sent < total:
@@ -95,70 +99,54 @@ def _lines(robots: list[str], total: int, per_msg: int, seq0: int) -> dict[str, 
             seqs[robot] += 1
             items.append(reading(robot, seqs[robot], ts))
         body = items[0] if per_msg == 1 else {"batch": items}
-        out[robot].append(json.dumps(body).encode() + b"\n")
+        yield robot, json.dumps(body).encode() + b"\n"
         sent += n
-    return out
 
 
-def _c_publishers(url: str, robots: list[str]) -> list[subprocess.Popen[bytes]]:
-    """One ``mosquitto_pub -l`` (C, QoS 1) per robot, reading messages from its stdin."""
+def _c_publishers(
+    url: str, robots: list[str], inputs: dict[str, Path] | None = None
+) -> list[subprocess.Popen[bytes]]:
+    """One ``mosquitto_pub -l`` (C, QoS 1) per robot, reading messages from a file (all at
+    once, in parallel) or from a pipe (paced)."""
     ep = parse_mqtt_url(url)
-    return [
-        subprocess.Popen(
-            [
-                "mosquitto_pub",
-                "-h",
-                ep.host,
-                "-p",
-                str(ep.port),
-                "-q",
-                "1",
-                "-l",
-                "-i",
-                f"bench-pub-{r}",
-                "-t",
-                f"aic/v1/{r}/telemetry",
-            ],
-            stdin=subprocess.PIPE,
-        )
-        for r in robots
-    ]
+    procs = []
+    for r in robots:
+        cmd = ["mosquitto_pub", "-h", ep.host, "-p", str(ep.port), "-q", "1", "-l",
+               "-i", f"bench-pub-{r}", "-t", f"aic/v1/{r}/telemetry"]  # fmt: skip
+        if inputs is None:
+            procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE))
+        else:
+            with inputs[r].open("rb") as f:
+                procs.append(subprocess.Popen(cmd, stdin=f))
+    return procs
 
 
 def load(url: str, robots: list[str], total: int, per_msg: int, rate: float, seq0: int) -> float:
-    """Publish with C clients, one per robot: as fast as they go (rate 0: the messages are
-    written to their stdin up front, timestamped when built), or paced at ``rate``
+    """Publish with C clients, one per robot: as fast as they go (rate 0: each reads its
+    messages from a file written beforehand, timestamped when built), or paced at ``rate``
     readings/s (each message timestamped as it is handed over). Seconds until all exit."""
-    pubs = _c_publishers(url, robots)
-    by_robot = dict(zip(robots, pubs, strict=True))
-    started = time.monotonic()
     if not rate:
-        lines = _lines(robots, total, per_msg, seq0)
+        lines: dict[str, list[bytes]] = {r: [] for r in robots}
+        for robot, line in _messages(robots, total, per_msg, seq0):
+            lines[robot].append(line)
+        tmp = Path(tempfile.mkdtemp(prefix="bench-pub-"))
+        inputs = {r: tmp / f"{r}.jsonl" for r in robots}
+        for r, path in inputs.items():
+            path.write_bytes(b"".join(lines[r]))
         started = time.monotonic()
-        for robot, proc in by_robot.items():
-            assert proc.stdin is not None
-            proc.stdin.write(b"".join(lines[robot]))
-            proc.stdin.close()
+        pubs = _c_publishers(url, robots, inputs)
     else:
+        pubs = _c_publishers(url, robots)
+        by_robot = dict(zip(robots, pubs, strict=True))
         time.sleep(3.0)  # let every publisher connect first: messages are stamped when sent
         started = time.monotonic()
-        seqs = dict.fromkeys(robots, seq0)
-        sent, i = 0, 0
-        while sent < total:
-            robot = robots[i % len(robots)]
-            i += 1
-            n = min(per_msg, total - sent)
-            ts = _now()
-            items = []
-            for _ in range(n):
-                seqs[robot] += 1
-                items.append(reading(robot, seqs[robot], ts))
-            body = items[0] if per_msg == 1 else {"batch": items}
+        sent = 0
+        for robot, line in _messages(robots, total, per_msg, seq0):
             stdin = by_robot[robot].stdin
             assert stdin is not None
-            stdin.write(json.dumps(body).encode() + b"\n")
+            stdin.write(line)
             stdin.flush()
-            sent += n
+            sent += per_msg
             ahead = sent / rate - (time.monotonic() - started)
             if ahead > 0:
                 time.sleep(ahead)
@@ -226,7 +214,13 @@ def _tree(pid: int) -> list[int]:
 class Ingest:
     """`aic ingest` as its own process, so its CPU and memory can be measured."""
 
-    def __init__(self, db: str, mqtt_url: str, log: Path, workers: int = 1) -> None:
+    def __init__(
+        self, db: str, mqtt_url: str, log: Path, workers: int = 1, client_id: str = "bench-ingest"
+    ) -> None:
+        self.mqtt_url = mqtt_url
+        self.client_ids = (
+            [client_id] if workers == 1 else [f"{client_id}-w{k}" for k in range(workers)]
+        )
         env = dict(os.environ, AIC_DATABASE_URL=db, AIC_MQTT_URL=mqtt_url, AIC_LOG_LEVEL="WARNING")
         self.log = log.open("wb")
         self.proc = subprocess.Popen(
@@ -236,7 +230,7 @@ class Ingest:
                 "cli.main",
                 "ingest",
                 "--client-id",
-                "bench-ingest",
+                client_id,
                 "--insecure-broker",
                 "--workers",
                 str(workers),
@@ -261,6 +255,13 @@ class Ingest:
         self.proc.terminate()
         self.proc.wait(timeout=60)
         self.log.close()
+        # Its persistent sessions would keep collecting every later run's messages and hand
+        # them to the next run with the same id (duplicates that delay the new messages).
+        ep = parse_mqtt_url(self.mqtt_url)
+        for cid in self.client_ids:
+            c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cid, protocol=mqtt.MQTTv5)
+            c.connect(ep.host, ep.port, clean_start=True)
+            c.disconnect()
         return cpu, rss
 
 
@@ -335,7 +336,7 @@ def run(
 ) -> dict[str, Any]:  # fmt: skip
     reset(db)
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-ingest-{name}.log"
-    ingest = Ingest(db, broker, log, workers=workers)
+    ingest = Ingest(db, broker, log, workers=workers, client_id=f"bench-ingest-{name}")
     t0 = datetime.now(UTC)
     pub_s = load(broker, robots, total, per_msg, rate, seq0)
     wait_rows(db, total)
