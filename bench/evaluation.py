@@ -133,6 +133,20 @@ def _updates(n: int, days: float) -> list[dict[str, object]]:
     ]
 
 
+def update_day_alarms(
+    conn: psycopg.Connection[tuple[object, ...]], faults: list[Any], updates: list[datetime]
+) -> int:
+    """Anomalies on robots without a fault whose window holds a firmware update's instant,
+    or the day after it (the issue's "no false alarm from a firmware update day")."""
+    faulty = {f.robot_id for f in faults}
+    return sum(
+        1
+        for a in _anomalies(conn)
+        if a["robot_id"] not in faulty
+        and any(a["window_start"] <= u + timedelta(days=1) and a["window_end"] > u for u in updates)
+    )
+
+
 def run_seed(args: argparse.Namespace, seed: int) -> dict[str, object]:
     """One seed: simulate and store, score, evaluate (and the held-out levels, the forests)."""
     end = datetime(2026, 11, 1, tzinfo=UTC)
@@ -175,6 +189,8 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, object]:
             report = backtest(conn, run_id="eval", start=start, end=end, use_forests=False)
             out["score_s"] = round(time.monotonic() - t0, 1)
             out["baseline"] = report.as_dict()
+            updates = [u.at for u in scenario.updates(start)]
+            out["update_day_false_alarms"] = update_day_alarms(conn, simulation.faults, updates)
             conn.commit()
             if args.faults and not args.quick:
                 out["failure_levels"] = held_out_levels(conn, simulation.faults, start, end)
@@ -191,6 +207,9 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, object]:
             report = backtest(conn, run_id="eval", start=start, end=end, use_forests=True)
             out["score_forests_s"] = round(time.monotonic() - t0, 1)
             out["with_forests"] = report.as_dict()
+            out["update_day_false_alarms_forests"] = update_day_alarms(
+                conn, simulation.faults, updates
+            )
     return out
 
 
