@@ -64,7 +64,7 @@ def shrink_scale(
         own = scale / np.where(ref > 0, ref, np.nan)
         pooled = np.sqrt((prior_windows * prior**2 + n * own**2) / (prior_windows + n))
     rel = np.where(np.isnan(pooled), scale / np.maximum(ref, 1e-12), pooled)
-    return np.maximum(np.maximum(rel * ref, min_rel_scale * ref), 1e-9)
+    return np.asarray(np.maximum(np.maximum(rel * ref, min_rel_scale * ref), 1e-9), dtype=float)
 
 
 def cusum(X: Array, k: float) -> Array:

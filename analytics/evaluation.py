@@ -292,8 +292,8 @@ def combine(reports: list[dict[str, Any]]) -> dict[str, Any]:
         key: stat(key, [r[key] for r in reports])
         for key in ("false_alarms_per_100_robot_days", "healthy_days_under_alarm")
     }
-    per_kind = ("warned_24h", "warned_72h", "median_lead_h", "median_ttf_error", "p90_ttf_error")
-    per_kind += ("ttf_early_end_after_failure",)
+    per_kind: tuple[str, ...] = ("warned_24h", "warned_72h", "median_lead_h", "median_ttf_error")
+    per_kind += ("p90_ttf_error", "ttf_early_end_after_failure")
     out["kinds"] = {
         k: {
             "faults": sum(r["kinds"].get(k, {}).get("faults", 0) for r in reports),

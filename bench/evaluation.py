@@ -26,7 +26,7 @@ import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 
@@ -45,7 +45,7 @@ from firmware_sim.scenario import Scenario
 
 
 def _anomalies(conn: psycopg.Connection[tuple[object, ...]]) -> list[dict[str, object]]:
-    cols = (
+    cols: tuple[str, ...] = (
         "robot_id",
         "kind",
         "detector",
@@ -139,12 +139,13 @@ def update_day_alarms(
     """Anomalies on robots without a fault whose window holds a firmware update's instant,
     or the day after it (the issue's "no false alarm from a firmware update day")."""
     faulty = {f.robot_id for f in faults}
-    return sum(
-        1
-        for a in _anomalies(conn)
-        if a["robot_id"] not in faulty
-        and any(a["window_start"] <= u + timedelta(days=1) and a["window_end"] > u for u in updates)
-    )
+    one_day = timedelta(days=1)
+    count = 0
+    for a in _anomalies(conn):
+        start, end = cast(datetime, a["window_start"]), cast(datetime, a["window_end"])
+        if a["robot_id"] not in faulty and any(start <= u + one_day and end > u for u in updates):
+            count += 1
+    return count
 
 
 def run_seed(args: argparse.Namespace, seed: int) -> dict[str, object]:

@@ -375,7 +375,7 @@ def main() -> None:
         out["ceilings"] = copy_ceiling(db, robots, 100_000)
         seq = iter(range(0, 10**9, 10_000_000))
         out["ceilings"].update(bare_subscriber(broker, robots, args.singles, next(seq)))
-        kw = {"db": db, "broker": broker, "robots": robots}
+        kw: dict[str, Any] = {"db": db, "broker": broker, "robots": robots}
         for w in (1, 2):
             out[f"batch_max_w{w}"] = run(
                 **kw, name=f"batch_max_w{w}", total=args.readings, per_msg=100, rate=0.0,
