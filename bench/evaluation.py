@@ -187,7 +187,14 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, object]:
             store(conn, simulation.faults, run_id="eval", seed=seed)
             conn.commit()
             t0 = time.monotonic()
-            report = backtest(conn, run_id="eval", start=start, end=end, use_forests=False)
+            report = backtest(
+                conn,
+                run_id="eval",
+                start=start,
+                end=end,
+                use_forests=False,
+                healthy_fleet=not args.faults,
+            )
             out["score_s"] = round(time.monotonic() - t0, 1)
             out["baseline"] = report.as_dict()
             updates = [u.at for u in scenario.updates(start)]
@@ -205,7 +212,14 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, object]:
                     out.setdefault("forest_skipped", []).append(str(exc))  # type: ignore[union-attr]
             conn.commit()
             t0 = time.monotonic()
-            report = backtest(conn, run_id="eval", start=start, end=end, use_forests=True)
+            report = backtest(
+                conn,
+                run_id="eval",
+                start=start,
+                end=end,
+                use_forests=True,
+                healthy_fleet=not args.faults,
+            )
             out["score_forests_s"] = round(time.monotonic() - t0, 1)
             out["with_forests"] = report.as_dict()
             out["update_day_false_alarms_forests"] = update_day_alarms(
