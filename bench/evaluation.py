@@ -148,6 +148,29 @@ def update_day_alarms(
     return count
 
 
+def _scored(
+    conn: psycopg.Connection[tuple[object, ...]],
+    faults: list[Any],
+    updates: list[datetime],
+    start: datetime,
+    end: datetime,
+    healthy_fleet: bool,
+    *,
+    forests: bool,
+    suffix: str,
+) -> dict[str, object]:
+    """Score the run as live scoring would (with or without the forests) and evaluate."""
+    t0 = time.monotonic()
+    report = backtest(
+        conn, run_id="eval", start=start, end=end, use_forests=forests, healthy_fleet=healthy_fleet
+    )
+    return {
+        f"score{suffix}_s": round(time.monotonic() - t0, 1),
+        "with_forests" if forests else "baseline": report.as_dict(),
+        f"update_day_false_alarms{suffix}": update_day_alarms(conn, faults, updates),
+    }
+
+
 def run_seed(args: argparse.Namespace, seed: int) -> dict[str, object]:
     """One seed: simulate and store, score, evaluate (and the held-out levels, the forests)."""
     end = datetime(2026, 11, 1, tzinfo=UTC)
@@ -186,19 +209,9 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, object]:
         with psycopg.connect(db) as conn:
             store(conn, simulation.faults, run_id="eval", seed=seed)
             conn.commit()
-            t0 = time.monotonic()
-            report = backtest(
-                conn,
-                run_id="eval",
-                start=start,
-                end=end,
-                use_forests=False,
-                healthy_fleet=not args.faults,
-            )
-            out["score_s"] = round(time.monotonic() - t0, 1)
-            out["baseline"] = report.as_dict()
             updates = [u.at for u in scenario.updates(start)]
-            out["update_day_false_alarms"] = update_day_alarms(conn, simulation.faults, updates)
+            scored = (conn, simulation.faults, updates, start, end, not args.faults)
+            out.update(_scored(*scored, forests=False, suffix=""))
             conn.commit()
             if args.faults and not args.quick:
                 out["failure_levels"] = held_out_levels(conn, simulation.faults, start, end)
@@ -211,20 +224,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, object]:
                 except ValueError as exc:
                     out.setdefault("forest_skipped", []).append(str(exc))  # type: ignore[union-attr]
             conn.commit()
-            t0 = time.monotonic()
-            report = backtest(
-                conn,
-                run_id="eval",
-                start=start,
-                end=end,
-                use_forests=True,
-                healthy_fleet=not args.faults,
-            )
-            out["score_forests_s"] = round(time.monotonic() - t0, 1)
-            out["with_forests"] = report.as_dict()
-            out["update_day_false_alarms_forests"] = update_day_alarms(
-                conn, simulation.faults, updates
-            )
+            out.update(_scored(*scored, forests=True, suffix="_forests"))
     return out
 
 
