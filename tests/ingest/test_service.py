@@ -442,6 +442,14 @@ def test_aic_ingest_workers_share_one_subscription_and_stop_together(
     proc = spawn_ingest(
         fresh_db, project_broker.url, "ingest-pair", "--workers", "2", "--batch", "50"
     )
+
+    def running() -> int:  # both workers subscribed: the broker then splits the messages
+        return sum(
+            log.read_text().count("ingest running (")
+            for log in tmp_path.glob("ingest-ingest-pair-*.log")
+        )
+
+    wait_until(lambda: running() == 2, timeout_s=30, what="both workers subscribed")
     pub = Publisher(project_broker.url)
     pub.telemetry(readings(4000))
     wait_until(lambda: rows(fresh_db) == 4000, timeout_s=60)
