@@ -132,11 +132,11 @@ def backtest(
     return evaluate(truth, anomalies, start=start, end=end + timedelta(days=1), robots=robots)
 
 
-def evaluate_run(
-    conn: Conn, *, run_id: str, start: datetime | None = None, end: datetime | None = None
-) -> tuple[Report, dict[str, Any]]:
-    """Evaluate the stored anomalies against a run's ground truth (no rescoring); return
-    the report and its inputs (for plots)."""
+def _run_inputs(
+    conn: Conn, run_id: str, start: datetime | None, end: datetime | None
+) -> dict[str, Any]:
+    """A run's ground truth, stored anomalies and scored period; refused with a reason when
+    there is no ground truth or nothing scored."""
     from analytics.repository import evaluation_inputs
 
     data = evaluation_inputs(conn, run_id=run_id, start=start, end=end)
@@ -144,14 +144,26 @@ def evaluate_run(
         raise ValueError(f"no ground truth for run {run_id!r} (fault_ground_truth)")
     if data["start"] is None:
         raise ValueError("no feature windows in that period: run `aic models score` first")
-    report = evaluate(
+    return data
+
+
+def _evaluate_inputs(data: dict[str, Any], anomalies: list[dict[str, Any]]) -> Report:
+    return evaluate(
         data["truth"],
-        data["anomalies"],
+        anomalies,
         start=data["start"],
         end=data["end"],
         robots=int(data["robots"] or 1),
     )
-    return report, data
+
+
+def evaluate_run(
+    conn: Conn, *, run_id: str, start: datetime | None = None, end: datetime | None = None
+) -> tuple[Report, dict[str, Any]]:
+    """Evaluate the stored anomalies against a run's ground truth (no rescoring); return
+    the report and its inputs (for plots)."""
+    data = _run_inputs(conn, run_id, start, end)
+    return _evaluate_inputs(data, data["anomalies"]), data
 
 
 def evaluate_candidate(
@@ -163,13 +175,7 @@ def evaluate_candidate(
     run's ground truth: how a candidate would do before anyone activates it."""
     from dataclasses import asdict
 
-    from analytics.repository import evaluation_inputs
-
-    data = evaluation_inputs(conn, run_id=run_id, start=start, end=end)
-    if not data["truth"]:
-        raise ValueError(f"no ground truth for run {run_id!r} (fault_ground_truth)")
-    if data["start"] is None:
-        raise ValueError("no feature windows in that period: run `aic models score` first")
+    data = _run_inputs(conn, run_id, start, end)
     scope, forest = registry.load_one(conn, model_id=model_id)
     rows = load_features(conn, start=data["start"], end=data["end"])
     found = score_windows(rows, rules=rules_in_force(conn), forests={scope: forest}).anomalies
@@ -177,10 +183,7 @@ def evaluate_candidate(
         {**asdict(a), "error_code": a.evidence.get("error_code") if a.detector == "rules" else None}
         for a in found
     ]
-    return evaluate(
-        data["truth"], anomalies, start=data["start"], end=data["end"],
-        robots=int(data["robots"] or 1),
-    )  # fmt: skip
+    return _evaluate_inputs(data, anomalies)
 
 
 def fit_failure_levels(
