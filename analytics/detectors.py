@@ -68,13 +68,18 @@ def shrink_scale(
 
 
 def cusum(X: Array, k: float) -> Array:
-    """One-sided CUSUM per column, NaN counted as 0: ``S_t = max(0, S_{t-1} + x_t - k)``."""
-    out = np.zeros_like(X, dtype=float)
-    s = np.zeros(X.shape[1])
-    for i, row in enumerate(np.nan_to_num(X, nan=0.0)):
-        s = np.maximum(0.0, s + row - k)
-        out[i] = s
-    return out
+    """One-sided CUSUM per column, NaN counted as 0: ``S_t = max(0, S_{t-1} + x_t - k)``.
+
+    Computed in closed form, ``S_t = C_t - min(0, min_{j<=t} C_j)`` with ``C`` the running
+    sum of ``x - k`` (the recursion unrolled), one array operation per column instead of
+    one per window.
+
+    >>> cusum(np.array([[3.0], [np.nan], [0.0], [4.0]]), 1.0).ravel().tolist()
+    [2.0, 1.0, 0.0, 3.0]
+    """
+    C = np.cumsum(np.nan_to_num(np.asarray(X, dtype=float), nan=0.0) - k, axis=0)
+    floor = np.minimum(np.minimum.accumulate(C, axis=0), 0.0)
+    return np.asarray(np.maximum(C - floor, 0.0), dtype=float)
 
 
 class _AllowNaN:

@@ -27,7 +27,7 @@ import numpy as np
 
 from analytics import repository as repo
 from analytics.components import INDICATORS
-from analytics.scoring import ScoringConfig, firmware_segments
+from analytics.segments import ScoringConfig, firmware_segments
 from core.db import Conn
 
 MIN_FAULTS = 3

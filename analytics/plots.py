@@ -17,7 +17,7 @@ from typing import Any
 
 from analytics.components import INDICATORS
 from analytics.evaluation import Report
-from analytics.scoring import ScoringConfig, firmware_segments
+from analytics.segments import ScoringConfig, firmware_segments
 
 
 def _pyplot() -> Any:

@@ -27,43 +27,27 @@ from analytics import ttf
 from analytics.components import INDICATORS, Indicator
 from analytics.detectors import (
     IsolationForestDetector,
-    RobustBaseline,
     cusum,
-    nanmedian_columns,
     robust_center_scale,
     shrink_scale,
 )
 from analytics.repository import FEATURES, AnomalyRow
 from analytics.rules import RuleSet
 from analytics.scores import anomaly_score
+from analytics.segments import (
+    Priors,
+    ScoringConfig,
+    feature_matrix,
+    fleet_priors,
+    usable_segments,
+)
+
+__all__ = ["ScoringConfig", "score_robot", "score_windows"]  # ScoringConfig: re-exported
 
 logger = logging.getLogger(__name__)
 
 
 Forests = dict[tuple[str, str | None], tuple[str, IsolationForestDetector]]
-Priors = dict[tuple[str, str | None], np.ndarray]  # (model, firmware) -> relative scales
-
-
-@dataclass(frozen=True)
-class ScoringConfig:
-    baseline_windows: int = 7
-    min_cooking: int = 20
-    min_rel_scale: float = 0.01  # z-score scale floor, relative to the baseline median
-    # A robot's scale from 7 windows is noisy: shrink it toward the fleet's (same robot
-    # model and firmware) relative scale, which counts as this many windows.
-    prior_windows: int = 14
-    prior_min_robots: int = 5
-    z_threshold: float = 5.0
-    persist: int = 2
-    cusum_k: float = 1.5
-    cusum_h: float = 10.0
-    trend_windows: int = 10
-    ttf_power: float = 0.5  # the trend is fitted to health ** ttf_power (0.5: square root)
-    version: str = "baseline-cusum/1"
-    forest_persist: int = 2  # forest windows over threshold in a row before an anomaly
-    # (fault kind, failure level) fitted from labelled history; others use the defaults
-    failure_levels: tuple[tuple[str, float], ...] = ()
-    trend_powers: tuple[tuple[str, float], ...] = ()  # (fault kind, power), fitted likewise
 
 
 @dataclass
@@ -83,10 +67,6 @@ def _severity(pred: datetime | None, at: datetime, zb: float, cfg: ScoringConfig
     return "medium" if zb > 2 * cfg.z_threshold else "low"
 
 
-def _matrix(rows: list[dict[str, Any]]) -> np.ndarray:
-    return np.array([[np.nan if r[f] is None else float(r[f]) for f in FEATURES] for r in rows])
-
-
 def score_robot(
     rows: list[dict[str, Any]],
     *,
@@ -95,6 +75,7 @@ def score_robot(
     forests: Forests | None = None,
     since: datetime | None = None,
     priors: Priors | None = None,
+    segments: list[list[dict[str, Any]]] | None = None,
 ) -> tuple[list[AnomalyRow], bool]:
     """Score one robot's time-ordered windows; return anomalies and whether it has a baseline.
 
@@ -136,9 +117,8 @@ def score_robot(
                             },
                         )
                     )
-    usable = [r for r in rows if r["n_cooking"] >= cfg.min_cooking]
     has_baseline = False
-    for segment in firmware_segments(usable):
+    for segment in usable_segments(rows, cfg) if segments is None else segments:
         if len(segment) <= cfg.baseline_windows:
             continue  # a new firmware: its baseline is still being learned
         has_baseline = True
@@ -153,32 +133,6 @@ def score_robot(
     return out, has_baseline
 
 
-def firmware_segments(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Split a robot's windows where its firmware changes (a window without a version
-    stays with the one before): each version is judged against its own baseline. A window
-    in which an update landed (two versions reported) belongs to neither: it mixes both.
-
-    >>> [len(s) for s in firmware_segments([{"fw": "1"}, {"fw": None}, {"fw": "2"}])]
-    [2, 1]
-    >>> [len(s) for s in firmware_segments([{"fw": "1"}, {"fw": "2", "fw_versions": 2}, {"fw": "2"}])]
-    [1, 1]
-    """
-    segments: list[list[dict[str, Any]]] = []
-    current: str | None = None
-    for r in rows:
-        if (r.get("fw_versions") or 1) > 1:
-            current = r.get("fw") or current
-            segments.append([])  # the update's window: the next version starts after it
-            continue
-        fw = r.get("fw")
-        if not segments or (fw is not None and current is not None and fw != current):
-            segments.append([])
-        if fw is not None:
-            current = fw
-        segments[-1].append(r)
-    return [seg for seg in segments if seg]
-
-
 def _score_segment(
     usable: list[dict[str, Any]],
     *,
@@ -189,7 +143,7 @@ def _score_segment(
     prior: np.ndarray | None = None,
 ) -> list[AnomalyRow]:
     """Baseline + CUSUM (+ forest) on the windows of one firmware version of one robot."""
-    X = _matrix(usable)
+    X = feature_matrix(usable)
     # RobustBaseline and CusumDrift, without scikit-learn's input validation per robot
     # (the same functions; validation was 40 % of scoring time).
     median, scale = robust_center_scale(X[: cfg.baseline_windows], cfg.min_rel_scale)
@@ -235,18 +189,21 @@ def _cusum_anomalies(seg: _Segment) -> list[AnomalyRow]:
     gradual = [ind for ind in INDICATORS if not ind.sudden]  # sudden: rules and error codes
     ZB = np.column_stack([ind.direction * seg.Z[:, _COL[ind.feature]] for ind in gradual])
     STAT = cusum(ZB[after], cfg.cusum_k)
+    rows = seg.usable[cfg.baseline_windows :]
+    new = np.array([seg.is_new(r) for r in rows], dtype=bool)
+    idx = np.arange(len(rows))
     out: list[AnomalyRow] = []
     for n_ind, ind in enumerate(gradual):
         zb = ZB[:, n_ind]
         stat = STAT[:, n_ind]
         over = np.nan_to_num(zb[after]) > cfg.z_threshold
-        run = 0
-        for i, k, r in seg.scored():
-            run = run + 1 if over[i] else 0
-            if np.isnan(zb[k]):
-                continue  # no reading of this indicator in the window: nothing to report
-            if (stat[i] > cfg.cusum_h or run >= cfg.persist) and seg.is_new(r):
-                out.append(_cusum_row(seg, ind, k, r, z=float(zb[k]), stat=float(stat[i])))
+        # the length of the run of windows over the threshold ending at each window
+        run = idx - np.maximum.accumulate(np.where(over, -1, idx))
+        fire = ((stat > cfg.cusum_h) | (run >= cfg.persist)) & new & ~np.isnan(zb[after])
+        # (a window without this indicator reports nothing: no reading of it)
+        for i in np.flatnonzero(fire):
+            k = cfg.baseline_windows + int(i)
+            out.append(_cusum_row(seg, ind, k, rows[i], z=float(zb[k]), stat=float(stat[i])))
     return out
 
 
@@ -330,28 +287,6 @@ def _forest_anomalies(
     return out
 
 
-def fleet_priors(by_robot: dict[str, list[dict[str, Any]]], cfg: ScoringConfig) -> Priors:
-    """Per (robot model, firmware): the median over robots of each feature's relative
-    baseline scale (1.4826·MAD / |median| of the version's first windows)."""
-    rels: dict[tuple[str, str | None], list[np.ndarray]] = defaultdict(list)
-    for robot_rows in by_robot.values():
-        usable = [r for r in robot_rows if r["n_cooking"] >= cfg.min_cooking]
-        for segment in firmware_segments(usable):
-            if len(segment) <= cfg.baseline_windows:
-                continue
-            B = _matrix(segment[: cfg.baseline_windows])
-            med, scale = robust_center_scale(B, 0.0)
-            with np.errstate(all="ignore"):
-                rel = np.where(np.abs(med) > 0, scale / np.abs(med), np.nan)
-            rels[(segment[-1].get("model") or "", segment[-1].get("fw"))].append(rel)
-    out: Priors = {}
-    for key, items in rels.items():
-        if len(items) >= cfg.prior_min_robots:
-            with np.errstate(all="ignore"):
-                out[key] = nanmedian_columns(np.vstack(items))
-    return out
-
-
 def score_windows(
     rows: list[dict[str, Any]],
     *,
@@ -366,32 +301,16 @@ def score_windows(
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_robot[r["robot_id"]].append(r)
+    segments = {robot: usable_segments(robot_rows, cfg) for robot, robot_rows in by_robot.items()}
     if priors is None:
-        priors = fleet_priors(by_robot, cfg)
+        priors = fleet_priors(by_robot, cfg, segments)
     result = ScoreResult()
     for robot, robot_rows in by_robot.items():
         anomalies, has_baseline = score_robot(
-            robot_rows, cfg=cfg, rules=rules, forests=forests, since=since, priors=priors
-        )
+            robot_rows, cfg=cfg, rules=rules, forests=forests, since=since, priors=priors,
+            segments=segments[robot],
+        )  # fmt: skip
         result.anomalies.extend(anomalies)
         if not has_baseline:
             result.robots_without_baseline.append(robot)
     return result
-
-
-def healthy_z(rows: list[dict[str, Any]], cfg: ScoringConfig = ScoringConfig()) -> np.ndarray:
-    """Z-scores of the windows in each robot's (and firmware's) baseline span, for training
-    forests."""
-    by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        if r["n_cooking"] >= cfg.min_cooking:
-            by_robot[r["robot_id"]].append(r)
-    chunks = []
-    for robot_rows in by_robot.values():
-        for segment in firmware_segments(robot_rows):
-            if len(segment) <= cfg.baseline_windows:
-                continue
-            X = _matrix(segment)
-            b = RobustBaseline().fit(X[: cfg.baseline_windows])
-            chunks.append(np.nan_to_num(b.transform(X[: cfg.baseline_windows * 2])))
-    return np.vstack(chunks) if chunks else np.empty((0, len(FEATURES)))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,9 +13,11 @@ from analytics import registry
 from analytics import repository as repo
 from analytics.detectors import IsolationForestDetector
 from analytics.evaluation import Report, evaluate
-from analytics.repository import compute_features, ground_truth, insert_anomalies, load_features
+from analytics.features_repository import compute_features, refresh_features
+from analytics.repository import ground_truth, insert_anomalies, load_features
 from analytics.rules import RuleSet, load_rules
-from analytics.scoring import ScoringConfig, healthy_z, score_windows
+from analytics.scoring import score_windows
+from analytics.segments import Priors, ScoringConfig, fleet_priors, healthy_z
 from core.db import Conn
 
 logger = logging.getLogger(__name__)
@@ -25,6 +29,8 @@ class ScoringRun:
     anomalies_found: int
     anomalies_inserted: int
     robots_without_baseline: list[str]
+    # seconds per step (feature refresh, load, priors, score, insert): for logs and benches
+    seconds: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 def score(
@@ -43,6 +49,82 @@ def score(
     written; by default ``end``, the instant the scoring is as of (a back-test's end).
     """
     now = now or end
+    n = compute_features(conn, start=start, end=end, now=now)
+    # Only robots with a window reaching into [start, end) can have anything new.
+    robots = repo.robots_with_windows_in(conn, start=start, end=end)
+    return _score_robots(
+        conn, robots, windows=n, since=start, end=end, now=now, cfg=cfg, rules=rules,
+        use_forests=use_forests,
+    )  # fmt: skip
+
+
+def score_live(
+    conn: Conn,
+    *,
+    now: datetime,
+    lag: timedelta = timedelta(seconds=30),
+    cfg: ScoringConfig = ScoringConfig(),
+    rules: RuleSet | None = None,
+    use_forests: bool = True,
+) -> ScoringRun:
+    """The live run (every few minutes): bring the feature windows up to the readings
+    received by ``now - lag`` — re-reading only the raw hours that received readings since
+    the last run — and score the robots whose windows changed, from their earliest changed
+    window on. A run with nothing new does nothing."""
+    t0 = time.perf_counter()
+    fresh = refresh_features(conn, now=now, lag=lag)
+    t1 = time.perf_counter()
+    if not fresh.windows or fresh.earliest is None:
+        return ScoringRun(0, 0, 0, [], {"refresh": t1 - t0})
+    priors = fleet_scale_priors(conn, cfg=cfg, now=now)
+    t2 = time.perf_counter()
+    run = _score_robots(
+        conn, fresh.robots, windows=len(fresh.windows), since=fresh.earliest, end=now,
+        now=now, cfg=cfg, rules=rules, use_forests=use_forests, priors=priors,
+    )  # fmt: skip
+    run.seconds.update(refresh=t1 - t0, priors=t2 - t1)
+    return run
+
+
+def fleet_scale_priors(
+    conn: Conn, *, cfg: ScoringConfig, now: datetime, max_age: timedelta = timedelta(days=1)
+) -> Priors:
+    """The whole fleet's scale priors (per robot model and firmware), stored and reused
+    for ``max_age``: a live run scores only the robots that reported, but their scales
+    shrink toward every robot's. Recomputed from every robot's baseline windows when
+    older (once a day: a baseline is a version's first windows, which rarely change)."""
+    import numpy as np
+
+    config = f"{cfg.baseline_windows}/{cfg.min_cooking}/{cfg.prior_min_robots}"
+    stored = repo.stored_priors(conn, config=config, since=now - max_age, now=now)
+    if stored is not None:
+        return {k: np.array(v, dtype=float) for k, v in stored.items()}
+    by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in load_features(conn, end=now):
+        by_robot[r["robot_id"]].append(r)
+    priors = fleet_priors(by_robot, cfg)
+    repo.store_priors(
+        conn, config=config, priors={k: v.tolist() for k, v in priors.items()}, now=now
+    )
+    return priors
+
+
+def _score_robots(
+    conn: Conn,
+    robots: list[str],
+    *,
+    windows: int,
+    since: datetime,
+    end: datetime,
+    now: datetime,
+    cfg: ScoringConfig,
+    rules: RuleSet | None,
+    use_forests: bool,
+    priors: Priors | None = None,
+) -> ScoringRun:
+    """Score ``robots``' windows (their whole history feeds baselines and CUSUMs); store
+    the anomalies of windows ending after ``since``. Without ``priors`` the scale priors
+    come from these robots."""
     if not cfg.failure_levels:
         from dataclasses import replace
 
@@ -50,18 +132,23 @@ def score(
 
         fitted_levels, powers = load(conn)
         cfg = replace(cfg, failure_levels=fitted_levels, trend_powers=powers)
-    n = compute_features(conn, start=start, end=end, now=now)
-    # Only robots with a window reaching into [start, end) can have anything new.
-    robots = repo.robots_with_windows_in(conn, start=start, end=end)
+    t0 = time.perf_counter()
     rows = load_features(conn, end=end, robots=robots)
+    t1 = time.perf_counter()
     forests = registry.load_active(conn) if use_forests else {}
     result = score_windows(
-        rows, cfg=cfg, rules=rules or rules_in_force(conn), forests=forests, since=start
-    )
+        rows, cfg=cfg, rules=rules or rules_in_force(conn), forests=forests, since=since,
+        priors=priors,
+    )  # fmt: skip
+    t2 = time.perf_counter()
     recent = result.anomalies
     inserted = insert_anomalies(conn, rows=recent, now=now)
-    logger.info("scored %d feature windows: %d anomalies, %d new", n, len(recent), inserted)
-    return ScoringRun(n, len(recent), inserted, result.robots_without_baseline)
+    seconds = {"load": t1 - t0, "score": t2 - t1, "insert": time.perf_counter() - t2}
+    logger.info(
+        "scored %d feature windows: %d anomalies, %d new (%s)", windows, len(recent), inserted,
+        ", ".join(f"{k} {v:.2f} s" for k, v in seconds.items()),
+    )  # fmt: skip
+    return ScoringRun(windows, len(recent), inserted, result.robots_without_baseline, seconds)
 
 
 def rules_in_force(conn: Conn) -> RuleSet:

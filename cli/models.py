@@ -31,10 +31,17 @@ def score(
     rules: Path | None = typer.Option(
         None, help="rules YAML for this run (default: the active loaded set, or the shipped one)"
     ),
+    live: bool = typer.Option(
+        False,
+        "--live",
+        help="what the scheduler runs every 5 minutes: only the hours that received readings"
+        " since the last live run, then the robots whose windows changed (--days/--end unused)",
+    ),
 ) -> None:
     """Score recent windows of every robot and store new anomalies (idempotent)."""
     from analytics.rules import load_rules
     from analytics.service import score as run
+    from analytics.service import score_live
 
     try:
         ruleset = load_rules(rules) if rules else None
@@ -43,7 +50,10 @@ def score(
     with runtime() as rt, rt.pool.connection() as conn:
         now = rt.clock.now()
         stop = _utc(end) or now
-        res = run(conn, start=stop - timedelta(days=days), end=stop, now=now, rules=ruleset)
+        if live:
+            res = score_live(conn, now=now, rules=ruleset)
+        else:
+            res = run(conn, start=stop - timedelta(days=days), end=stop, now=now, rules=ruleset)
     console.print(
         f"{res.feature_rows} feature windows; {res.anomalies_found} anomalies, "
         f"{res.anomalies_inserted} new; {len(res.robots_without_baseline)} robots "

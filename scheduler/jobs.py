@@ -37,12 +37,14 @@ def job_maintenance(ctx: JobContext) -> str:
 
 
 def job_scoring(ctx: JobContext) -> str:
-    from analytics.service import score
+    """Live scoring: the feature windows of the hours that received readings since the
+    last run, then the robots whose windows changed (late readings of any age included)."""
+    from analytics.service import score_live
 
-    now = ctx.clock.now()
     with ctx.pool.connection() as conn:
-        r = score(conn, start=now - timedelta(days=2), end=now, now=now)
-    return f"{r.anomalies_inserted} new anomalies"
+        r = score_live(conn, now=ctx.clock.now())
+    steps = ", ".join(f"{k} {v:.2f} s" for k, v in r.seconds.items())
+    return f"{r.feature_rows} windows, {r.anomalies_inserted} new anomalies ({steps})"
 
 
 def job_predictive(ctx: JobContext) -> str:
@@ -113,7 +115,7 @@ class JobSpec:
 SCHEDULER_TZ = BUSINESS_TZ
 JOBS = (
     JobSpec("maintenance", job_maintenance, "interval", {"minutes": 5}),
-    JobSpec("scoring", job_scoring, "interval", {"minutes": 15}),
+    JobSpec("scoring", job_scoring, "interval", {"minutes": 5}),
     JobSpec("predictive-orders", job_predictive, "interval", {"minutes": 15}),
     JobSpec("preventive-orders", job_preventive, "cron", {"hour": 2, "minute": 0}),
     JobSpec("sla-callbacks-escalations", job_sla, "interval", {"minutes": 5}),

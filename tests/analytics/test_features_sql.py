@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from analytics.repository import compute_features, load_features
+from analytics.features_repository import compute_features
+from analytics.repository import load_features
 from ingest.messages import Reading
 from ingest.repository import ensure_days, insert_readings
 

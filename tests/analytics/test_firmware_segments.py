@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from analytics.repository import FEATURES
-from analytics.scoring import ScoringConfig, firmware_segments, score_robot
+from analytics.scoring import score_robot
+from analytics.segments import ScoringConfig, firmware_segments
 
 DAY0 = datetime(2026, 9, 1, tzinfo=UTC)
 HEALTHY = {
@@ -125,7 +126,8 @@ def test_a_steady_robot_borrows_the_fleet_scale() -> None:
     """Issue 21: seven very steady baseline windows give a tiny scale, and a +3 % shift
     reads as z > 5 for days. With the fleet's relative scale (3 % here) as a prior, the
     same shift is within normal."""
-    from analytics.scoring import fleet_priors, score_windows
+    from analytics.scoring import score_windows
+    from analytics.segments import fleet_priors
 
     fleet = []
     rng = np.random.default_rng(5)

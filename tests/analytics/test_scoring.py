@@ -286,3 +286,41 @@ def test_a_candidate_forest_is_evaluated_before_activation(scored: str, tmp_path
     assert res.exit_code == 0, res.output
     assert "not active" in res.output and "warned" in res.output.lower()
     assert (tmp_path / "report.json").exists()
+
+
+def test_live_scoring_finds_what_the_period_scoring_finds(pg_admin_url: str, scored: str) -> None:
+    """Issue 19: the live run (feature windows brought up from the hours that received
+    readings, the fleet's scale priors stored and reused) stores the same anomalies as
+    scoring the whole period; a run with nothing received does nothing, and a late reading
+    re-scores only its robot, still against the whole fleet's priors."""
+    from analytics.service import ScoringRun, score_live
+
+    url = clone_database(pg_admin_url, scored, "aic_live")
+    try:
+        with psycopg.connect(url) as conn:
+            for table in ("anomalies", "robot_features", "feature_hours", "scale_priors"):
+                conn.execute(f"DELETE FROM {table}")
+            conn.execute("UPDATE rollup_watermark SET upto = '-infinity' WHERE name = 'features'")
+            conn.commit()
+            received = END + timedelta(minutes=1)  # when the simulated backfill arrived
+            first = score_live(conn, now=received + timedelta(minutes=1), use_forests=False)
+            conn.commit()
+            with psycopg.connect(scored) as period:
+                windows = period.execute("SELECT count(*) FROM robot_features").fetchone()
+            assert windows is not None and first.feature_rows == windows[0] > 100
+            assert set(_anomalies(url)) == set(_anomalies(scored))
+            quiet = score_live(conn, now=received + timedelta(minutes=6), use_forests=False)
+            assert quiet == ScoringRun(0, 0, 0, [])
+            robot = HEALTHY[0]
+            late_at = received + timedelta(minutes=8)
+            conn.execute(
+                """INSERT INTO telemetry (ts, robot_id, seq, state, received_at, model)
+                   VALUES (%s, %s, 999999, 'idle', %s, 'AIC-W1')""",
+                (END - timedelta(days=2, hours=20), robot, late_at),
+            )
+            late = score_live(conn, now=late_at + timedelta(minutes=1), use_forests=False)
+            assert late.feature_rows == 1 and late.anomalies_inserted == 0
+            stamps = conn.execute("SELECT DISTINCT computed_at FROM scale_priors").fetchall()
+            assert stamps == [(received + timedelta(minutes=1),)]  # reused, not from 1 robot
+    finally:
+        drop_database(pg_admin_url, url)

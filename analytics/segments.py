@@ -1,0 +1,120 @@
+"""A robot's feature windows split by firmware version, and what the fleet's baselines
+tell about each (scale priors, healthy z-scores for training forests).
+
+Used by scoring, training and the failure-level fit; no detector lives here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from analytics.detectors import RobustBaseline, nanmedian_columns, robust_center_scale
+from analytics.repository import FEATURES
+
+Priors = dict[tuple[str, str | None], np.ndarray]  # (model, firmware) -> relative scales
+
+
+@dataclass(frozen=True)
+class ScoringConfig:
+    baseline_windows: int = 7
+    min_cooking: int = 20
+    min_rel_scale: float = 0.01  # z-score scale floor, relative to the baseline median
+    # A robot's scale from 7 windows is noisy: shrink it toward the fleet's (same robot
+    # model and firmware) relative scale, which counts as this many windows.
+    prior_windows: int = 14
+    prior_min_robots: int = 5
+    z_threshold: float = 5.0
+    persist: int = 2
+    cusum_k: float = 1.5
+    cusum_h: float = 10.0
+    trend_windows: int = 10
+    ttf_power: float = 0.5  # the trend is fitted to health ** ttf_power (0.5: square root)
+    version: str = "baseline-cusum/1"
+    forest_persist: int = 2  # forest windows over threshold in a row before an anomaly
+    # (fault kind, failure level) fitted from labelled history; others use the defaults
+    failure_levels: tuple[tuple[str, float], ...] = ()
+    trend_powers: tuple[tuple[str, float], ...] = ()  # (fault kind, power), fitted likewise
+
+
+def feature_matrix(rows: list[dict[str, Any]]) -> np.ndarray:
+    return np.array([[np.nan if r[f] is None else float(r[f]) for f in FEATURES] for r in rows])
+
+
+def usable_segments(rows: list[dict[str, Any]], cfg: ScoringConfig) -> list[list[dict[str, Any]]]:
+    """The robot's usable windows (enough cooking), split by firmware version."""
+    return firmware_segments([r for r in rows if r["n_cooking"] >= cfg.min_cooking])
+
+
+def firmware_segments(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Split a robot's windows where its firmware changes (a window without a version
+    stays with the one before): each version is judged against its own baseline. A window
+    in which an update landed (two versions reported) belongs to neither: it mixes both.
+
+    >>> [len(s) for s in firmware_segments([{"fw": "1"}, {"fw": None}, {"fw": "2"}])]
+    [2, 1]
+    >>> [len(s) for s in firmware_segments([{"fw": "1"}, {"fw": "2", "fw_versions": 2}, {"fw": "2"}])]
+    [1, 1]
+    """
+    segments: list[list[dict[str, Any]]] = []
+    current: str | None = None
+    for r in rows:
+        if (r.get("fw_versions") or 1) > 1:
+            current = r.get("fw") or current
+            segments.append([])  # the update's window: the next version starts after it
+            continue
+        fw = r.get("fw")
+        if not segments or (fw is not None and current is not None and fw != current):
+            segments.append([])
+        if fw is not None:
+            current = fw
+        segments[-1].append(r)
+    return [seg for seg in segments if seg]
+
+
+def fleet_priors(
+    by_robot: dict[str, list[dict[str, Any]]],
+    cfg: ScoringConfig,
+    segments: dict[str, list[list[dict[str, Any]]]] | None = None,
+) -> Priors:
+    """Per (robot model, firmware): the median over robots of each feature's relative
+    baseline scale (1.4826·MAD / |median| of the version's first windows). ``segments``:
+    each robot's firmware segments if already split."""
+    rels: dict[tuple[str, str | None], list[np.ndarray]] = defaultdict(list)
+    for robot, robot_rows in by_robot.items():
+        split = segments[robot] if segments is not None else usable_segments(robot_rows, cfg)
+        for segment in split:
+            if len(segment) <= cfg.baseline_windows:
+                continue
+            B = feature_matrix(segment[: cfg.baseline_windows])
+            med, scale = robust_center_scale(B, 0.0)
+            with np.errstate(all="ignore"):
+                rel = np.where(np.abs(med) > 0, scale / np.abs(med), np.nan)
+            rels[(segment[-1].get("model") or "", segment[-1].get("fw"))].append(rel)
+    out: Priors = {}
+    for key, items in rels.items():
+        if len(items) >= cfg.prior_min_robots:
+            with np.errstate(all="ignore"):
+                out[key] = nanmedian_columns(np.vstack(items))
+    return out
+
+
+def healthy_z(rows: list[dict[str, Any]], cfg: ScoringConfig = ScoringConfig()) -> np.ndarray:
+    """Z-scores of the windows in each robot's (and firmware's) baseline span, for training
+    forests."""
+    by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r["n_cooking"] >= cfg.min_cooking:
+            by_robot[r["robot_id"]].append(r)
+    chunks = []
+    for robot_rows in by_robot.values():
+        for segment in firmware_segments(robot_rows):
+            if len(segment) <= cfg.baseline_windows:
+                continue
+            X = feature_matrix(segment)
+            b = RobustBaseline().fit(X[: cfg.baseline_windows])
+            chunks.append(np.nan_to_num(b.transform(X[: cfg.baseline_windows * 2])))
+    return np.vstack(chunks) if chunks else np.empty((0, len(FEATURES)))

@@ -1,0 +1,46 @@
+-- Per-hour partial aggregates of the feature windows (issue 19: live scoring end to end).
+-- A window's features are percentiles, which cannot be merged from per-hour summaries, so
+-- each hour keeps the values the window's percentiles are taken over (only the readings
+-- that feed a feature: cooking, dosing, heating) and its state changes (for heat-up times).
+-- A live refresh re-reads only the raw hours that received readings since its watermark,
+-- then re-derives their windows from these rows: the same figures as aggregating the raw
+-- day, without reading it again every few minutes.
+CREATE TABLE feature_hours (
+    robot_id            text NOT NULL,
+    hour                timestamptz NOT NULL,
+    model               text,
+    fw                  text,                 -- the hour's last reported version
+    fw_ts               timestamptz,          -- when it was last reported
+    fws                 text[] NOT NULL DEFAULT '{}',  -- every version reported in the hour
+    n_readings          integer NOT NULL,
+    n_cooking           integer NOT NULL,
+    err_count           integer NOT NULL,
+    err_codes           text[] NOT NULL DEFAULT '{}',
+    -- the values each window percentile is taken over (NULLs are ignored, as by the raw SQL)
+    igbt_rise_per_kw    double precision[],
+    stir_vib            double precision[],
+    stir_current        double precision[],
+    pressure_per_flow   double precision[],
+    power_per_degree    double precision[],
+    fan_rpm             double precision[],
+    -- state changes within the hour, in order (the hour's first reading is one)
+    mark_ts             timestamptz[],
+    mark_state          text[],
+    computed_at         timestamptz NOT NULL,
+    PRIMARY KEY (robot_id, hour)
+);
+
+-- Rows received up to this instant (ingest's clock) are in feature_hours and windows.
+INSERT INTO rollup_watermark VALUES ('features', '-infinity');
+
+-- The fleet's relative baseline scales per robot model and firmware (issue 21's priors),
+-- kept between live runs: a run that scores the few robots that reported in its minutes
+-- still shrinks their scales toward the whole fleet's, not toward those few.
+CREATE TABLE scale_priors (
+    model        text NOT NULL,
+    fw           text NOT NULL,            -- '' for windows without a version
+    config       text NOT NULL,            -- baseline windows / min cooking / min robots
+    rel_scale    double precision[] NOT NULL,  -- per feature, in analytics FEATURES order
+    computed_at  timestamptz NOT NULL,
+    PRIMARY KEY (model, fw, config)
+);

@@ -1,0 +1,220 @@
+"""Feature windows from per-hour parts (issue 19): the same figures as the raw day, and a
+live refresh that re-reads only the hours that received readings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from analytics.features_repository import compute_features, refresh_features
+from analytics.repository import FEATURES
+from core.fleet import Fleet
+from firmware_sim.engine import build_simulation
+from firmware_sim.scenario import Scenario
+from tests.conftest import clone_database, drop_database
+
+END = datetime(2026, 10, 4, tzinfo=UTC)
+DAYS = 3
+START = END - timedelta(days=DAYS)
+ROBOTS = ["aic-bj-00001", "aic-bj-00002", "aic-tj-00004", "aic-sjz-00006"]
+D = timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def raw_db(pg_admin_url: str, fleet_template_url: str, fleet: Fleet) -> Iterator[str]:
+    """Three simulated days of four robots: a firmware update mid-day, a sudden fan failure
+    (error codes), a dosing clog under way; every reading received 5 s after it was taken."""
+    from cli.sim import run_to_db
+
+    url = clone_database(pg_admin_url, fleet_template_url, "aic_feature_hours")
+    scenario = Scenario(
+        end=END,
+        days=DAYS,
+        seed=7,
+        sample_s=120,
+        batch=10,
+        robots=ROBOTS,
+        faults=[
+            {"robot": "aic-sjz-00006", "kind": "exhaust_fan_failure", "onset_day": 1.6},
+            {"robot": "aic-bj-00002", "kind": "dosing_tube_clog", "onset_day": 0, "failure_day": 5},
+        ],
+    )
+    run_to_db(build_simulation(fleet, scenario), url)
+    with psycopg.connect(url) as conn:
+        conn.execute("UPDATE telemetry SET received_at = ts + interval '5 seconds'")
+        conn.execute(  # an update that lands between two services of the same day
+            "UPDATE telemetry SET fw = '3.3.0' WHERE robot_id = %s AND ts >= %s",
+            (ROBOTS[0], START + timedelta(days=1, hours=12)),
+        )
+    yield url
+    drop_database(pg_admin_url, url)
+
+
+def _windows(conn: psycopg.Connection[Any]) -> dict[tuple[str, datetime], dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute("SELECT * FROM robot_features WHERE window_hours = 24").fetchall()
+    return {(r["robot_id"], r["window_start"]): r for r in rows}
+
+
+def _expected(conn: psycopg.Connection[Any]) -> dict[tuple[str, datetime], dict[str, Any]]:
+    """The windows computed in Python straight from the raw readings (percentile_cont is
+    numpy's linear percentile)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        raw = cur.execute("SELECT * FROM telemetry ORDER BY robot_id, ts, seq").fetchall()
+    values: dict[tuple[str, datetime], dict[str, list[float]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    out: dict[tuple[str, datetime], dict[str, Any]] = {}
+    last_state: dict[tuple[str, datetime], str] = {}
+    starts: dict[tuple[str, datetime], list[tuple[datetime, str]]] = defaultdict(list)
+    for r in raw:
+        key = (r["robot_id"], r["ts"].replace(hour=0, minute=0, second=0, microsecond=0))
+        w = out.setdefault(key, {"n_readings": 0, "n_cooking": 0, "err_count": 0,
+                                 "codes": set(), "fws": set(), "fw": None})  # fmt: skip
+        w["n_readings"] += 1
+        w["err_count"] += bool(r["err"])
+        w["codes"].update(r["err"])
+        if r["fw"] is not None:
+            w["fw"] = r["fw"]
+            w["fws"].add(r["fw"])
+        v = values[key]
+        cooking = r["state"] == "cooking"
+        w["n_cooking"] += cooking
+        if cooking and r["heater_power_w"] > 2000:
+            v["igbt_rise_per_kw"].append(
+                (r["igbt_temp_c"] - r["cabinet_temp_c"]) / (r["heater_power_w"] / 1000)
+            )
+        if cooking:
+            v["stir_vib_p90"].append(r["stir_vib_mm_s"])
+            v["stir_current_p50"].append(r["stir_current_a"])
+        if cooking and r["dose_flow_ml_s"] > 0:
+            v["pressure_per_flow"].append(r["pump_pressure_kpa"] / r["dose_flow_ml_s"])
+        if cooking and r["wok_temp_c"] > r["cabinet_temp_c"] + 50:
+            v["power_per_degree"].append(
+                r["heater_power_w"] / (r["wok_temp_c"] - r["cabinet_temp_c"])
+            )
+        if r["heater_power_w"] > 0:
+            v["fan_rpm_p50"].append(r["exhaust_fan_rpm"])
+        if r["state"] != last_state.get(key):  # a window's heat-ups are its own
+            starts[key].append((r["ts"], r["state"]))
+        last_state[key] = r["state"]
+    heat: dict[tuple[str, datetime], list[float]] = defaultdict(list)
+    for key, marks in starts.items():
+        for (ts, state), (nts, nstate) in pairwise(marks):
+            if state == "preheat" and nstate == "cooking":
+                heat[key].append((nts - ts).total_seconds())
+    for key, w in out.items():
+        for f in FEATURES:
+            q = 90 if f == "stir_vib_p90" else 50
+            got = values[key].get(f) if f != "heatup_s" else heat.get(key)
+            w[f] = float(np.percentile(got, q)) if got else None
+    return out
+
+
+def test_windows_from_hourly_parts_equal_the_raw_day(raw_db: str) -> None:
+    with psycopg.connect(raw_db) as conn:
+        n = compute_features(conn, start=START, end=END, now=END)
+        got, expected = _windows(conn), _expected(conn)
+    assert n == len(expected) == len(got) == len(ROBOTS) * DAYS
+    checked = 0
+    for key, e in expected.items():
+        g = got[key]
+        assert (g["n_readings"], g["n_cooking"], g["err_count"]) == (
+            e["n_readings"], e["n_cooking"], e["err_count"]), key  # fmt: skip
+        assert set(g["err_codes"]) == e["codes"] and g["fw"] == e["fw"], key
+        assert g["fw_versions"] == max(1, len(e["fws"])), key
+        for f in FEATURES:
+            if e[f] is None:
+                assert g[f] is None, (key, f)
+            else:
+                assert g[f] == pytest.approx(e[f], rel=1e-12), (key, f)
+                checked += 1
+    assert checked > 0.9 * len(expected) * len(FEATURES)
+    assert any(g["fw_versions"] == 2 for g in got.values())  # the update's window
+    assert any(g["err_codes"] for g in got.values())  # the fan failure's codes
+
+
+def test_live_refresh_reads_only_new_hours_and_gives_the_same_windows(
+    raw_db: str, pg_admin_url: str
+) -> None:
+    with psycopg.connect(raw_db) as conn:
+        compute_features(conn, start=START, end=END, now=END)
+        whole = _windows(conn)
+        conn.execute("DELETE FROM robot_features")
+        conn.execute("DELETE FROM feature_hours")
+        conn.execute("UPDATE rollup_watermark SET upto = '-infinity' WHERE name = 'features'")
+        conn.commit()
+        now = START + timedelta(minutes=7)
+        step = timedelta(minutes=47)
+        first = refresh_features(conn, now=now)
+        assert first.hours <= len(ROBOTS)  # only what had arrived: the first minutes
+        conn.commit()
+        most_hours = 0
+        while now < END + timedelta(minutes=1):
+            now += step
+            r = refresh_features(conn, now=now)
+            conn.commit()
+            most_hours = max(most_hours, r.hours)
+            assert set(r.robots) <= set(ROBOTS)
+            assert r.earliest is None or r.earliest >= now - step - D
+        assert most_hours <= 2 * len(ROBOTS)  # 47 minutes span at most two hours per robot
+        live = _windows(conn)
+    assert live.keys() == whole.keys()
+    for key, w in whole.items():
+        for col in ("n_readings", "n_cooking", "err_count", "err_codes", "fw", "fw_versions",
+                    *FEATURES):  # fmt: skip
+            assert live[key][col] == w[col], (key, col)
+
+
+def test_late_and_uncommitted_readings(raw_db: str) -> None:
+    """A reading that arrives days late re-derives its own old window; a reading received
+    within the lag waits for the next refresh (its transaction may still be open)."""
+    robot = ROBOTS[0]
+    with psycopg.connect(raw_db) as conn:
+        conn.execute("UPDATE rollup_watermark SET upto = '-infinity' WHERE name = 'features'")
+        refresh_features(conn, now=END + timedelta(hours=1))
+        day0 = (robot, START)
+        before = _windows(conn)[day0]["n_readings"]
+        arrival = END + timedelta(hours=2)
+        conn.execute(
+            """INSERT INTO telemetry (ts, robot_id, seq, state, received_at, model, fw)
+               VALUES (%s, %s, 999999, 'idle', %s, 'AIC-W1', '3.2.1')""",
+            (START + timedelta(hours=3, seconds=1), robot, arrival),
+        )
+        waiting = refresh_features(conn, now=arrival + timedelta(seconds=10))
+        assert waiting.windows == [] and _windows(conn)[day0]["n_readings"] == before
+        late = refresh_features(conn, now=arrival + timedelta(minutes=1))
+        assert late.windows == [day0] and late.hours == 1
+        assert _windows(conn)[day0]["n_readings"] == before + 1
+        conn.rollback()
+
+
+def test_aic_models_score_live(raw_db: str, pg_admin_url: str, tmp_path: Path) -> None:
+    """`aic models score --live` is the scheduler's 5-minute step, from the command line:
+    the first run brings every window up, the next one finds nothing new."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    url = clone_database(pg_admin_url, raw_db, "aic_live_cli")
+    try:
+        with psycopg.connect(url) as conn:
+            conn.execute("UPDATE rollup_watermark SET upto = '-infinity' WHERE name = 'features'")
+        env = {"AIC_DATABASE_URL": url, "AIC_STATE_DIR": str(tmp_path),
+               "AIC_NOW": (END + timedelta(hours=1)).isoformat()}  # fmt: skip
+        first = CliRunner().invoke(app, ["models", "score", "--live"], env=env)
+        assert first.exit_code == 0, first.output
+        assert f"{len(ROBOTS) * DAYS} feature windows" in first.output
+        again = CliRunner().invoke(app, ["models", "score", "--live"], env=env)
+        assert again.exit_code == 0 and "0 feature windows" in again.output, again.output
+    finally:
+        drop_database(pg_admin_url, url)
