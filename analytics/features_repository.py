@@ -24,8 +24,9 @@ _RAW_PERIOD = """SELECT t.*, date_trunc('hour', t.ts) AS hr FROM telemetry t
       AND (%(robots)s::text[] IS NULL OR t.robot_id = ANY(%(robots)s))"""
 _RAW_PAIRS = """SELECT t.*, d.hr
     FROM unnest(%(pair_robots)s::text[], %(pair_hours)s::timestamptz[]) AS d(robot_id, hr)
-    JOIN telemetry t ON t.robot_id = d.robot_id AND t.ts >= d.hr
-                    AND t.ts < d.hr + interval '1 hour'"""
+    CROSS JOIN LATERAL (SELECT * FROM telemetry t WHERE t.robot_id = d.robot_id
+                        AND t.ts >= d.hr AND t.ts < d.hr + interval '1 hour') t"""
+# (lateral: one index range scan per listed hour, whatever the statistics say)
 
 _HOURS_SQL = """
 WITH w AS ({raw}),
@@ -179,6 +180,13 @@ def _summarise_hours(conn: Conn, raw: str, params: dict[str, object]) -> Pairs:
     return [(r, h) for r, h in conn.execute(sql, params).fetchall()]
 
 
+def _without_jit(conn: Conn) -> None:
+    """These statements run for tenths of a second; PostgreSQL's JIT, triggered by row
+    estimates before autovacuum has analysed a fresh partition, compiled for 0.5 s of it
+    (measured). Off until the end of the transaction the caller opened."""
+    conn.execute("SET LOCAL jit = off")
+
+
 def compute_features(
     conn: Conn,
     *,
@@ -195,10 +203,12 @@ def compute_features(
     epoch = datetime(2000, 1, 1, tzinfo=start.tzinfo)
     lo = epoch + ((start - epoch) // span) * span
     hi = epoch + -((epoch - end) // span) * span
-    touched = _summarise_hours(
-        conn, _RAW_PERIOD, {"from": lo, "to": hi, "robots": robots, "now": now}
-    )
-    return len(_windows_from_hours(conn, touched, window_hours=hours, now=now))
+    with conn.transaction():
+        _without_jit(conn)
+        touched = _summarise_hours(
+            conn, _RAW_PERIOD, {"from": lo, "to": hi, "robots": robots, "now": now}
+        )
+        return len(_windows_from_hours(conn, touched, window_hours=hours, now=now))
 
 
 @dataclass(frozen=True)
@@ -224,24 +234,27 @@ def refresh_features(
     """Bring the feature windows up to the readings received by ``now - lag`` (ingest's
     clock; the lag leaves out rows whose transaction may still be open): re-read only the
     raw hours that received readings since the last refresh — late readings of any age
-    included — and re-derive their windows. The watermark moves in the caller's
-    transaction, so a failed refresh is redone whole by the next one."""
+    included — and re-derive their windows. The watermark moves with the windows, in one
+    transaction (a savepoint in the caller's), so a failed refresh is redone whole by the
+    next one."""
     upto = now - lag
-    row = conn.execute(  # NULL: nothing refreshed yet ('-infinity' has no Python value)
-        """SELECT nullif(upto, '-infinity') FROM rollup_watermark WHERE name = 'features'
-           FOR UPDATE"""
-    ).fetchone()
-    if row is None:
-        raise RuntimeError("no 'features' watermark: run `aic db migrate`")
-    if row[0] is not None and upto <= row[0]:
-        return Refresh(upto, 0, [])
-    dirty = conn.execute(
-        """SELECT DISTINCT robot_id, date_trunc('hour', ts) FROM telemetry
-           WHERE (%(lo)s::timestamptz IS NULL OR received_at > %(lo)s) AND received_at <= %(hi)s""",
-        {"lo": row[0], "hi": upto},
-    ).fetchall()
-    params = {"pair_robots": [r for r, _ in dirty], "pair_hours": [h for _, h in dirty]}
-    touched = _summarise_hours(conn, _RAW_PAIRS, {**params, "now": now})
-    windows = _windows_from_hours(conn, touched, window_hours=hours, now=now)
-    conn.execute("UPDATE rollup_watermark SET upto = %s WHERE name = 'features'", (upto,))
-    return Refresh(upto, len(touched), windows)
+    with conn.transaction():
+        _without_jit(conn)
+        row = conn.execute(  # NULL: nothing refreshed yet ('-infinity' has no Python value)
+            """SELECT nullif(upto, '-infinity') FROM rollup_watermark WHERE name = 'features'
+               FOR UPDATE"""
+        ).fetchone()
+        if row is None:
+            raise RuntimeError("no 'features' watermark: run `aic db migrate`")
+        if row[0] is not None and upto <= row[0]:
+            return Refresh(upto, 0, [])
+        dirty = conn.execute(
+            """SELECT DISTINCT robot_id, date_trunc('hour', ts) FROM telemetry
+               WHERE (%(lo)s::timestamptz IS NULL OR received_at > %(lo)s) AND received_at <= %(hi)s""",
+            {"lo": row[0], "hi": upto},
+        ).fetchall()
+        params = {"pair_robots": [r for r, _ in dirty], "pair_hours": [h for _, h in dirty]}
+        touched = _summarise_hours(conn, _RAW_PAIRS, {**params, "now": now})
+        windows = _windows_from_hours(conn, touched, window_hours=hours, now=now)
+        conn.execute("UPDATE rollup_watermark SET upto = %s WHERE name = 'features'", (upto,))
+        return Refresh(upto, len(touched), windows)
