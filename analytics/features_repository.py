@@ -187,6 +187,12 @@ def _without_jit(conn: Conn) -> None:
     conn.execute("SET LOCAL jit = off")
 
 
+def _window_start(t: datetime, hours: int) -> datetime:
+    span = timedelta(hours=hours)
+    epoch = datetime(2000, 1, 1, tzinfo=t.tzinfo)
+    return epoch + ((t - epoch) // span) * span
+
+
 def compute_features(
     conn: Conn,
     *,
@@ -199,10 +205,10 @@ def compute_features(
     """(Re)compute every window overlapping [start, end) at ``now`` from its raw hours —
     whole windows, so a period that starts mid-window does not cut one short; idempotent.
     Returns the windows written."""
-    span = timedelta(hours=hours)
-    epoch = datetime(2000, 1, 1, tzinfo=start.tzinfo)
-    lo = epoch + ((start - epoch) // span) * span
-    hi = epoch + -((epoch - end) // span) * span
+    lo = _window_start(start, hours)
+    hi = _window_start(end, hours)
+    if hi < end:
+        hi += timedelta(hours=hours)
     with conn.transaction():
         _without_jit(conn)
         touched = _summarise_hours(
@@ -229,15 +235,25 @@ class Refresh:
 
 
 def refresh_features(
-    conn: Conn, *, now: datetime, lag: timedelta = timedelta(seconds=30), hours: int = 24
+    conn: Conn,
+    *,
+    now: datetime,
+    lag: timedelta = timedelta(seconds=30),
+    hours: int = 24,
+    keep_parts: timedelta = timedelta(days=14),
 ) -> Refresh:
     """Bring the feature windows up to the readings received by ``now - lag`` (ingest's
     clock; the lag leaves out rows whose transaction may still be open): re-read only the
     raw hours that received readings since the last refresh — late readings of any age
     included — and re-derive their windows. The watermark moves with the windows, in one
     transaction (a savepoint in the caller's), so a failed refresh is redone whole by the
-    next one."""
+    next one.
+
+    Hourly parts are kept for ``keep_parts`` (whole windows); a reading that arrives for
+    an older window re-reads that whole window's raw hours.
+    """
     upto = now - lag
+    horizon = _window_start(now - keep_parts, hours)
     with conn.transaction():
         _without_jit(conn)
         row = conn.execute(  # NULL: nothing refreshed yet ('-infinity' has no Python value)
@@ -253,7 +269,13 @@ def refresh_features(
                WHERE (%(lo)s::timestamptz IS NULL OR received_at > %(lo)s) AND received_at <= %(hi)s""",
             {"lo": row[0], "hi": upto},
         ).fetchall()
-        params = {"pair_robots": [r for r, _ in dirty], "pair_hours": [h for _, h in dirty]}
+        pairs = {(r, h) for r, h in dirty if h >= horizon}
+        for r, h in dirty:
+            if h < horizon:  # its window's parts are gone: every hour of it again
+                w = _window_start(h, hours)
+                pairs.update((r, w + timedelta(hours=k)) for k in range(hours))
+        conn.execute("DELETE FROM feature_hours WHERE hour < %s", (horizon,))
+        params = {"pair_robots": [r for r, _ in pairs], "pair_hours": [h for _, h in pairs]}
         touched = _summarise_hours(conn, _RAW_PAIRS, {**params, "now": now})
         windows = _windows_from_hours(conn, touched, window_hours=hours, now=now)
         conn.execute("UPDATE rollup_watermark SET upto = %s WHERE name = 'features'", (upto,))

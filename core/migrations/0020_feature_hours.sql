@@ -44,3 +44,7 @@ CREATE TABLE scale_priors (
     computed_at  timestamptz NOT NULL,
     PRIMARY KEY (model, fw, config)
 );
+
+-- Parts older than a few weeks are pruned by the refresh (a late reading for an older
+-- window re-reads that window's raw hours).
+CREATE INDEX feature_hours_hour ON feature_hours (hour);

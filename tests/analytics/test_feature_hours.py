@@ -195,6 +195,21 @@ def test_late_and_uncommitted_readings(raw_db: str) -> None:
         late = refresh_features(conn, now=arrival + timedelta(minutes=1))
         assert late.windows == [day0] and late.hours == 1
         assert _windows(conn)[day0]["n_readings"] == before + 1
+        # Weeks later the window's hourly parts are pruned; a reading for it re-reads the
+        # whole window's raw hours, not only its own.
+        later = END + timedelta(days=20)
+        pruned = refresh_features(conn, now=later)
+        assert pruned.windows == []
+        left = conn.execute("SELECT count(*) FROM feature_hours WHERE hour < %s", (END,))
+        assert left.fetchone() == (0,)
+        conn.execute(
+            """INSERT INTO telemetry (ts, robot_id, seq, state, received_at, model, fw)
+               VALUES (%s, %s, 999998, 'idle', %s, 'AIC-W1', '3.2.1')""",
+            (START + timedelta(hours=4), robot, later + timedelta(minutes=1)),
+        )
+        old = refresh_features(conn, now=later + timedelta(minutes=2))
+        assert old.windows == [day0] and old.hours > 5
+        assert _windows(conn)[day0]["n_readings"] == before + 2
         conn.rollback()
 
 
