@@ -53,3 +53,16 @@ def expand(
         day += timedelta(days=1)
     out.sort()
     return out
+
+
+def weekly_pattern(hours: Mapping[int, Sequence[HasOpenClose]]) -> tuple[object, ...]:
+    """A hashable key of weekly ``hours``: sites with the same hours (most kitchens keep the
+    same lunch and dinner service) share what is computed from them.
+
+    >>> from types import SimpleNamespace as I
+    >>> weekly_pattern({1: [I(opens=time(17), closes=time(21))], 0: []})
+    ((1, ((datetime.time(17, 0), datetime.time(21, 0)),)),)
+    """
+    return tuple(
+        sorted((wd, tuple((iv.opens, iv.closes) for iv in ivs)) for wd, ivs in hours.items() if ivs)
+    )

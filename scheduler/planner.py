@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from core.clock import format_local, local_date
 from core.db import Conn
+from core.hours import weekly_pattern
 from scheduler import repository as repo
 from scheduler.notify import NotifyConfig, enqueue
 from scheduler.routing import route
@@ -43,8 +44,18 @@ class Planner:
         self.hours = repo.site_hours(conn)
         self.taken = {who: Booked(windows) for who, windows in repo.all_taken_windows(conn).items()}
         self.open_keys = orders_repo.open_dedup_keys(conn)
-        # Each site's service intervals, computed once per run for every proposal.
-        self._site_busy: dict[str, tuple[datetime, Booked]] = {}
+        # Service intervals per weekly hours and time zone (sites with the same hours share
+        # them), computed once per run for every proposal.
+        self._site_busy: dict[tuple[object, str], tuple[datetime, Booked]] = {}
+        # The least-bad slot depends on the site's hours, working hours and duration only
+        # (not on anyone's bookings): once per run for each.
+        self._least_bad_slots: dict[tuple[object, str, time, time, timedelta], Any] = {}
+        self._patterns: dict[str, tuple[object, ...]] = {}
+
+    def _pattern(self, ctx: repo.RobotCtx) -> tuple[object, ...]:
+        if ctx.site_id not in self._patterns:
+            self._patterns[ctx.site_id] = weekly_pattern(self.hours.get(ctx.site_id, {}))
+        return self._patterns[ctx.site_id]
 
     def schedule(
         self, ctx: repo.RobotCtx, *, due_at: datetime, duration: timedelta
@@ -120,18 +131,23 @@ class Planner:
     def _least_bad(
         self, who: repo.StaffCtx, ctx: repo.RobotCtx, duration: timedelta
     ) -> tuple[datetime, datetime, timedelta] | None:
-        return least_bad(
-            hours=self.hours.get(ctx.site_id, {}),
-            timezone=ctx.timezone,
-            work_start=who.work_start,
-            work_end=who.work_end,
-            duration=duration,
-            earliest=self.now + self.policy.lead_time,
-        )
+        key = (self._pattern(ctx), ctx.timezone, who.work_start, who.work_end, duration)
+        if key not in self._least_bad_slots:
+            self._least_bad_slots[key] = least_bad(
+                hours=self.hours.get(ctx.site_id, {}),
+                timezone=ctx.timezone,
+                work_start=who.work_start,
+                work_end=who.work_end,
+                duration=duration,
+                earliest=self.now + self.policy.lead_time,
+            )
+        slot: tuple[datetime, datetime, timedelta] | None = self._least_bad_slots[key]
+        return slot
 
     def _busy(self, ctx: repo.RobotCtx, until: datetime) -> Booked:
         """The site's service intervals from the run's earliest visit to at least ``until``."""
-        cached = self._site_busy.get(ctx.site_id)
+        key = (self._pattern(ctx), ctx.timezone)
+        cached = self._site_busy.get(key)
         if cached is None or cached[0] < until:
             span_end = until + timedelta(days=30)
             busy = busy_intervals(
@@ -140,7 +156,7 @@ class Planner:
                 self.now + self.policy.lead_time,
                 span_end,
             )
-            cached = self._site_busy[ctx.site_id] = (span_end, Booked(busy))
+            cached = self._site_busy[key] = (span_end, Booked(busy))
         return cached[1]
 
     def _propose(

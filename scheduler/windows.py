@@ -7,9 +7,10 @@ agreed with the customer so it does not disturb the kitchen's normal work.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.hours import HasOpenClose, expand
@@ -26,37 +27,56 @@ class Visit:
 
 
 class Booked:
-    """One person's booked visits, sorted by start, for fast "what overlaps [a, b)"
-    (the planner books thousands of visits in one run).
+    """One person's booked visits, sorted by start, for fast "is [a, b) free, and if not,
+    where does the busy time end" (the planner books thousands of visits in one run).
+
+    Overlapping or back-to-back visits are kept merged into busy blocks as well, so a
+    search for a free slot hops over a fully booked day in one step instead of one visit
+    at a time (the first preventive run for 10,000 robots made 10.5 million hops).
 
     >>> from datetime import UTC, datetime as dt
     >>> b = Booked([(dt(2026, 1, 2, 9, tzinfo=UTC), dt(2026, 1, 2, 10, tzinfo=UTC))])
     >>> b.add(dt(2026, 1, 1, 9, tzinfo=UTC), dt(2026, 1, 1, 11, tzinfo=UTC))
+    >>> b.add(dt(2026, 1, 1, 11, tzinfo=UTC), dt(2026, 1, 1, 12, tzinfo=UTC))
     >>> b.first_overlap(dt(2026, 1, 1, 10, tzinfo=UTC), dt(2026, 1, 1, 12, tzinfo=UTC)).hour
-    11
-    >>> b.first_overlap(dt(2026, 1, 1, 11, tzinfo=UTC), dt(2026, 1, 2, 9, tzinfo=UTC)) is None
+    12
+    >>> b.first_overlap(dt(2026, 1, 1, 12, tzinfo=UTC), dt(2026, 1, 2, 9, tzinfo=UTC)) is None
     True
+    >>> len(list(b))
+    3
     """
 
     def __init__(self, intervals: Sequence[tuple[datetime, datetime]] = ()) -> None:
         self._items = sorted(intervals)
-        self._starts = [a for a, _ in self._items]
-        self._longest = max((b - a for a, b in self._items), default=timedelta(0))
+        self._blocks: list[tuple[datetime, datetime]] = []
+        for a, b in self._items:
+            if self._blocks and a <= self._blocks[-1][1]:
+                self._blocks[-1] = (self._blocks[-1][0], max(self._blocks[-1][1], b))
+            else:
+                self._blocks.append((a, b))
+        self._starts = [a for a, _ in self._blocks]
 
     def add(self, start: datetime, end: datetime) -> None:
-        i = bisect.bisect_right(self._starts, start)
-        self._items.insert(i, (start, end))
-        self._starts.insert(i, start)
-        self._longest = max(self._longest, end - start)
+        bisect.insort(self._items, (start, end))
+        # merge into the blocks: every block touching [start, end] becomes one
+        lo = bisect.bisect_left(self._starts, start)
+        if lo > 0 and self._blocks[lo - 1][1] >= start:
+            lo -= 1
+        hi = bisect.bisect_right(self._starts, end)
+        if lo < hi:
+            start = min(start, self._blocks[lo][0])
+            end = max(end, self._blocks[hi - 1][1])
+        self._blocks[lo:hi] = [(start, end)]
+        self._starts[lo:hi] = [start]
 
     def first_overlap(self, a: datetime, b: datetime) -> datetime | None:
-        """The end of a visit overlapping [a, b), or None if [a, b) is free."""
-        k = bisect.bisect_left(self._starts, a - self._longest)
-        items = self._items
-        while k < len(items) and items[k][0] < b:
-            if items[k][1] > a:
-                return items[k][1]
-            k += 1
+        """The end of the busy block overlapping [a, b), or None if [a, b) is free."""
+        i = bisect.bisect_right(self._starts, a) - 1
+        blocks = self._blocks
+        if i >= 0 and blocks[i][1] > a:
+            return blocks[i][1]
+        if i + 1 < len(blocks) and blocks[i + 1][0] < b:
+            return blocks[i + 1][1]
         return None
 
     def __iter__(self) -> Iterator[tuple[datetime, datetime]]:
@@ -80,16 +100,27 @@ def busy_intervals(
 
 def _work_intervals(
     work_start: time, work_end: time, timezone: str, start: datetime, end: datetime
-) -> list[tuple[datetime, datetime]]:
+) -> tuple[tuple[datetime, datetime], ...]:
     zone = ZoneInfo(timezone)
-    day = start.astimezone(zone).date() - timedelta(days=1)
+    first = start.astimezone(zone).date() - timedelta(days=1)
+    return _work_days(work_start, work_end, timezone, first, end.astimezone(zone).date())
+
+
+@functools.lru_cache(maxsize=4096)
+def _work_days(
+    work_start: time, work_end: time, timezone: str, first: date, last: date
+) -> tuple[tuple[datetime, datetime], ...]:
+    """Working intervals of the local days ``first``..``last`` (cached: a generation run asks
+    for the same technicians' days thousands of times)."""
+    zone = ZoneInfo(timezone)
     out = []
-    while day <= end.astimezone(zone).date():
+    day = first
+    while day <= last:
         a = datetime.combine(day, work_start, zone)
         b_day = day + timedelta(days=1) if work_end <= work_start else day
         out.append((a, datetime.combine(b_day, work_end, zone)))
         day += timedelta(days=1)
-    return out
+    return tuple(out)
 
 
 def propose(

@@ -141,3 +141,38 @@ def test_least_bad_slot_is_the_quietest_one() -> None:
     start, end, overlap = got
     assert start.isoformat() == "2026-12-01T15:00:00+08:00"  # Tuesday after closing
     assert overlap == timedelta(0) and end - start == timedelta(hours=3)
+
+
+T0 = datetime(2026, 12, 1, tzinfo=UTC)
+slots = st.tuples(st.integers(0, 200), st.integers(1, 40)).map(
+    lambda p: (T0 + timedelta(minutes=15 * p[0]), T0 + timedelta(minutes=15 * (p[0] + p[1])))
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(at_start=st.lists(slots, max_size=30), added=st.lists(slots, max_size=30), query=slots)
+def test_booked_blocks_answer_like_the_visits_they_merge(
+    at_start: list[tuple[datetime, datetime]],
+    added: list[tuple[datetime, datetime]],
+    query: tuple[datetime, datetime],
+) -> None:
+    """Issue 19: visits are kept merged into busy blocks so a search hops over a booked
+    day at once. Free means free of every visit; a hit is the end of busy time that starts
+    at or before the query, with no free quarter-hour before it."""
+    from scheduler.windows import Booked
+
+    booked = Booked(at_start)
+    for a, b in added:
+        booked.add(a, b)
+    visits = at_start + added
+    assert sorted(booked) == sorted(visits)
+    a, b = query
+    hit = booked.first_overlap(a, b)
+    overlapping = [v for v in visits if v[0] < b and v[1] > a]
+    assert (hit is None) == (not overlapping)
+    if hit is not None:
+        assert hit > a and any(v[1] == hit for v in visits)
+        t = max(a, min(v[0] for v in overlapping))
+        while t < hit:  # busy all the way from the first overlap to the hit
+            assert any(v[0] <= t < v[1] for v in visits), t
+            t += timedelta(minutes=15)
