@@ -225,35 +225,32 @@ def anomaly_counts(conn: Conn) -> list[tuple[str, str, int, int]]:
     ).fetchall()
 
 
-def stored_priors(
-    conn: Conn, *, config: str, since: datetime, now: datetime
-) -> dict[tuple[str, str | None], list[float | None]] | None:
-    """The fleet scale priors stored for ``config`` between ``since`` and ``now``; None if
-    there are none that fresh (the caller recomputes them)."""
+Norms = dict[tuple[str, str, str | None, str | None], list[float | None]]
+
+
+def stored_norms(conn: Conn, *, config: str, since: datetime, now: datetime) -> Norms | None:
+    """The fleet norms stored for ``config`` between ``since`` and ``now``, keyed by (kind,
+    model, old firmware or None, firmware or None); None if there are none that fresh (the
+    caller recomputes them)."""
     rows = conn.execute(
-        """SELECT model, fw, rel_scale, computed_at FROM scale_priors WHERE config = %s""",
+        """SELECT kind, model, fw_from, fw, value, computed_at FROM fleet_norms
+           WHERE config = %s""",
         (config,),
     ).fetchall()
-    if not rows or not all(since < r[3] <= now for r in rows):
+    if not rows or not all(since < r[5] <= now for r in rows):
         return None
-    return {(m, fw or None): list(rel) for m, fw, rel, _ in rows if rel}
+    return {(k, m, f0 or None, f or None): list(v) for k, m, f0, f, v, _ in rows if v}
 
 
-def store_priors(
-    conn: Conn,
-    *,
-    config: str,
-    priors: dict[tuple[str, str | None], list[float | None]],
-    now: datetime,
-) -> None:
-    """Replace the stored priors of ``config`` (a marker row with no model when the fleet
-    has none yet, so that an empty result is not recomputed every run)."""
-    conn.execute("DELETE FROM scale_priors WHERE config = %s", (config,))
-    rows = [(m, fw or "", config, rel, now) for (m, fw), rel in priors.items()]
-    rows.append(("", "", config, [], now))
+def store_norms(conn: Conn, *, config: str, norms: Norms, now: datetime) -> None:
+    """Replace the stored norms of ``config`` (with a marker row when the fleet has none
+    yet, so that an empty result is not recomputed every run)."""
+    conn.execute("DELETE FROM fleet_norms WHERE config = %s", (config,))
+    rows = [(k, m, f0 or "", f or "", config, v, now) for (k, m, f0, f), v in norms.items()]
+    rows.append(("scale", "", "", "", config, [], now))
     with conn.cursor() as cur:
         cur.executemany(
-            """INSERT INTO scale_priors (model, fw, config, rel_scale, computed_at)
-               VALUES (%s, %s, %s, %s, %s)""",
+            """INSERT INTO fleet_norms (kind, model, fw_from, fw, config, value, computed_at)
+               VALUES (%s, %s, %s, %s, %s, %s, %s)""",
             rows,
         )

@@ -37,8 +37,11 @@ from analytics.scores import anomaly_score
 from analytics.segments import (
     Priors,
     ScoringConfig,
+    Shifts,
+    bridged,
     feature_matrix,
     fleet_priors,
+    fleet_shifts,
     usable_segments,
 )
 
@@ -76,6 +79,7 @@ def score_robot(
     since: datetime | None = None,
     priors: Priors | None = None,
     segments: list[list[dict[str, Any]]] | None = None,
+    shifts: Shifts | None = None,
 ) -> tuple[list[AnomalyRow], bool]:
     """Score one robot's time-ordered windows; return anomalies and whether it has a baseline.
 
@@ -118,18 +122,20 @@ def score_robot(
                         )
                     )
     has_baseline = False
-    for segment in usable_segments(rows, cfg) if segments is None else segments:
-        if len(segment) <= cfg.baseline_windows:
+    split = usable_segments(rows, cfg) if segments is None else segments
+    for chain, factors, base in bridged(split, shifts):
+        if len(chain) <= cfg.baseline_windows:
             continue  # a new firmware: its baseline is still being learned
         has_baseline = True
-        fw = segment[-1].get("fw")
-        chosen = (forests or {}).get((segment[-1].get("model") or "", fw)) or (forests or {}).get(
-            (segment[-1].get("model") or "", None)
-        )
-        prior = (priors or {}).get((segment[-1].get("model") or "", fw))
+        model, fw = chain[-1].get("model") or "", chain[-1].get("fw")
+        chosen = (forests or {}).get((model, fw)) or (forests or {}).get((model, None))
+        prior = (priors or {}).get(base)
         out.extend(
-            _score_segment(segment, cfg=cfg, span=span, forest=chosen, since=since, prior=prior)
-        )
+            _score_segment(
+                chain, cfg=cfg, span=span, forest=chosen, since=since, prior=prior,
+                factors=factors,
+            )
+        )  # fmt: skip
     return out, has_baseline
 
 
@@ -141,9 +147,14 @@ def _score_segment(
     forest: tuple[str, IsolationForestDetector] | None,
     since: datetime | None = None,
     prior: np.ndarray | None = None,
+    factors: np.ndarray | None = None,
 ) -> list[AnomalyRow]:
-    """Baseline + CUSUM (+ forest) on the windows of one firmware version of one robot."""
+    """Baseline + CUSUM (+ forest) on the windows of one firmware version of one robot (or
+    of versions bridged by the fleet's shifts: ``factors`` bring them into the first
+    version's units)."""
     X = feature_matrix(usable)
+    if factors is not None:
+        X = X / factors
     # RobustBaseline and CusumDrift, without scikit-learn's input validation per robot
     # (the same functions; validation was 40 % of scoring time).
     median, scale = robust_center_scale(X[: cfg.baseline_windows], cfg.min_rel_scale)
@@ -152,7 +163,7 @@ def _score_segment(
             X[: cfg.baseline_windows], median, scale, prior, cfg.prior_windows, cfg.min_rel_scale
         )
     Z = (X - median) / scale
-    seg = _Segment(usable, X, Z, median, cfg, span, since)
+    seg = _Segment(usable, X, Z, median, cfg, span, since, factors)
     out = _cusum_anomalies(seg)
     if forest is not None:
         out += _forest_anomalies(seg, forest)
@@ -170,6 +181,7 @@ class _Segment:
     cfg: ScoringConfig
     span: timedelta
     since: datetime | None
+    factors: np.ndarray | None = None  # bridged versions: X = raw / factors
 
     def scored(self) -> list[tuple[int, int, dict[str, Any]]]:
         """(index after the baseline, index in the segment, window) of the windows scored."""
@@ -235,8 +247,9 @@ def _cusum_row(
         est.high,
         {
             "feature": ind.feature,
-            "value": float(seg.X[k, c]),
+            "value": float(seg.X[k, c] * (1.0 if seg.factors is None else seg.factors[k, c])),
             "baseline": float(med),
+            **({} if seg.factors is None else {"fw_factor": round(float(seg.factors[k, c]), 4)}),
             "z": round(z, 2),
             "cusum": round(stat, 2),
             "health": round(float(health[-1]), 3),
@@ -295,20 +308,23 @@ def score_windows(
     forests: Forests | None = None,
     since: datetime | None = None,
     priors: Priors | None = None,
+    shifts: Shifts | None = None,
 ) -> ScoreResult:
     """Score every robot in ``rows`` (feature rows ordered by robot and window). Scale
-    priors come from the same rows' fleet unless given."""
+    priors and firmware shifts come from the same rows' fleet unless given."""
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_robot[r["robot_id"]].append(r)
     segments = {robot: usable_segments(robot_rows, cfg) for robot, robot_rows in by_robot.items()}
     if priors is None:
         priors = fleet_priors(by_robot, cfg, segments)
+    if shifts is None:
+        shifts = fleet_shifts(segments, cfg)
     result = ScoreResult()
     for robot, robot_rows in by_robot.items():
         anomalies, has_baseline = score_robot(
             robot_rows, cfg=cfg, rules=rules, forests=forests, since=since, priors=priors,
-            segments=segments[robot],
+            segments=segments[robot], shifts=shifts,
         )  # fmt: skip
         result.anomalies.extend(anomalies)
         if not has_baseline:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,8 @@ from analytics.detectors import RobustBaseline, nanmedian_columns, robust_center
 from analytics.repository import FEATURES
 
 Priors = dict[tuple[str, str | None], np.ndarray]  # (model, firmware) -> relative scales
+# (model, old firmware, new firmware) -> per feature, the fleet's new/old level ratio
+Shifts = dict[tuple[str, str | None, str | None], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,11 @@ class ScoringConfig:
     # (fault kind, failure level) fitted from labelled history; others use the defaults
     failure_levels: tuple[tuple[str, float], ...] = ()
     trend_powers: tuple[tuple[str, float], ...] = ()  # (fault kind, power), fitted likewise
+    # Cross-version bridge: a robot's new firmware is judged against its old baseline,
+    # corrected by the fleet's shift between the two versions (the median over robots of
+    # the new version's first windows over the old one's last), instead of learning a new
+    # baseline from scratch. 0 turns it off.
+    bridge_windows: int = 3
 
 
 def feature_matrix(rows: list[dict[str, Any]]) -> np.ndarray:
@@ -118,3 +126,79 @@ def healthy_z(rows: list[dict[str, Any]], cfg: ScoringConfig = ScoringConfig()) 
             b = RobustBaseline().fit(X[: cfg.baseline_windows])
             chunks.append(np.nan_to_num(b.transform(X[: cfg.baseline_windows * 2])))
     return np.vstack(chunks) if chunks else np.empty((0, len(FEATURES)))
+
+
+def _model_fw(segment: list[dict[str, Any]]) -> tuple[str, str | None]:
+    return segment[-1].get("model") or "", segment[-1].get("fw")
+
+
+def fleet_shifts(segments: dict[str, list[list[dict[str, Any]]]], cfg: ScoringConfig) -> Shifts:
+    """Per (robot model, old firmware, new firmware): each feature's level ratio new/old,
+    the median over robots that ran both of (median of the new version's first
+    ``bridge_windows`` windows) / (median of the old version's last ones). Needs
+    ``prior_min_robots`` robots; a robot's own fault moves its ratio, the median does
+    not follow one robot."""
+    k = cfg.bridge_windows
+    ratios: dict[tuple[str, str | None, str | None], list[np.ndarray]] = defaultdict(list)
+    if k <= 0:
+        return {}
+    for split in segments.values():
+        for old, new in pairwise(split):
+            if len(old) < k or len(new) < k:
+                continue
+            model, fw_old = _model_fw(old)
+            fw_new = _model_fw(new)[1]
+            before = nanmedian_columns(feature_matrix(old[-k:]))
+            after = nanmedian_columns(feature_matrix(new[:k]))
+            with np.errstate(all="ignore"):
+                ratios[(model, fw_old, fw_new)].append(
+                    np.where(np.abs(before) > 0, after / before, np.nan)
+                )
+    out: Shifts = {}
+    for key, items in ratios.items():
+        if len(items) >= cfg.prior_min_robots:
+            with np.errstate(all="ignore"):
+                out[key] = nanmedian_columns(np.vstack(items))
+    return out
+
+
+Chain = tuple[list[dict[str, Any]], "np.ndarray | None", tuple[str, "str | None"]]
+
+
+def bridged(segments: list[list[dict[str, Any]]], shifts: Shifts | None) -> list[Chain]:
+    """Join a robot's consecutive firmware segments whose update has a fleet shift into
+    one chain, with per-window factors that bring later versions' features into the
+    first version's units (a feature the shift does not know stays as it is), and the
+    (model, firmware) of its first version (whose baseline it is judged against).
+    Segments without a known shift start a chain of their own (their own baseline).
+
+    >>> seg = lambda fw, n: [{"fw": fw, "model": "M"}] * n
+    >>> shift = {("M", "1", "2"): np.array([2.0] + [np.nan] * 6)}
+    >>> [(len(c), None if f is None else f[-1, :2].tolist(), k) for c, f, k in bridged(
+    ...     [seg("1", 3), seg("2", 2), seg("3", 2)], shift)]
+    [(5, [2.0, 1.0], ('M', '1')), (2, None, ('M', '3'))]
+    """
+    chains: list[Chain] = []
+    rows: list[dict[str, Any]] = []
+    factors: list[np.ndarray] = []
+    level = np.ones(len(FEATURES))
+    bridged_any = False
+    base: tuple[str, str | None] = ("", None)
+    for i, segment in enumerate(segments):
+        ratio = None
+        if i > 0 and shifts:
+            model, fw_old = _model_fw(segments[i - 1])
+            ratio = shifts.get((model, fw_old, _model_fw(segment)[1]))
+        if ratio is None:
+            if rows:
+                chains.append((rows, np.vstack(factors) if bridged_any else None, base))
+            rows, factors, level, bridged_any = [], [], np.ones(len(FEATURES)), False
+            base = _model_fw(segment)
+        else:
+            level = level * np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0)
+            bridged_any = True
+        rows = rows + segment
+        factors.extend([level] * len(segment))
+    if rows:
+        chains.append((rows, np.vstack(factors) if bridged_any else None, base))
+    return chains

@@ -17,7 +17,15 @@ from analytics.features_repository import compute_features, refresh_features
 from analytics.repository import ground_truth, insert_anomalies, load_features
 from analytics.rules import RuleSet, load_rules
 from analytics.scoring import score_windows
-from analytics.segments import Priors, ScoringConfig, fleet_priors, healthy_z
+from analytics.segments import (
+    Priors,
+    ScoringConfig,
+    Shifts,
+    fleet_priors,
+    fleet_shifts,
+    healthy_z,
+    usable_segments,
+)
 from core.db import Conn
 
 logger = logging.getLogger(__name__)
@@ -76,37 +84,44 @@ def score_live(
     t1 = time.perf_counter()
     if not fresh.windows or fresh.earliest is None:
         return ScoringRun(0, 0, 0, [], {"refresh": t1 - t0})
-    priors = fleet_scale_priors(conn, cfg=cfg, now=now)
+    priors, shifts = fleet_norms(conn, cfg=cfg, now=now)
     t2 = time.perf_counter()
     run = _score_robots(
         conn, fresh.robots, windows=len(fresh.windows), since=fresh.earliest, end=now,
-        now=now, cfg=cfg, rules=rules, use_forests=use_forests, priors=priors,
+        now=now, cfg=cfg, rules=rules, use_forests=use_forests, priors=priors, shifts=shifts,
     )  # fmt: skip
     run.seconds.update(refresh=t1 - t0, priors=t2 - t1)
     return run
 
 
-def fleet_scale_priors(
+def fleet_norms(
     conn: Conn, *, cfg: ScoringConfig, now: datetime, max_age: timedelta = timedelta(days=1)
-) -> Priors:
-    """The whole fleet's scale priors (per robot model and firmware), stored and reused
-    for ``max_age``: a live run scores only the robots that reported, but their scales
-    shrink toward every robot's. Recomputed from every robot's baseline windows when
-    older (once a day: a baseline is a version's first windows, which rarely change)."""
+) -> tuple[Priors, Shifts]:
+    """The whole fleet's scale priors (per robot model and firmware) and firmware shifts
+    (per update), stored and reused for ``max_age``: a live run scores only the robots
+    that reported, but their scales shrink toward every robot's and their updates are
+    bridged by every robot's. Recomputed from every robot's windows when older (once a
+    day: baselines and update shifts come from a version's first windows)."""
     import numpy as np
 
-    config = f"{cfg.baseline_windows}/{cfg.min_cooking}/{cfg.prior_min_robots}"
-    stored = repo.stored_priors(conn, config=config, since=now - max_age, now=now)
+    config = f"{cfg.baseline_windows}/{cfg.min_cooking}/{cfg.prior_min_robots}/{cfg.bridge_windows}"
+    stored = repo.stored_norms(conn, config=config, since=now - max_age, now=now)
     if stored is not None:
-        return {k: np.array(v, dtype=float) for k, v in stored.items()}
+        priors = {(m, f): np.array(v, dtype=float) for (k, m, _, f), v in stored.items()
+                  if k == "scale"}  # fmt: skip
+        shifts = {(m, f0, f): np.array(v, dtype=float) for (k, m, f0, f), v in stored.items()
+                  if k == "shift"}  # fmt: skip
+        return priors, shifts
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in load_features(conn, end=now):
         by_robot[r["robot_id"]].append(r)
-    priors = fleet_priors(by_robot, cfg)
-    repo.store_priors(
-        conn, config=config, priors={k: v.tolist() for k, v in priors.items()}, now=now
-    )
-    return priors
+    segments = {robot: usable_segments(rows, cfg) for robot, rows in by_robot.items()}
+    priors = fleet_priors(by_robot, cfg, segments)
+    shifts = fleet_shifts(segments, cfg)
+    norms: repo.Norms = {("scale", m, None, f): v.tolist() for (m, f), v in priors.items()}
+    norms.update({("shift", m, f0, f): v.tolist() for (m, f0, f), v in shifts.items()})
+    repo.store_norms(conn, config=config, norms=norms, now=now)
+    return priors, shifts
 
 
 def _score_robots(
@@ -121,10 +136,11 @@ def _score_robots(
     rules: RuleSet | None,
     use_forests: bool,
     priors: Priors | None = None,
+    shifts: Shifts | None = None,
 ) -> ScoringRun:
     """Score ``robots``' windows (their whole history feeds baselines and CUSUMs); store
-    the anomalies of windows ending after ``since``. Without ``priors`` the scale priors
-    come from these robots."""
+    the anomalies of windows ending after ``since``. Without ``priors`` and ``shifts``
+    they come from these robots."""
     if not cfg.failure_levels:
         from dataclasses import replace
 
@@ -138,7 +154,7 @@ def _score_robots(
     forests = registry.load_active(conn) if use_forests else {}
     result = score_windows(
         rows, cfg=cfg, rules=rules or rules_in_force(conn), forests=forests, since=since,
-        priors=priors,
+        priors=priors, shifts=shifts,
     )  # fmt: skip
     t2 = time.perf_counter()
     recent = result.anomalies

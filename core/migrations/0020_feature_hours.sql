@@ -33,16 +33,19 @@ CREATE TABLE feature_hours (
 -- Rows received up to this instant (ingest's clock) are in feature_hours and windows.
 INSERT INTO rollup_watermark VALUES ('features', '-infinity');
 
--- The fleet's relative baseline scales per robot model and firmware (issue 21's priors),
--- kept between live runs: a run that scores the few robots that reported in its minutes
--- still shrinks their scales toward the whole fleet's, not toward those few.
-CREATE TABLE scale_priors (
+-- What live scoring takes from the whole fleet, kept between runs (a run scores only the
+-- robots that reported in its minutes): per robot model and firmware, the relative
+-- baseline scale of each feature (kind 'scale', issue 21's priors), and per firmware
+-- update, each feature's level shift new/old (kind 'shift', the cross-version bridge).
+CREATE TABLE fleet_norms (
+    kind         text NOT NULL CHECK (kind IN ('scale', 'shift')),
     model        text NOT NULL,
+    fw_from      text NOT NULL,            -- the old version of a shift; '' for a scale
     fw           text NOT NULL,            -- '' for windows without a version
-    config       text NOT NULL,            -- baseline windows / min cooking / min robots
-    rel_scale    double precision[] NOT NULL,  -- per feature, in analytics FEATURES order
+    config       text NOT NULL,            -- the scoring settings they were computed with
+    value        double precision[] NOT NULL,  -- per feature, in analytics FEATURES order
     computed_at  timestamptz NOT NULL,
-    PRIMARY KEY (model, fw, config)
+    PRIMARY KEY (kind, model, fw_from, fw, config)
 );
 
 -- Parts older than a few weeks are pruned by the refresh (a late reading for an older

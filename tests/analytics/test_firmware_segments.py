@@ -176,3 +176,54 @@ def test_no_alarm_on_a_window_without_the_indicator() -> None:
     dosing = [a for a in found if a.kind == "dosing_tube_clog"]
     assert dosing and DAY0 + timedelta(days=15) not in [a.window_start for a in dosing]
     assert all(not np.isnan(a.evidence["value"]) for a in dosing)
+
+
+def test_the_bridge_keeps_watching_a_fault_across_an_update() -> None:
+    """Issue 21's cross-version bridge. Eight robots take version 3.3.0 on day 15, which
+    runs the IGBT 35 % hotter; one of them has a clogging fan filter from day 10 on. Alone,
+    the new version learns its own baseline from 7 windows that already hold the fault, and
+    sees nothing until the rise outgrows it; bridged, 3.3.0 is judged against the robot's
+    3.2.1 baseline corrected by the fleet's +35 %: the fault is followed through the update
+    and no healthy robot is flagged for the step."""
+    from dataclasses import replace
+
+    from analytics.scoring import score_windows
+    from analytics.segments import fleet_shifts, usable_segments
+
+    fws = ["3.2.1"] * 15 + ["3.3.0"] * 15
+    fleet = []
+    for n in range(8):
+        rows = windows(fws, [8.0] * 15 + [10.8] * 15)
+        for r in rows:
+            r["robot_id"] = f"aic-f-{n}"
+        fleet += rows
+    wear = [8.0 * (1 + max(0, i - 10) * 0.02) * (1.35 if i >= 15 else 1) for i in range(30)]
+    sick = windows(fws, wear)
+    for r in sick:
+        r["robot_id"] = "aic-sick"
+    cfg = ScoringConfig()
+    segments = {r: usable_segments([x for x in fleet if x["robot_id"] == r], cfg)
+                for r in {x["robot_id"] for x in fleet}}  # fmt: skip
+    shift = fleet_shifts(segments, cfg)[("AIC-W1", "3.2.1", "3.3.0")]
+    assert abs(shift[0] - 1.35) < 0.02 and abs(shift[1] - 1.0) < 0.02
+
+    def cooling(c: ScoringConfig) -> tuple[list[int], int]:
+        found = score_windows(fleet + sick, cfg=c).anomalies
+        days = sorted(
+            {(a.window_start - DAY0).days for a in found
+             if a.robot_id == "aic-sick" and a.kind == "cooling_degradation"}
+        )  # fmt: skip
+        healthy = sum(1 for a in found if a.robot_id != "aic-sick")
+        return days, healthy
+
+    alone, healthy_alone = cooling(replace(cfg, bridge_windows=0))
+    bridged_days, healthy_bridged = cooling(cfg)
+    assert healthy_alone == healthy_bridged == 0
+    # Alone: alarms on the old version, then blind from the update to day 25; bridged: the
+    # alarm holds through the update and every day after it.
+    assert set(alone) & {13, 14} and not set(alone) & set(range(15, 26))
+    assert set(range(16, 30)) <= set(bridged_days), bridged_days
+    sick_alarm = [a for a in score_windows(fleet + sick, cfg=cfg).anomalies
+                  if a.robot_id == "aic-sick" and a.window_start == DAY0 + timedelta(days=25)]  # fmt: skip
+    evidence = sick_alarm[0].evidence
+    assert evidence["fw_factor"] > 1.3 and evidence["value"] > 10.8  # the raw reading

@@ -298,7 +298,7 @@ def test_live_scoring_finds_what_the_period_scoring_finds(pg_admin_url: str, sco
     url = clone_database(pg_admin_url, scored, "aic_live")
     try:
         with psycopg.connect(url) as conn:
-            for table in ("anomalies", "robot_features", "feature_hours", "scale_priors"):
+            for table in ("anomalies", "robot_features", "feature_hours", "fleet_norms"):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("UPDATE rollup_watermark SET upto = '-infinity' WHERE name = 'features'")
             conn.commit()
@@ -320,7 +320,7 @@ def test_live_scoring_finds_what_the_period_scoring_finds(pg_admin_url: str, sco
             )
             late = score_live(conn, now=late_at + timedelta(minutes=1), use_forests=False)
             assert late.feature_rows == 1 and late.anomalies_inserted == 0
-            stamps = conn.execute("SELECT DISTINCT computed_at FROM scale_priors").fetchall()
+            stamps = conn.execute("SELECT DISTINCT computed_at FROM fleet_norms").fetchall()
             assert stamps == [(received + timedelta(minutes=1),)]  # reused, not from 1 robot
     finally:
         drop_database(pg_admin_url, url)
