@@ -102,8 +102,16 @@ def fleet_priors(
             with np.errstate(all="ignore"):
                 rel = np.where(np.abs(med) > 0, scale / np.abs(med), np.nan)
             rels[(segment[-1].get("model") or "", segment[-1].get("fw"))].append(rel)
-    out: Priors = {}
-    for key, items in rels.items():
+    return _fleet_medians(rels, cfg)
+
+
+def _fleet_medians(
+    groups: dict[Any, list[np.ndarray]], cfg: ScoringConfig
+) -> dict[Any, np.ndarray]:
+    """Per group, the median over robots of each feature, for groups of at least
+    ``prior_min_robots`` robots."""
+    out: dict[Any, np.ndarray] = {}
+    for key, items in groups.items():
         if len(items) >= cfg.prior_min_robots:
             with np.errstate(all="ignore"):
                 out[key] = nanmedian_columns(np.vstack(items))
@@ -154,12 +162,7 @@ def fleet_shifts(segments: dict[str, list[list[dict[str, Any]]]], cfg: ScoringCo
                 ratios[(model, fw_old, fw_new)].append(
                     np.where(np.abs(before) > 0, after / before, np.nan)
                 )
-    out: Shifts = {}
-    for key, items in ratios.items():
-        if len(items) >= cfg.prior_min_robots:
-            with np.errstate(all="ignore"):
-                out[key] = nanmedian_columns(np.vstack(items))
-    return out
+    return _fleet_medians(ratios, cfg)
 
 
 Chain = tuple[list[dict[str, Any]], "np.ndarray | None", tuple[str, "str | None"]]
