@@ -19,6 +19,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -123,7 +124,7 @@ def score_robot(
                     )
     has_baseline = False
     split = usable_segments(rows, cfg) if segments is None else segments
-    for chain, factors, base in bridged(split, shifts):
+    for chain, factors, base, starts in bridged(split, shifts):
         if len(chain) <= cfg.baseline_windows:
             continue  # a new firmware: its baseline is still being learned
         has_baseline = True
@@ -133,7 +134,7 @@ def score_robot(
         out.extend(
             _score_segment(
                 chain, cfg=cfg, span=span, forest=chosen, since=since, prior=prior,
-                factors=factors,
+                factors=factors, restarts=starts,
             )
         )  # fmt: skip
     return out, has_baseline
@@ -148,6 +149,7 @@ def _score_segment(
     since: datetime | None = None,
     prior: np.ndarray | None = None,
     factors: np.ndarray | None = None,
+    restarts: list[int] | None = None,
 ) -> list[AnomalyRow]:
     """Baseline + CUSUM (+ forest) on the windows of one firmware version of one robot (or
     of versions bridged by the fleet's shifts: ``factors`` bring them into the first
@@ -163,7 +165,7 @@ def _score_segment(
             X[: cfg.baseline_windows], median, scale, prior, cfg.prior_windows, cfg.min_rel_scale
         )
     Z = (X - median) / scale
-    seg = _Segment(usable, X, Z, median, cfg, span, since, factors)
+    seg = _Segment(usable, X, Z, median, cfg, span, since, factors, tuple(restarts or ()))
     out = _cusum_anomalies(seg)
     if forest is not None:
         out += _forest_anomalies(seg, forest)
@@ -182,6 +184,7 @@ class _Segment:
     span: timedelta
     since: datetime | None
     factors: np.ndarray | None = None  # bridged versions: X = raw / factors
+    restarts: tuple[int, ...] = ()  # where a bridged version starts: the CUSUMs start again
 
     def scored(self) -> list[tuple[int, int, dict[str, Any]]]:
         """(index after the baseline, index in the segment, window) of the windows scored."""
@@ -200,7 +203,13 @@ def _cusum_anomalies(seg: _Segment) -> list[AnomalyRow]:
     after = slice(cfg.baseline_windows, None)
     gradual = [ind for ind in INDICATORS if not ind.sudden]  # sudden: rules and error codes
     ZB = np.column_stack([ind.direction * seg.Z[:, _COL[ind.feature]] for ind in gradual])
-    STAT = cusum(ZB[after], cfg.cusum_k)
+    # The CUSUMs start again with each bridged version: the baseline carries over (a fault
+    # degrading across the update is judged against the old version), the accumulated
+    # evidence does not (it was measured by the old version; a healthy robot's small
+    # offset that crept over h is not carried across every update).
+    b = cfg.baseline_windows
+    cuts = [0, *(i - b for i in seg.restarts if i > b), len(ZB) - b]
+    STAT = np.vstack([cusum(ZB[after][p:q], cfg.cusum_k) for p, q in pairwise(cuts) if q > p])
     rows = seg.usable[cfg.baseline_windows :]
     new = np.array([seg.is_new(r) for r in rows], dtype=bool)
     idx = np.arange(len(rows))

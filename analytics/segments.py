@@ -165,21 +165,24 @@ def fleet_shifts(segments: dict[str, list[list[dict[str, Any]]]], cfg: ScoringCo
     return _fleet_medians(ratios, cfg)
 
 
-Chain = tuple[list[dict[str, Any]], "np.ndarray | None", tuple[str, "str | None"]]
+# (windows, factors or None, (model, firmware) of the first version, index where each
+# later version starts)
+Chain = tuple[list[dict[str, Any]], "np.ndarray | None", tuple[str, "str | None"], list[int]]
 
 
 def bridged(segments: list[list[dict[str, Any]]], shifts: Shifts | None) -> list[Chain]:
     """Join a robot's consecutive firmware segments whose update has a fleet shift into
     one chain, with per-window factors that bring later versions' features into the
     first version's units (a feature the shift does not know stays as it is), and the
-    (model, firmware) of its first version (whose baseline it is judged against).
-    Segments without a known shift start a chain of their own (their own baseline).
+    (model, firmware) of its first version (whose baseline it is judged against), and
+    where each later version starts in the chain. Segments without a known shift start a
+    chain of their own (their own baseline).
 
     >>> seg = lambda fw, n: [{"fw": fw, "model": "M"}] * n
     >>> shift = {("M", "1", "2"): np.array([2.0] + [np.nan] * 6)}
-    >>> [(len(c), None if f is None else f[-1, :2].tolist(), k) for c, f, k in bridged(
+    >>> [(len(c), None if f is None else f[-1, :2].tolist(), k, s) for c, f, k, s in bridged(
     ...     [seg("1", 3), seg("2", 2), seg("3", 2)], shift)]
-    [(5, [2.0, 1.0], ('M', '1')), (2, None, ('M', '3'))]
+    [(5, [2.0, 1.0], ('M', '1'), [3]), (2, None, ('M', '3'), [])]
     """
     chains: list[Chain] = []
     rows: list[dict[str, Any]] = []
@@ -187,6 +190,7 @@ def bridged(segments: list[list[dict[str, Any]]], shifts: Shifts | None) -> list
     level = np.ones(len(FEATURES))
     bridged_any = False
     base: tuple[str, str | None] = ("", None)
+    starts: list[int] = []
     for i, segment in enumerate(segments):
         ratio = None
         if i > 0 and shifts:
@@ -194,14 +198,15 @@ def bridged(segments: list[list[dict[str, Any]]], shifts: Shifts | None) -> list
             ratio = shifts.get((model, fw_old, _model_fw(segment)[1]))
         if ratio is None:
             if rows:
-                chains.append((rows, np.vstack(factors) if bridged_any else None, base))
+                chains.append((rows, np.vstack(factors) if bridged_any else None, base, starts))
             rows, factors, level, bridged_any = [], [], np.ones(len(FEATURES)), False
-            base = _model_fw(segment)
+            base, starts = _model_fw(segment), []
         else:
             level = level * np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0)
             bridged_any = True
+            starts = [*starts, len(rows)]
         rows = rows + segment
         factors.extend([level] * len(segment))
     if rows:
-        chains.append((rows, np.vstack(factors) if bridged_any else None, base))
+        chains.append((rows, np.vstack(factors) if bridged_any else None, base, starts))
     return chains
