@@ -254,3 +254,20 @@ def store_norms(conn: Conn, *, config: str, norms: Norms, now: datetime) -> None
                VALUES (%s, %s, %s, %s, %s, %s, %s)""",
             rows,
         )
+
+
+def alarm_resets(conn: Conn, *, robots: list[str]) -> dict[str, list[tuple[datetime, str]]]:
+    """Per robot, (when, component) of every alarm acknowledged or cleared (a repair
+    clears its component's alarms): scoring starts that component's CUSUMs again after."""
+    rows = conn.execute(
+        """SELECT DISTINCT robot_id, component, at FROM anomalies,
+                  unnest(ARRAY[acknowledged_at, cleared_at]) AS at
+           WHERE status IN ('acknowledged', 'cleared') AND at IS NOT NULL
+             AND robot_id = ANY(%s)
+           ORDER BY robot_id, at""",
+        (robots,),
+    ).fetchall()
+    out: dict[str, list[tuple[datetime, str]]] = {}
+    for robot, component, at in rows:
+        out.setdefault(robot, []).append((at, component))
+    return out

@@ -15,6 +15,7 @@ detector, component and window).
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -81,13 +82,16 @@ def score_robot(
     priors: Priors | None = None,
     segments: list[list[dict[str, Any]]] | None = None,
     shifts: Shifts | None = None,
+    resets: list[tuple[datetime, str]] | None = None,
 ) -> tuple[list[AnomalyRow], bool]:
     """Score one robot's time-ordered windows; return anomalies and whether it has a baseline.
 
     ``forests`` maps (robot model, firmware) to the active forest; (model, None) is the
     forest for every version of the model without its own. With ``since``, only windows
     ending after it produce anomalies (the history still feeds baselines and CUSUMs):
-    incremental scoring does not rebuild what is already stored.
+    incremental scoring does not rebuild what is already stored. ``resets``: (when,
+    component) of the robot's alarms acknowledged or cleared by a repair — the CUSUMs of
+    that component start again from the first window after.
     """
     out: list[AnomalyRow] = []
     hours = rows[0]["window_hours"] if rows else 24
@@ -134,7 +138,7 @@ def score_robot(
         out.extend(
             _score_segment(
                 chain, cfg=cfg, span=span, forest=chosen, since=since, prior=prior,
-                factors=factors, restarts=starts,
+                factors=factors, restarts=starts, resets=resets,
             )
         )  # fmt: skip
     return out, has_baseline
@@ -150,6 +154,7 @@ def _score_segment(
     prior: np.ndarray | None = None,
     factors: np.ndarray | None = None,
     restarts: list[int] | None = None,
+    resets: list[tuple[datetime, str]] | None = None,
 ) -> list[AnomalyRow]:
     """Baseline + CUSUM (+ forest) on the windows of one firmware version of one robot (or
     of versions bridged by the fleet's shifts: ``factors`` bring them into the first
@@ -165,7 +170,10 @@ def _score_segment(
             X[: cfg.baseline_windows], median, scale, prior, cfg.prior_windows, cfg.min_rel_scale
         )
     Z = (X - median) / scale
-    seg = _Segment(usable, X, Z, median, cfg, span, since, factors, tuple(restarts or ()))
+    seg = _Segment(
+        usable, X, Z, median, cfg, span, since, factors, tuple(restarts or ()),
+        tuple(resets or ()),
+    )  # fmt: skip
     out = _cusum_anomalies(seg)
     if forest is not None:
         out += _forest_anomalies(seg, forest)
@@ -185,6 +193,14 @@ class _Segment:
     since: datetime | None
     factors: np.ndarray | None = None  # bridged versions: X = raw / factors
     restarts: tuple[int, ...] = ()  # where a bridged version starts: the CUSUMs start again
+    resets: tuple[tuple[datetime, str], ...] = ()  # (when, component): acknowledged, repaired
+
+    def reset_at(self, component: str) -> list[int]:
+        """Indices of the first window starting at or after each reset of ``component``."""
+        starts = [r["window_start"] for r in self.usable]
+        return sorted(
+            {bisect.bisect_left(starts, at) for at, comp in self.resets if comp == component}
+        )
 
     def scored(self) -> list[tuple[int, int, dict[str, Any]]]:
         """(index after the baseline, index in the segment, window) of the windows scored."""
@@ -203,13 +219,7 @@ def _cusum_anomalies(seg: _Segment) -> list[AnomalyRow]:
     after = slice(cfg.baseline_windows, None)
     gradual = [ind for ind in INDICATORS if not ind.sudden]  # sudden: rules and error codes
     ZB = np.column_stack([ind.direction * seg.Z[:, _COL[ind.feature]] for ind in gradual])
-    # The CUSUMs start again with each bridged version: the baseline carries over (a fault
-    # degrading across the update is judged against the old version), the accumulated
-    # evidence does not (it was measured by the old version; a healthy robot's small
-    # offset that crept over h is not carried across every update).
-    b = cfg.baseline_windows
-    cuts = [0, *(i - b for i in seg.restarts if i > b), len(ZB) - b]
-    STAT = np.vstack([cusum(ZB[after][p:q], cfg.cusum_k) for p, q in pairwise(cuts) if q > p])
+    STAT = _cusums(seg, ZB, gradual)
     rows = seg.usable[cfg.baseline_windows :]
     new = np.array([seg.is_new(r) for r in rows], dtype=bool)
     idx = np.arange(len(rows))
@@ -225,6 +235,27 @@ def _cusum_anomalies(seg: _Segment) -> list[AnomalyRow]:
         for i in np.flatnonzero(fire):
             k = cfg.baseline_windows + int(i)
             out.append(_cusum_row(seg, ind, k, rows[i], z=float(zb[k]), stat=float(stat[i])))
+    return out
+
+
+def _cusums(seg: _Segment, ZB: np.ndarray, gradual: list[Indicator]) -> np.ndarray:
+    """Each indicator's CUSUM over the windows after the baseline.
+
+    The CUSUMs start again with each bridged version: the baseline carries over (a fault
+    degrading across the update is judged against the old version), the accumulated
+    evidence does not (it was measured by the old version; a healthy robot's small offset
+    that crept over h is not carried across every update). A component's CUSUMs also
+    start again after its alarm was acknowledged or cleared by a repair."""
+    b = seg.cfg.baseline_windows
+    if not seg.restarts and not seg.resets:
+        return cusum(ZB[b:], seg.cfg.cusum_k)
+    n = len(ZB) - b
+    out = np.empty((n, len(gradual)))
+    for j, ind in enumerate(gradual):
+        starts = (*seg.restarts, *seg.reset_at(ind.component))
+        cuts = sorted({0, n, *(i - b for i in starts if b < i < len(ZB))})
+        for p, q in pairwise(cuts):
+            out[p:q, j] = cusum(ZB[b + p : b + q, j : j + 1], seg.cfg.cusum_k)[:, 0]
     return out
 
 
@@ -318,9 +349,11 @@ def score_windows(
     since: datetime | None = None,
     priors: Priors | None = None,
     shifts: Shifts | None = None,
+    resets: dict[str, list[tuple[datetime, str]]] | None = None,
 ) -> ScoreResult:
     """Score every robot in ``rows`` (feature rows ordered by robot and window). Scale
-    priors and firmware shifts come from the same rows' fleet unless given."""
+    priors and firmware shifts come from the same rows' fleet unless given; ``resets``
+    per robot as in ``score_robot``."""
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_robot[r["robot_id"]].append(r)
@@ -333,7 +366,7 @@ def score_windows(
     for robot, robot_rows in by_robot.items():
         anomalies, has_baseline = score_robot(
             robot_rows, cfg=cfg, rules=rules, forests=forests, since=since, priors=priors,
-            segments=segments[robot], shifts=shifts,
+            segments=segments[robot], shifts=shifts, resets=(resets or {}).get(robot),
         )  # fmt: skip
         result.anomalies.extend(anomalies)
         if not has_baseline:

@@ -154,7 +154,7 @@ def _score_robots(
     forests = registry.load_active(conn) if use_forests else {}
     result = score_windows(
         rows, cfg=cfg, rules=rules or rules_in_force(conn), forests=forests, since=since,
-        priors=priors, shifts=shifts,
+        priors=priors, shifts=shifts, resets=repo.alarm_resets(conn, robots=robots),
     )  # fmt: skip
     t2 = time.perf_counter()
     recent = result.anomalies

@@ -227,3 +227,29 @@ def test_the_bridge_keeps_watching_a_fault_across_an_update() -> None:
                   if a.robot_id == "aic-sick" and a.window_start == DAY0 + timedelta(days=25)]  # fmt: skip
     evidence = sick_alarm[0].evidence
     assert evidence["fw_factor"] > 1.3 and evidence["value"] > 10.8  # the raw reading
+
+
+def test_an_acknowledged_alarm_starts_its_cusums_again() -> None:
+    """Issue 21: a CUSUM never forgot. A +3 % step (z ≈ 3) keeps the cooling CUSUM over h
+    every day once it crossed; after the lead acknowledges the alarm (or a repair clears
+    it) the component's CUSUMs start again, and the alarm returns only when the evidence
+    has built up again. Other components are not reset."""
+    rows = windows(["3.2.1"] * 40, [8.0] * 10 + [8.24] * 30)
+
+    def days(resets: list[tuple[datetime, str]] | None) -> list[int]:
+        found, _ = score_robot(rows, cfg=ScoringConfig(), resets=resets)
+        return sorted(
+            (a.window_start - DAY0).days
+            for a in found
+            if a.detector == "baseline-cusum" and a.kind == "cooling_degradation"
+        )
+
+    always = days(None)
+    first = always[0]
+    assert always == list(range(first, 40))
+    ack = DAY0 + timedelta(days=first + 2, hours=15)
+    again = days([(ack, "igbt_cooling")])
+    assert again[:3] == [first, first + 1, first + 2]
+    assert not set(again) & set(range(first + 3, first + 8))  # quiet while it builds up
+    assert again[-1] == 39  # ... and back: the step is still there
+    assert days([(ack, "stir_drive")]) == always  # another component's reset changes nothing

@@ -324,3 +324,33 @@ def test_live_scoring_finds_what_the_period_scoring_finds(pg_admin_url: str, sco
             assert stamps == [(received + timedelta(minutes=1),)]  # reused, not from 1 robot
     finally:
         drop_database(pg_admin_url, url)
+
+
+def test_alarm_resets_come_from_acknowledged_and_cleared_alarms(scored: str) -> None:
+    """What live scoring reads to start a component's CUSUMs again (issue 21): the times
+    alarms were acknowledged by a lead or cleared by a repair, per robot and component."""
+    from analytics.repository import alarm_resets
+
+    with psycopg.connect(scored) as conn:
+        first = conn.execute(
+            """SELECT id, robot_id, component FROM anomalies WHERE detector = 'baseline-cusum'
+               ORDER BY window_start, id LIMIT 2"""
+        ).fetchall()
+        (a, robot, component), (b, robot_b, component_b) = first
+        ack, repaired = END + timedelta(hours=1), END + timedelta(hours=5)
+        conn.execute(
+            """UPDATE anomalies SET status = 'acknowledged', acknowledged_by = 'lead',
+                      acknowledged_at = %s WHERE id = %s""",
+            (ack, a),
+        )
+        conn.execute(
+            """UPDATE anomalies SET status = 'cleared', cleared_by = 'tech', cleared_at = %s,
+                      acknowledged_at = %s WHERE id = %s""",
+            (repaired, ack, b),
+        )
+        got = alarm_resets(conn, robots=[robot, robot_b, "nobody"])
+        conn.rollback()
+    expected: dict[str, set[tuple[datetime, str]]] = {}
+    expected.setdefault(robot, set()).add((ack, component))
+    expected.setdefault(robot_b, set()).update({(ack, component_b), (repaired, component_b)})
+    assert {r: set(v) for r, v in got.items()} == expected
