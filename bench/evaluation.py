@@ -47,6 +47,7 @@ from firmware_sim.scenario import Scenario
 def _anomalies(conn: psycopg.Connection[tuple[object, ...]]) -> list[dict[str, object]]:
     cols: tuple[str, ...] = (
         "robot_id",
+        "component",
         "kind",
         "detector",
         "window_start",
@@ -134,17 +135,28 @@ def _updates(n: int, days: float) -> list[dict[str, object]]:
 
 
 def update_day_alarms(
-    conn: psycopg.Connection[tuple[object, ...]], faults: list[Any], updates: list[datetime]
+    conn: psycopg.Connection[tuple[object, ...]],
+    faults: list[Any],
+    updates: list[datetime],
+    *,
+    new_only: bool = False,
 ) -> int:
     """Anomalies on robots without a fault whose window holds a firmware update's instant,
-    or the day after it (the issue's "no false alarm from a firmware update day")."""
+    or the day after it (the issue's "no false alarm from a firmware update day").
+    ``new_only``: only those that start an alarm (none of the same robot, detector and
+    component the window before), not an alarm already running when the update came."""
     faulty = {f.robot_id for f in faults}
     one_day = timedelta(days=1)
+    found = _anomalies(conn)
+    seen = {(a["robot_id"], a["detector"], a["component"], a["window_start"]) for a in found}
     count = 0
-    for a in _anomalies(conn):
+    for a in found:
         start, end = cast(datetime, a["window_start"]), cast(datetime, a["window_end"])
-        if a["robot_id"] not in faulty and any(start <= u + one_day and end > u for u in updates):
-            count += 1
+        if a["robot_id"] in faulty or not any(start <= u + one_day and end > u for u in updates):
+            continue
+        if new_only and (a["robot_id"], a["detector"], a["component"], start - one_day) in seen:
+            continue
+        count += 1
     return count
 
 
@@ -168,6 +180,9 @@ def _scored(
         f"score{suffix}_s": round(time.monotonic() - t0, 1),
         "with_forests" if forests else "baseline": report.as_dict(),
         f"update_day_false_alarms{suffix}": update_day_alarms(conn, faults, updates),
+        f"update_day_new_false_alarms{suffix}": update_day_alarms(
+            conn, faults, updates, new_only=True
+        ),
     }
 
 
