@@ -133,16 +133,23 @@ class Planner:
     ) -> tuple[datetime, datetime, timedelta] | None:
         key = (self._pattern(ctx), ctx.timezone, who.work_start, who.work_end, duration)
         if key not in self._least_bad_slots:
-            self._least_bad_slots[key] = least_bad(
-                hours=self.hours.get(ctx.site_id, {}),
-                timezone=ctx.timezone,
-                work_start=who.work_start,
-                work_end=who.work_end,
-                duration=duration,
-                earliest=self.now + self.policy.lead_time,
-            )
+            self._least_bad_slots[key] = least_bad(**self._visit_terms(who, ctx, duration))
         slot: tuple[datetime, datetime, timedelta] | None = self._least_bad_slots[key]
         return slot
+
+    def _visit_terms(
+        self, who: repo.StaffCtx, ctx: repo.RobotCtx, duration: timedelta
+    ) -> dict[str, Any]:
+        """What a visit must fit: the site's hours, the person's working hours, its length,
+        and the run's earliest start."""
+        return {
+            "hours": self.hours.get(ctx.site_id, {}),
+            "timezone": ctx.timezone,
+            "work_start": who.work_start,
+            "work_end": who.work_end,
+            "duration": duration,
+            "earliest": self.now + self.policy.lead_time,
+        }
 
     def _busy(self, ctx: repo.RobotCtx, until: datetime) -> Booked:
         """The site's service intervals from the run's earliest visit to at least ``until``."""
@@ -165,12 +172,7 @@ class Planner:
         earliest = self.now + self.policy.lead_time
         horizon = timedelta(days=self.policy.horizon_days)
         return propose(
-            hours=self.hours.get(ctx.site_id, {}),
-            timezone=ctx.timezone,
-            work_start=who.work_start,
-            work_end=who.work_end,
-            duration=duration,
-            earliest=self.now + self.policy.lead_time,
+            **self._visit_terms(who, ctx, duration),
             due=due_at,
             taken=self.taken.get(who.id, ()),
             horizon=horizon,
