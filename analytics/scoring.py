@@ -15,7 +15,6 @@ detector, component and window).
 
 from __future__ import annotations
 
-import bisect
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from analytics import ttf
+from analytics.alarms import COL, Segment, alarm_row, fleet_anomalies
 from analytics.components import INDICATORS, Indicator
 from analytics.detectors import (
     IsolationForestDetector,
@@ -37,11 +36,13 @@ from analytics.repository import FEATURES, AnomalyRow
 from analytics.rules import RuleSet
 from analytics.scores import anomaly_score
 from analytics.segments import (
+    Centers,
     Priors,
     ScoringConfig,
     Shifts,
     bridged,
     feature_matrix,
+    fleet_centers,
     fleet_priors,
     fleet_shifts,
     usable_segments,
@@ -61,17 +62,6 @@ class ScoreResult:
     robots_without_baseline: list[str] = field(default_factory=list)
 
 
-def _severity(pred: datetime | None, at: datetime, zb: float, cfg: ScoringConfig) -> str:
-    if pred is not None:
-        left = (pred - at).total_seconds() / 86400
-        if left <= 3:
-            return "critical"
-        if left <= 7:
-            return "high"
-        return "medium"
-    return "medium" if zb > 2 * cfg.z_threshold else "low"
-
-
 def score_robot(
     rows: list[dict[str, Any]],
     *,
@@ -83,6 +73,7 @@ def score_robot(
     segments: list[list[dict[str, Any]]] | None = None,
     shifts: Shifts | None = None,
     resets: list[tuple[datetime, str]] | None = None,
+    centers: Centers | None = None,
 ) -> tuple[list[AnomalyRow], bool]:
     """Score one robot's time-ordered windows; return anomalies and whether it has a baseline.
 
@@ -91,7 +82,8 @@ def score_robot(
     ending after it produce anomalies (the history still feeds baselines and CUSUMs):
     incremental scoring does not rebuild what is already stored. ``resets``: (when,
     component) of the robot's alarms acknowledged or cleared by a repair — the CUSUMs of
-    that component start again from the first window after.
+    that component start again from the first window after. ``centers``: the fleet's
+    centre and spread per (model, firmware), for the fleet check (``fleet-z``).
     """
     out: list[AnomalyRow] = []
     hours = rows[0]["window_hours"] if rows else 24
@@ -141,6 +133,11 @@ def score_robot(
                 factors=factors, restarts=starts, resets=resets,
             )
         )  # fmt: skip
+    if centers and cfg.fleet_min_rel_spread > 0:
+        for segment in split:
+            norm = centers.get((segment[-1].get("model") or "", segment[-1].get("fw")))
+            if norm is not None:
+                out.extend(fleet_anomalies(segment, norm, cfg=cfg, span=span, since=since))
     return out, has_baseline
 
 
@@ -170,7 +167,7 @@ def _score_segment(
             X[: cfg.baseline_windows], median, scale, prior, cfg.prior_windows, cfg.min_rel_scale
         )
     Z = (X - median) / scale
-    seg = _Segment(
+    seg = Segment(
         usable, X, Z, median, cfg, span, since, factors, tuple(restarts or ()),
         tuple(resets or ()),
     )  # fmt: skip
@@ -180,45 +177,11 @@ def _score_segment(
     return out
 
 
-@dataclass(frozen=True)
-class _Segment:
-    """One robot's windows on one firmware version, standardised against its baseline."""
-
-    usable: list[dict[str, Any]]
-    X: np.ndarray
-    Z: np.ndarray
-    median: np.ndarray
-    cfg: ScoringConfig
-    span: timedelta
-    since: datetime | None
-    factors: np.ndarray | None = None  # bridged versions: X = raw / factors
-    restarts: tuple[int, ...] = ()  # where a bridged version starts: the CUSUMs start again
-    resets: tuple[tuple[datetime, str], ...] = ()  # (when, component): acknowledged, repaired
-
-    def reset_at(self, component: str) -> list[int]:
-        """Indices of the first window starting at or after each reset of ``component``."""
-        starts = [r["window_start"] for r in self.usable]
-        return sorted(
-            {bisect.bisect_left(starts, at) for at, comp in self.resets if comp == component}
-        )
-
-    def scored(self) -> list[tuple[int, int, dict[str, Any]]]:
-        """(index after the baseline, index in the segment, window) of the windows scored."""
-        b = self.cfg.baseline_windows
-        return [(i, b + i, r) for i, r in enumerate(self.usable[b:])]
-
-    def is_new(self, r: dict[str, Any]) -> bool:
-        return self.since is None or r["window_start"] + self.span > self.since
-
-
-_COL = {f: i for i, f in enumerate(FEATURES)}
-
-
-def _cusum_anomalies(seg: _Segment) -> list[AnomalyRow]:
+def _cusum_anomalies(seg: Segment) -> list[AnomalyRow]:
     cfg = seg.cfg
     after = slice(cfg.baseline_windows, None)
     gradual = [ind for ind in INDICATORS if not ind.sudden]  # sudden: rules and error codes
-    ZB = np.column_stack([ind.direction * seg.Z[:, _COL[ind.feature]] for ind in gradual])
+    ZB = np.column_stack([ind.direction * seg.Z[:, COL[ind.feature]] for ind in gradual])
     STAT = _cusums(seg, ZB, gradual)
     rows = seg.usable[cfg.baseline_windows :]
     new = np.array([seg.is_new(r) for r in rows], dtype=bool)
@@ -234,11 +197,11 @@ def _cusum_anomalies(seg: _Segment) -> list[AnomalyRow]:
         # (a window without this indicator reports nothing: no reading of it)
         for i in np.flatnonzero(fire):
             k = cfg.baseline_windows + int(i)
-            out.append(_cusum_row(seg, ind, k, rows[i], z=float(zb[k]), stat=float(stat[i])))
+            out.append(alarm_row(seg, ind, k, rows[i], z=float(zb[k]), stat=float(stat[i])))
     return out
 
 
-def _cusums(seg: _Segment, ZB: np.ndarray, gradual: list[Indicator]) -> np.ndarray:
+def _cusums(seg: Segment, ZB: np.ndarray, gradual: list[Indicator]) -> np.ndarray:
     """Each indicator's CUSUM over the windows after the baseline.
 
     The CUSUMs start again with each bridged version: the baseline carries over (a fault
@@ -259,48 +222,8 @@ def _cusums(seg: _Segment, ZB: np.ndarray, gradual: list[Indicator]) -> np.ndarr
     return out
 
 
-def _cusum_row(
-    seg: _Segment, ind: Indicator, k: int, r: dict[str, Any], *, z: float, stat: float
-) -> AnomalyRow:
-    """The anomaly of window ``k`` for indicator ``ind``, with its time-to-failure estimate."""
-    cfg, c = seg.cfg, _COL[ind.feature]
-    med = seg.median[c]
-    lo = max(0, k - cfg.trend_windows + 1)
-    health = [ind.direction * (seg.X[j, c] / med - 1) if med else np.nan for j in range(lo, k + 1)]
-    times = [seg.usable[j]["window_start"] + seg.span / 2 for j in range(lo, k + 1)]
-    level = dict(cfg.failure_levels).get(ind.kind, ind.failure_level)
-    power = dict(cfg.trend_powers).get(ind.kind, cfg.ttf_power)
-    est = ttf.estimate(times, health, failure_level=level, power=power)
-    end = r["window_start"] + seg.span
-    return AnomalyRow(
-        r["robot_id"],
-        "baseline-cusum",
-        cfg.version,
-        ind.component,
-        ind.kind,
-        r["window_start"],
-        end,
-        z,
-        _severity(est.predicted, end, z, cfg),
-        est.predicted,
-        est.low,
-        est.high,
-        {
-            "feature": ind.feature,
-            "value": float(seg.X[k, c] * (1.0 if seg.factors is None else seg.factors[k, c])),
-            "baseline": float(med),
-            **({} if seg.factors is None else {"fw_factor": round(float(seg.factors[k, c]), 4)}),
-            "z": round(z, 2),
-            "cusum": round(stat, 2),
-            "health": round(float(health[-1]), 3),
-            "failure_level": level,
-            "trend_slope_per_day": round(est.slope_per_day, 4),
-        },
-    )
-
-
 def _forest_anomalies(
-    seg: _Segment, forest: tuple[str, IsolationForestDetector]
+    seg: Segment, forest: tuple[str, IsolationForestDetector]
 ) -> list[AnomalyRow]:
     label, model = forest
     Z = seg.Z
@@ -314,9 +237,9 @@ def _forest_anomalies(
         # Attribute to the indicator pushed furthest in its bad direction.
         best = max(
             (ind for ind in INDICATORS if not ind.sudden),
-            key=lambda ind: ind.direction * np.nan_to_num(Z[k, _COL[ind.feature]]),
+            key=lambda ind: ind.direction * np.nan_to_num(Z[k, COL[ind.feature]]),
         )
-        top = sorted(FEATURES, key=lambda f: -abs(np.nan_to_num(Z[k, _COL[f]])))[:3]
+        top = sorted(FEATURES, key=lambda f: -abs(np.nan_to_num(Z[k, COL[f]])))[:3]
         out.append(
             AnomalyRow(
                 r["robot_id"],
@@ -333,7 +256,7 @@ def _forest_anomalies(
                 None,
                 {
                     "threshold": model.threshold_,
-                    "top_features": {f: round(float(Z[k, _COL[f]]), 2) for f in top},
+                    "top_features": {f: round(float(Z[k, COL[f]]), 2) for f in top},
                 },
             )
         )
@@ -350,9 +273,11 @@ def score_windows(
     priors: Priors | None = None,
     shifts: Shifts | None = None,
     resets: dict[str, list[tuple[datetime, str]]] | None = None,
+    centers: Centers | None = None,
 ) -> ScoreResult:
     """Score every robot in ``rows`` (feature rows ordered by robot and window). Scale
-    priors and firmware shifts come from the same rows' fleet unless given; ``resets``
+    priors, firmware shifts and fleet centres come from the same rows' fleet unless given;
+    ``resets``
     per robot as in ``score_robot``."""
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -362,11 +287,14 @@ def score_windows(
         priors = fleet_priors(by_robot, cfg, segments)
     if shifts is None:
         shifts = fleet_shifts(segments, cfg)
+    if centers is None:
+        centers = fleet_centers(by_robot, cfg, segments)
     result = ScoreResult()
     for robot, robot_rows in by_robot.items():
         anomalies, has_baseline = score_robot(
             robot_rows, cfg=cfg, rules=rules, forests=forests, since=since, priors=priors,
             segments=segments[robot], shifts=shifts, resets=(resets or {}).get(robot),
+            centers=centers,
         )  # fmt: skip
         result.anomalies.extend(anomalies)
         if not has_baseline:

@@ -7,6 +7,7 @@ Used by scoring, training and the failure-level fit; no detector lives here.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -19,6 +20,8 @@ from analytics.repository import FEATURES
 Priors = dict[tuple[str, str | None], np.ndarray]  # (model, firmware) -> relative scales
 # (model, old firmware, new firmware) -> per feature, the fleet's new/old level ratio
 Shifts = dict[tuple[str, str | None, str | None], np.ndarray]
+# (model, firmware) -> rows [fleet centre, relative spread between robots] per feature
+Centers = dict[tuple[str, str | None], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,14 @@ class ScoringConfig:
     # the new version's first windows over the old one's last), instead of learning a new
     # baseline from scratch. 0 turns it off.
     bridge_windows: int = 3
+    # Fleet check: a window more than z_threshold fleet spreads from the fleet's centre
+    # (same model and firmware) in a fault's direction, on `persist` windows in a row, is
+    # an anomaly even before the robot has a baseline of its own (a fault that started in
+    # its first days). The spread between robots is at least this share of the centre:
+    # set it from the real fleet (`fleet_norms`), not from a simulator whose robots are
+    # near copies of each other. 0 turns the check off.
+    fleet_min_rel_spread: float = 0.03
+    fleet_version: str = "fleet-z/1"
 
 
 def feature_matrix(rows: list[dict[str, Any]]) -> np.ndarray:
@@ -83,6 +94,21 @@ def firmware_segments(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [seg for seg in segments if seg]
 
 
+def _baselines(
+    by_robot: dict[str, list[dict[str, Any]]],
+    cfg: ScoringConfig,
+    segments: dict[str, list[list[dict[str, Any]]]] | None,
+) -> Iterator[tuple[tuple[str, str | None], np.ndarray, np.ndarray]]:
+    """((model, firmware), median, scale) of every firmware segment's baseline windows."""
+    for robot, robot_rows in by_robot.items():
+        split = segments[robot] if segments is not None else usable_segments(robot_rows, cfg)
+        for segment in split:
+            if len(segment) <= cfg.baseline_windows:
+                continue
+            med, scale = robust_center_scale(feature_matrix(segment[: cfg.baseline_windows]), 0.0)
+            yield (segment[-1].get("model") or "", segment[-1].get("fw")), med, scale
+
+
 def fleet_priors(
     by_robot: dict[str, list[dict[str, Any]]],
     cfg: ScoringConfig,
@@ -92,17 +118,32 @@ def fleet_priors(
     baseline scale (1.4826·MAD / |median| of the version's first windows). ``segments``:
     each robot's firmware segments if already split."""
     rels: dict[tuple[str, str | None], list[np.ndarray]] = defaultdict(list)
-    for robot, robot_rows in by_robot.items():
-        split = segments[robot] if segments is not None else usable_segments(robot_rows, cfg)
-        for segment in split:
-            if len(segment) <= cfg.baseline_windows:
-                continue
-            B = feature_matrix(segment[: cfg.baseline_windows])
-            med, scale = robust_center_scale(B, 0.0)
-            with np.errstate(all="ignore"):
-                rel = np.where(np.abs(med) > 0, scale / np.abs(med), np.nan)
-            rels[(segment[-1].get("model") or "", segment[-1].get("fw"))].append(rel)
+    for key, med, scale in _baselines(by_robot, cfg, segments):
+        with np.errstate(all="ignore"):
+            rels[key].append(np.where(np.abs(med) > 0, scale / np.abs(med), np.nan))
     return _fleet_medians(rels, cfg)
+
+
+def fleet_centers(
+    by_robot: dict[str, list[dict[str, Any]]],
+    cfg: ScoringConfig,
+    segments: dict[str, list[list[dict[str, Any]]]] | None = None,
+) -> Centers:
+    """Per (robot model, firmware): where the fleet's robots sit — the median over robots
+    of their baseline medians — and how far apart (1.4826·MAD over robots, relative to
+    that centre), as rows [centre, relative spread]. A robot far from its fleet in a
+    fault's direction is suspect even before (or despite) its own baseline."""
+    meds: dict[tuple[str, str | None], list[np.ndarray]] = defaultdict(list)
+    for key, med, _ in _baselines(by_robot, cfg, segments):
+        meds[key].append(med)
+    out: Centers = {}
+    for key, items in meds.items():
+        if len(items) >= cfg.prior_min_robots:
+            center, spread = robust_center_scale(np.vstack(items), 0.0)
+            with np.errstate(all="ignore"):
+                rel = np.where(np.abs(center) > 0, spread / np.abs(center), np.nan)
+            out[key] = np.vstack([center, rel])
+    return out
 
 
 def _fleet_medians(

@@ -18,9 +18,11 @@ from analytics.repository import ground_truth, insert_anomalies, load_features
 from analytics.rules import RuleSet, load_rules
 from analytics.scoring import score_windows
 from analytics.segments import (
+    Centers,
     Priors,
     ScoringConfig,
     Shifts,
+    fleet_centers,
     fleet_priors,
     fleet_shifts,
     healthy_z,
@@ -84,11 +86,12 @@ def score_live(
     t1 = time.perf_counter()
     if not fresh.windows or fresh.earliest is None:
         return ScoringRun(0, 0, 0, [], {"refresh": t1 - t0})
-    priors, shifts = fleet_norms(conn, cfg=cfg, now=now)
+    priors, shifts, centers = fleet_norms(conn, cfg=cfg, now=now)
     t2 = time.perf_counter()
     run = _score_robots(
         conn, fresh.robots, windows=len(fresh.windows), since=fresh.earliest, end=now,
         now=now, cfg=cfg, rules=rules, use_forests=use_forests, priors=priors, shifts=shifts,
+        centers=centers,
     )  # fmt: skip
     run.seconds.update(refresh=t1 - t0, priors=t2 - t1)
     return run
@@ -96,11 +99,11 @@ def score_live(
 
 def fleet_norms(
     conn: Conn, *, cfg: ScoringConfig, now: datetime, max_age: timedelta = timedelta(days=1)
-) -> tuple[Priors, Shifts]:
+) -> tuple[Priors, Shifts, Centers]:
     """The whole fleet's scale priors (per robot model and firmware) and firmware shifts
-    (per update), stored and reused for ``max_age``: a live run scores only the robots
-    that reported, but their scales shrink toward every robot's and their updates are
-    bridged by every robot's. Recomputed from every robot's windows when older (once a
+    (per update) and centres, stored and reused for ``max_age``: a live run scores only
+    the robots that reported, but their scales shrink toward every robot's, their updates
+    are bridged by every robot's and the fleet check compares them with every robot. Recomputed from every robot's windows when older (once a
     day: baselines and update shifts come from a version's first windows)."""
     import numpy as np
 
@@ -111,17 +114,22 @@ def fleet_norms(
                   if k == "scale"}  # fmt: skip
         shifts = {(m, f0, f): np.array(v, dtype=float) for (k, m, f0, f), v in stored.items()
                   if k == "shift"}  # fmt: skip
-        return priors, shifts
+        centers = {(m, f): np.array([v, stored[("spread", m, None, f)]], dtype=float)
+                   for (k, m, _, f), v in stored.items() if k == "center"}  # fmt: skip
+        return priors, shifts, centers
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in load_features(conn, end=now):
         by_robot[r["robot_id"]].append(r)
     segments = {robot: usable_segments(rows, cfg) for robot, rows in by_robot.items()}
     priors = fleet_priors(by_robot, cfg, segments)
     shifts = fleet_shifts(segments, cfg)
+    centers = fleet_centers(by_robot, cfg, segments)
     norms: repo.Norms = {("scale", m, None, f): v.tolist() for (m, f), v in priors.items()}
     norms.update({("shift", m, f0, f): v.tolist() for (m, f0, f), v in shifts.items()})
+    norms.update({("center", m, None, f): v[0].tolist() for (m, f), v in centers.items()})
+    norms.update({("spread", m, None, f): v[1].tolist() for (m, f), v in centers.items()})
     repo.store_norms(conn, config=config, norms=norms, now=now)
-    return priors, shifts
+    return priors, shifts, centers
 
 
 def _score_robots(
@@ -137,10 +145,11 @@ def _score_robots(
     use_forests: bool,
     priors: Priors | None = None,
     shifts: Shifts | None = None,
+    centers: Centers | None = None,
 ) -> ScoringRun:
     """Score ``robots``' windows (their whole history feeds baselines and CUSUMs); store
-    the anomalies of windows ending after ``since``. Without ``priors`` and ``shifts``
-    they come from these robots."""
+    the anomalies of windows ending after ``since``. Without ``priors``, ``shifts`` and
+    ``centers`` they come from these robots."""
     if not cfg.failure_levels:
         from dataclasses import replace
 
@@ -155,6 +164,7 @@ def _score_robots(
     result = score_windows(
         rows, cfg=cfg, rules=rules or rules_in_force(conn), forests=forests, since=since,
         priors=priors, shifts=shifts, resets=repo.alarm_resets(conn, robots=robots),
+        centers=centers,
     )  # fmt: skip
     t2 = time.perf_counter()
     recent = result.anomalies

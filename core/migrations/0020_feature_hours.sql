@@ -36,9 +36,11 @@ INSERT INTO rollup_watermark VALUES ('features', '-infinity');
 -- What live scoring takes from the whole fleet, kept between runs (a run scores only the
 -- robots that reported in its minutes): per robot model and firmware, the relative
 -- baseline scale of each feature (kind 'scale', issue 21's priors), and per firmware
--- update, each feature's level shift new/old (kind 'shift', the cross-version bridge).
+-- update, each feature's level shift new/old (kind 'shift', the cross-version bridge);
+-- per robot model and firmware, the fleet's centre and relative spread between robots
+-- (kinds 'center' and 'spread', the fleet check).
 CREATE TABLE fleet_norms (
-    kind         text NOT NULL CHECK (kind IN ('scale', 'shift')),
+    kind         text NOT NULL CHECK (kind IN ('scale', 'shift', 'center', 'spread')),
     model        text NOT NULL,
     fw_from      text NOT NULL,            -- the old version of a shift; '' for a scale
     fw           text NOT NULL,            -- '' for windows without a version

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pytest
 
 from analytics.repository import FEATURES
 from analytics.scoring import score_robot
@@ -211,7 +212,8 @@ def test_the_bridge_keeps_watching_a_fault_across_an_update() -> None:
         found = score_windows(fleet + sick, cfg=c).anomalies
         days = sorted(
             {(a.window_start - DAY0).days for a in found
-             if a.robot_id == "aic-sick" and a.kind == "cooling_degradation"}
+             if a.robot_id == "aic-sick" and a.kind == "cooling_degradation"
+             and a.detector == "baseline-cusum"}
         )  # fmt: skip
         healthy = sum(1 for a in found if a.robot_id != "aic-sick")
         return days, healthy
@@ -253,3 +255,48 @@ def test_an_acknowledged_alarm_starts_its_cusums_again() -> None:
     assert not set(again) & set(range(first + 3, first + 8))  # quiet while it builds up
     assert again[-1] == 39  # ... and back: the step is still there
     assert days([(ack, "stir_drive")]) == always  # another component's reset changes nothing
+
+
+def test_the_fleet_check_catches_a_robot_that_came_in_degrading() -> None:
+    """Issue 21's early onsets: a dosing tube clogging from its first day makes the robot's
+    own 7-window baseline a clogging one, and the fault is seen late or not before it
+    fails. Against its fleet (eight robots of the same model and firmware) it stands out
+    within days; the healthy robots and a robot 2 % off the fleet are not flagged."""
+    from dataclasses import replace
+
+    from analytics.scoring import score_windows
+
+    fleet = []
+    for n in range(8):
+        rows = windows(["3.2.1"] * 20, [8.0] * 20)
+        for r in rows:
+            r["robot_id"] = f"aic-f-{n}"
+        fleet += rows
+    offset = windows(["3.2.1"] * 20, [8.0] * 20)
+    for r in offset:
+        r["robot_id"] = "aic-offset"
+        r["pressure_per_flow"] *= 1.02
+    clog = windows(["3.2.1"] * 20, [8.0] * 20)
+    for i, r in enumerate(clog):
+        r["robot_id"] = "aic-clog"
+        r["pressure_per_flow"] = 1.5 * (1 + 0.04 * i)  # +4 % a day from its first day
+    cfg = ScoringConfig()
+
+    def first_alarm(c: ScoringConfig) -> dict[str, int]:
+        found = score_windows(fleet + offset + clog, cfg=c).anomalies
+        out: dict[str, int] = {}
+        for a in found:
+            if a.detector != "rules":
+                day = (a.window_start - DAY0).days
+                out[a.robot_id] = min(out.get(a.robot_id, day), day)
+        return out
+
+    with_fleet = first_alarm(cfg)
+    assert set(with_fleet) == {"aic-clog"}  # healthy and 2 % off: quiet
+    assert with_fleet["aic-clog"] <= 6  # before its own baseline is even complete
+    own_only = first_alarm(replace(cfg, fleet_min_rel_spread=0.0))
+    assert own_only.get("aic-clog", 99) > with_fleet["aic-clog"] + 3
+    found = score_windows(fleet + offset + clog, cfg=cfg).anomalies
+    fz = next(a for a in found if a.detector == "fleet-z")
+    assert fz.kind == "dosing_tube_clog" and fz.model_version == "fleet-z/1"
+    assert fz.evidence["fleet_centre"] == pytest.approx(1.5, rel=0.02)
