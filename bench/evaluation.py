@@ -83,7 +83,7 @@ def held_out_levels(
         load_features(conn, robots=sorted(train)),
     )
     levels.store(conn, fitted, fitted_from="eval/train-half", now=end)
-    conn.execute("DELETE FROM anomalies WHERE detector = 'baseline-cusum'")
+    conn.execute("DELETE FROM anomalies WHERE detector IN ('baseline-cusum', 'fleet-z')")
     score(conn, start=start, end=end, use_forests=False)
     after = [a for a in _anomalies(conn) if a["robot_id"] not in train]
     conn.commit()
