@@ -36,15 +36,11 @@ from analytics.repository import FEATURES, AnomalyRow
 from analytics.rules import RuleSet
 from analytics.scores import anomaly_score
 from analytics.segments import (
-    Centers,
-    Priors,
+    FleetNorms,
     ScoringConfig,
-    Shifts,
     bridged,
     feature_matrix,
-    fleet_centers,
-    fleet_priors,
-    fleet_shifts,
+    fleet_norms,
     usable_segments,
 )
 
@@ -69,11 +65,9 @@ def score_robot(
     rules: RuleSet | None = None,
     forests: Forests | None = None,
     since: datetime | None = None,
-    priors: Priors | None = None,
+    norms: FleetNorms | None = None,
     segments: list[list[dict[str, Any]]] | None = None,
-    shifts: Shifts | None = None,
     resets: list[tuple[datetime, str]] | None = None,
-    centers: Centers | None = None,
 ) -> tuple[list[AnomalyRow], bool]:
     """Score one robot's time-ordered windows; return anomalies and whether it has a baseline.
 
@@ -82,8 +76,8 @@ def score_robot(
     ending after it produce anomalies (the history still feeds baselines and CUSUMs):
     incremental scoring does not rebuild what is already stored. ``resets``: (when,
     component) of the robot's alarms acknowledged or cleared by a repair — the CUSUMs of
-    that component start again from the first window after. ``centers``: the fleet's
-    centre and spread per (model, firmware), for the fleet check (``fleet-z``).
+    that component start again from the first window after. ``norms``: the fleet's scale
+    priors, firmware shifts (bridge) and centres (fleet check, ``fleet-z``).
     """
     out: list[AnomalyRow] = []
     hours = rows[0]["window_hours"] if rows else 24
@@ -119,23 +113,24 @@ def score_robot(
                         )
                     )
     has_baseline = False
+    norms = norms or FleetNorms()
     split = usable_segments(rows, cfg) if segments is None else segments
-    for chain, factors, base, starts in bridged(split, shifts):
+    for chain, factors, base, starts in bridged(split, norms.shifts):
         if len(chain) <= cfg.baseline_windows:
             continue  # a new firmware: its baseline is still being learned
         has_baseline = True
         model, fw = chain[-1].get("model") or "", chain[-1].get("fw")
         chosen = (forests or {}).get((model, fw)) or (forests or {}).get((model, None))
-        prior = (priors or {}).get(base)
+        prior = norms.priors.get(base)
         out.extend(
             _score_segment(
                 chain, cfg=cfg, span=span, forest=chosen, since=since, prior=prior,
                 factors=factors, restarts=starts, resets=resets,
             )
         )  # fmt: skip
-    if centers and cfg.fleet_min_rel_spread > 0:
+    if norms.centers and cfg.fleet_min_rel_spread > 0:
         for segment in split:
-            norm = centers.get((segment[-1].get("model") or "", segment[-1].get("fw")))
+            norm = norms.centers.get((segment[-1].get("model") or "", segment[-1].get("fw")))
             if norm is not None:
                 out.extend(fleet_anomalies(segment, norm, cfg=cfg, span=span, since=since))
     return out, has_baseline
@@ -270,31 +265,23 @@ def score_windows(
     rules: RuleSet | None = None,
     forests: Forests | None = None,
     since: datetime | None = None,
-    priors: Priors | None = None,
-    shifts: Shifts | None = None,
+    norms: FleetNorms | None = None,
     resets: dict[str, list[tuple[datetime, str]]] | None = None,
-    centers: Centers | None = None,
 ) -> ScoreResult:
-    """Score every robot in ``rows`` (feature rows ordered by robot and window). Scale
-    priors, firmware shifts and fleet centres come from the same rows' fleet unless given;
-    ``resets``
-    per robot as in ``score_robot``."""
+    """Score every robot in ``rows`` (feature rows ordered by robot and window). The fleet
+    norms come from the same rows' fleet unless given; ``resets`` per robot as in
+    ``score_robot``."""
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_robot[r["robot_id"]].append(r)
     segments = {robot: usable_segments(robot_rows, cfg) for robot, robot_rows in by_robot.items()}
-    if priors is None:
-        priors = fleet_priors(by_robot, cfg, segments)
-    if shifts is None:
-        shifts = fleet_shifts(segments, cfg)
-    if centers is None:
-        centers = fleet_centers(by_robot, cfg, segments)
+    if norms is None:
+        norms = fleet_norms(by_robot, cfg, segments)
     result = ScoreResult()
     for robot, robot_rows in by_robot.items():
         anomalies, has_baseline = score_robot(
-            robot_rows, cfg=cfg, rules=rules, forests=forests, since=since, priors=priors,
-            segments=segments[robot], shifts=shifts, resets=(resets or {}).get(robot),
-            centers=centers,
+            robot_rows, cfg=cfg, rules=rules, forests=forests, since=since, norms=norms,
+            segments=segments[robot], resets=(resets or {}).get(robot),
         )  # fmt: skip
         result.anomalies.extend(anomalies)
         if not has_baseline:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
@@ -94,19 +94,45 @@ def firmware_segments(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return [seg for seg in segments if seg]
 
 
+Baseline = tuple[tuple[str, "str | None"], np.ndarray, np.ndarray]
+
+
 def _baselines(
-    by_robot: dict[str, list[dict[str, Any]]],
-    cfg: ScoringConfig,
-    segments: dict[str, list[list[dict[str, Any]]]] | None,
-) -> Iterator[tuple[tuple[str, str | None], np.ndarray, np.ndarray]]:
+    segments: dict[str, list[list[dict[str, Any]]]], cfg: ScoringConfig
+) -> Iterator[Baseline]:
     """((model, firmware), median, scale) of every firmware segment's baseline windows."""
-    for robot, robot_rows in by_robot.items():
-        split = segments[robot] if segments is not None else usable_segments(robot_rows, cfg)
+    for split in segments.values():
         for segment in split:
             if len(segment) <= cfg.baseline_windows:
                 continue
             med, scale = robust_center_scale(feature_matrix(segment[: cfg.baseline_windows]), 0.0)
             yield (segment[-1].get("model") or "", segment[-1].get("fw")), med, scale
+
+
+@dataclass(frozen=True)
+class FleetNorms:
+    """What scoring takes from the whole fleet rather than from one robot: scale priors
+    per (model, firmware), firmware shifts per update (the bridge), and centres with
+    their spread between robots per (model, firmware) (the fleet check)."""
+
+    priors: Priors = field(default_factory=dict)
+    shifts: Shifts = field(default_factory=dict)
+    centers: Centers = field(default_factory=dict)
+
+
+def fleet_norms(
+    by_robot: dict[str, list[dict[str, Any]]],
+    cfg: ScoringConfig,
+    segments: dict[str, list[list[dict[str, Any]]]] | None = None,
+) -> FleetNorms:
+    """The fleet norms of these robots (one pass over their baselines). ``segments``: each
+    robot's firmware segments if already split."""
+    if segments is None:
+        segments = {robot: usable_segments(rows, cfg) for robot, rows in by_robot.items()}
+    baselines = list(_baselines(segments, cfg))
+    return FleetNorms(
+        _priors(baselines, cfg), fleet_shifts(segments, cfg), _centers(baselines, cfg)
+    )
 
 
 def fleet_priors(
@@ -115,26 +141,25 @@ def fleet_priors(
     segments: dict[str, list[list[dict[str, Any]]]] | None = None,
 ) -> Priors:
     """Per (robot model, firmware): the median over robots of each feature's relative
-    baseline scale (1.4826·MAD / |median| of the version's first windows). ``segments``:
-    each robot's firmware segments if already split."""
+    baseline scale (1.4826·MAD / |median| of the version's first windows)."""
+    return fleet_norms(by_robot, cfg, segments).priors
+
+
+def _priors(baselines: list[Baseline], cfg: ScoringConfig) -> Priors:
     rels: dict[tuple[str, str | None], list[np.ndarray]] = defaultdict(list)
-    for key, med, scale in _baselines(by_robot, cfg, segments):
+    for key, med, scale in baselines:
         with np.errstate(all="ignore"):
             rels[key].append(np.where(np.abs(med) > 0, scale / np.abs(med), np.nan))
     return _fleet_medians(rels, cfg)
 
 
-def fleet_centers(
-    by_robot: dict[str, list[dict[str, Any]]],
-    cfg: ScoringConfig,
-    segments: dict[str, list[list[dict[str, Any]]]] | None = None,
-) -> Centers:
+def _centers(baselines: list[Baseline], cfg: ScoringConfig) -> Centers:
     """Per (robot model, firmware): where the fleet's robots sit — the median over robots
     of their baseline medians — and how far apart (1.4826·MAD over robots, relative to
     that centre), as rows [centre, relative spread]. A robot far from its fleet in a
     fault's direction is suspect even before (or despite) its own baseline."""
     meds: dict[tuple[str, str | None], list[np.ndarray]] = defaultdict(list)
-    for key, med, _ in _baselines(by_robot, cfg, segments):
+    for key, med, _ in baselines:
         meds[key].append(med)
     out: Centers = {}
     for key, items in meds.items():

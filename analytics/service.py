@@ -17,17 +17,7 @@ from analytics.features_repository import compute_features, refresh_features
 from analytics.repository import ground_truth, insert_anomalies, load_features
 from analytics.rules import RuleSet, load_rules
 from analytics.scoring import score_windows
-from analytics.segments import (
-    Centers,
-    Priors,
-    ScoringConfig,
-    Shifts,
-    fleet_centers,
-    fleet_priors,
-    fleet_shifts,
-    healthy_z,
-    usable_segments,
-)
+from analytics.segments import FleetNorms, ScoringConfig, fleet_norms, healthy_z
 from core.db import Conn
 
 logger = logging.getLogger(__name__)
@@ -86,50 +76,49 @@ def score_live(
     t1 = time.perf_counter()
     if not fresh.windows or fresh.earliest is None:
         return ScoringRun(0, 0, 0, [], {"refresh": t1 - t0})
-    priors, shifts, centers = fleet_norms(conn, cfg=cfg, now=now)
+    norms = live_fleet_norms(conn, cfg=cfg, now=now)
     t2 = time.perf_counter()
     run = _score_robots(
         conn, fresh.robots, windows=len(fresh.windows), since=fresh.earliest, end=now,
-        now=now, cfg=cfg, rules=rules, use_forests=use_forests, priors=priors, shifts=shifts,
-        centers=centers,
+        now=now, cfg=cfg, rules=rules, use_forests=use_forests, norms=norms,
     )  # fmt: skip
-    run.seconds.update(refresh=t1 - t0, priors=t2 - t1)
+    run.seconds.update(refresh=t1 - t0, norms=t2 - t1)
     return run
 
 
-def fleet_norms(
+def live_fleet_norms(
     conn: Conn, *, cfg: ScoringConfig, now: datetime, max_age: timedelta = timedelta(days=1)
-) -> tuple[Priors, Shifts, Centers]:
-    """The whole fleet's scale priors (per robot model and firmware) and firmware shifts
-    (per update) and centres, stored and reused for ``max_age``: a live run scores only
-    the robots that reported, but their scales shrink toward every robot's, their updates
-    are bridged by every robot's and the fleet check compares them with every robot. Recomputed from every robot's windows when older (once a
-    day: baselines and update shifts come from a version's first windows)."""
+) -> FleetNorms:
+    """The whole fleet's norms (scale priors, firmware shifts, centres), stored and reused
+    for ``max_age``: a live run scores only the robots that reported, but their scales
+    shrink toward every robot's, their updates are bridged by every robot's and the fleet
+    check compares them with every robot. Recomputed from every robot's windows when
+    older (once a day: baselines and update shifts come from a version's first windows)."""
     import numpy as np
 
     config = f"{cfg.baseline_windows}/{cfg.min_cooking}/{cfg.prior_min_robots}/{cfg.bridge_windows}"
     stored = repo.stored_norms(conn, config=config, since=now - max_age, now=now)
     if stored is not None:
-        priors = {(m, f): np.array(v, dtype=float) for (k, m, _, f), v in stored.items()
-                  if k == "scale"}  # fmt: skip
-        shifts = {(m, f0, f): np.array(v, dtype=float) for (k, m, f0, f), v in stored.items()
-                  if k == "shift"}  # fmt: skip
-        centers = {(m, f): np.array([v, stored[("spread", m, None, f)]], dtype=float)
-                   for (k, m, _, f), v in stored.items() if k == "center"}  # fmt: skip
-        return priors, shifts, centers
+        of = {k: {key[1:]: np.array(v, dtype=float) for key, v in stored.items() if key[0] == k}
+              for k in ("scale", "shift", "center", "spread")}  # fmt: skip
+        return FleetNorms(
+            priors={(m, f): v for (m, _, f), v in of["scale"].items()},
+            shifts=of["shift"],
+            centers={
+                (m, f): np.vstack([v, of["spread"][(m, f0, f)]])
+                for (m, f0, f), v in of["center"].items()
+            },
+        )
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in load_features(conn, end=now):
         by_robot[r["robot_id"]].append(r)
-    segments = {robot: usable_segments(rows, cfg) for robot, rows in by_robot.items()}
-    priors = fleet_priors(by_robot, cfg, segments)
-    shifts = fleet_shifts(segments, cfg)
-    centers = fleet_centers(by_robot, cfg, segments)
-    norms: repo.Norms = {("scale", m, None, f): v.tolist() for (m, f), v in priors.items()}
-    norms.update({("shift", m, f0, f): v.tolist() for (m, f0, f), v in shifts.items()})
-    norms.update({("center", m, None, f): v[0].tolist() for (m, f), v in centers.items()})
-    norms.update({("spread", m, None, f): v[1].tolist() for (m, f), v in centers.items()})
-    repo.store_norms(conn, config=config, norms=norms, now=now)
-    return priors, shifts, centers
+    norms = fleet_norms(by_robot, cfg)
+    rows: repo.Norms = {("scale", m, None, f): v.tolist() for (m, f), v in norms.priors.items()}
+    rows.update({("shift", m, f0, f): v.tolist() for (m, f0, f), v in norms.shifts.items()})
+    rows.update({("center", m, None, f): v[0].tolist() for (m, f), v in norms.centers.items()})
+    rows.update({("spread", m, None, f): v[1].tolist() for (m, f), v in norms.centers.items()})
+    repo.store_norms(conn, config=config, norms=rows, now=now)
+    return norms
 
 
 def _score_robots(
@@ -143,13 +132,11 @@ def _score_robots(
     cfg: ScoringConfig,
     rules: RuleSet | None,
     use_forests: bool,
-    priors: Priors | None = None,
-    shifts: Shifts | None = None,
-    centers: Centers | None = None,
+    norms: FleetNorms | None = None,
 ) -> ScoringRun:
     """Score ``robots``' windows (their whole history feeds baselines and CUSUMs); store
-    the anomalies of windows ending after ``since``. Without ``priors``, ``shifts`` and
-    ``centers`` they come from these robots."""
+    the anomalies of windows ending after ``since``. Without ``norms`` the fleet norms
+    come from these robots."""
     if not cfg.failure_levels:
         from dataclasses import replace
 
@@ -163,8 +150,7 @@ def _score_robots(
     forests = registry.load_active(conn) if use_forests else {}
     result = score_windows(
         rows, cfg=cfg, rules=rules or rules_in_force(conn), forests=forests, since=since,
-        priors=priors, shifts=shifts, resets=repo.alarm_resets(conn, robots=robots),
-        centers=centers,
+        norms=norms, resets=repo.alarm_resets(conn, robots=robots),
     )  # fmt: skip
     t2 = time.perf_counter()
     recent = result.anomalies

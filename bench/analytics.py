@@ -140,7 +140,7 @@ def _live(conn: psycopg.Connection[tuple[object, ...]], *, day: datetime) -> dic
     """The live scoring job at the end of a day of raw telemetry, every 5 minutes, and the
     job it replaced (features of the last 2 days from raw, then scoring)."""
     from analytics.segments import ScoringConfig
-    from analytics.service import fleet_norms, score, score_live
+    from analytics.service import live_fleet_norms, score, score_live
     from core.maintenance import ensure_partitions
 
     ensure_partitions(conn, start=day, end=day + timedelta(days=1))
@@ -175,7 +175,7 @@ def _live(conn: psycopg.Connection[tuple[object, ...]], *, day: datetime) -> dic
     out["every_5_minutes"] = runs
     out["every_5_minutes_max_s"] = max(float(str(r["total_s"])) for r in runs)
     t = time.perf_counter()
-    fleet_norms(conn, cfg=ScoringConfig(), now=first_at, max_age=timedelta(0))
+    live_fleet_norms(conn, cfg=ScoringConfig(), now=first_at, max_age=timedelta(0))
     conn.commit()
     out["fleet_norms_recomputed_daily_s"] = round(time.perf_counter() - t, 2)
     now = first_at + timedelta(minutes=15)

@@ -128,7 +128,7 @@ def test_a_steady_robot_borrows_the_fleet_scale() -> None:
     reads as z > 5 for days. With the fleet's relative scale (3 % here) as a prior, the
     same shift is within normal."""
     from analytics.scoring import score_windows
-    from analytics.segments import fleet_priors
+    from analytics.segments import FleetNorms, fleet_priors
 
     fleet = []
     rng = np.random.default_rng(5)
@@ -144,15 +144,15 @@ def test_a_steady_robot_borrows_the_fleet_scale() -> None:
         r["pressure_per_flow"] = 1.5 * (1.0 + (0.001 * (-1) ** i if i < 7 else 0.03))
     cfg = ScoringConfig()
 
-    def dosing_alarms(priors: dict[Any, Any] | None) -> int:
-        result = score_windows(fleet + steady, cfg=cfg, priors=priors)
+    def dosing_alarms(norms: FleetNorms | None) -> int:
+        result = score_windows(fleet + steady, cfg=cfg, norms=norms)
         return sum(
             1
             for a in result.anomalies
             if a.robot_id == "aic-steady" and a.kind == "dosing_tube_clog"
         )
 
-    assert dosing_alarms({}) > 0  # no prior: the robot's own 7 windows alone
+    assert dosing_alarms(FleetNorms()) > 0  # no prior: the robot's own 7 windows alone
     priors = fleet_priors(
         {
             r: [x for x in fleet + steady if x["robot_id"] == r]
