@@ -72,10 +72,12 @@ def alarm_row(
     *,
     z: float,
     stat: float | None,
-    detector: str = "baseline-cusum",
+    detector: tuple[str, str, str] | None = None,
 ) -> AnomalyRow:
     """The anomaly of window ``k`` for indicator ``ind``, with its time-to-failure estimate
-    (health relative to ``seg.median``: the robot's baseline, or its fleet's centre)."""
+    (health relative to ``seg.median``: the robot's baseline, or its fleet's centre).
+    ``detector``: (name, version, what the reference is called in the evidence); by
+    default the baseline + CUSUM detector's."""
     cfg, c = seg.cfg, COL[ind.feature]
     med = seg.median[c]
     lo = max(0, k - cfg.trend_windows + 1)
@@ -85,11 +87,11 @@ def alarm_row(
     power = dict(cfg.trend_powers).get(ind.kind, cfg.ttf_power)
     est = ttf.estimate(times, health, failure_level=level, power=power)
     end = r["window_start"] + seg.span
-    fleet = detector == "fleet-z"
+    name, version, reference = detector or ("baseline-cusum", cfg.version, "baseline")
     return AnomalyRow(
         r["robot_id"],
-        detector,
-        cfg.fleet_version if fleet else cfg.version,
+        name,
+        version,
         ind.component,
         ind.kind,
         r["window_start"],
@@ -102,7 +104,7 @@ def alarm_row(
         {
             "feature": ind.feature,
             "value": float(seg.X[k, c] * (1.0 if seg.factors is None else seg.factors[k, c])),
-            ("fleet_centre" if fleet else "baseline"): float(med),
+            reference: float(med),
             **({} if seg.factors is None else {"fw_factor": round(float(seg.factors[k, c]), 4)}),
             "z": round(z, 2),
             **({} if stat is None else {"cusum": round(stat, 2)}),
@@ -143,6 +145,6 @@ def fleet_anomalies(
         for k in np.flatnonzero((run >= cfg.persist) & new):
             out.append(
                 alarm_row(seg, ind, int(k), segment[k], z=float(z[k]), stat=None,
-                           detector="fleet-z")
+                           detector=("fleet-z", cfg.fleet_version, "fleet_centre"))
             )  # fmt: skip
     return out
