@@ -80,13 +80,12 @@ def alarm_row(
     default the baseline + CUSUM detector's."""
     cfg, c = seg.cfg, COL[ind.feature]
     med = seg.median[c]
-    lo = max(0, k - cfg.trend_windows + 1)
+    model = cfg.degradation_model(ind.kind)
+    lo = max(0, k - model.windows + 1)
     health = [ind.direction * (seg.X[j, c] / med - 1) if med else np.nan for j in range(lo, k + 1)]
     times = [seg.usable[j]["window_start"] + seg.span / 2 for j in range(lo, k + 1)]
-    level = dict(cfg.failure_levels).get(ind.kind, ind.failure_level)
-    power = dict(cfg.trend_powers).get(ind.kind, cfg.ttf_power)
-    est = ttf.estimate(times, health, failure_level=level, power=power)
     end = r["window_start"] + seg.span
+    est = ttf.estimate(times, health, model, now=end)
     name, version, reference = detector or ("baseline-cusum", cfg.version, "baseline")
     return AnomalyRow(
         r["robot_id"],
@@ -109,7 +108,7 @@ def alarm_row(
             "z": round(z, 2),
             **({} if stat is None else {"cusum": round(stat, 2)}),
             "health": round(float(health[-1]), 3),
-            "failure_level": level,
+            "failure_level": model.level,
             "trend_slope_per_day": round(est.slope_per_day, 4),
         },
     )

@@ -1,25 +1,28 @@
-"""Failure levels fitted from labelled history.
+"""Degradation models fitted from labelled history (``aic models fit-levels``).
 
 For every labelled fault that reached functional failure, the health indicator of its
-kind (relative deviation from the robot's own baseline on its firmware version, in
-the bad direction) is read on the last window that ended before the failure; the
-median over the faults of a kind is that kind's failure level. The defaults in
-``analytics/components.py`` come from the physics; these come from what failed.
+kind (relative deviation from the robot's own baseline on its firmware version, in the
+bad direction) is read on every window before the failure. Per kind:
 
-The same history chooses each kind's *trend power*: time-to-failure fits
-``health ** power`` as a straight line, and the power (from ``POWERS``) whose
-predictions over the last 7 days before each failure had the smallest median
-relative error is kept — if it beats the default power's error by 20 %; with the
-handful of faults a region sees, a smaller gain is as likely noise. Likewise the
-fitted level replaces the physics' default only if, with its power, it predicted
-the history 20 % better than the default level and power did.
+- the **failure level** candidates are the median health on the last window before
+  failure, times 0.9–1.5 (that window ends up to a day before the failure);
+- each candidate model (level × saturation × power × trend windows, see
+  ``analytics/ttf.py``) predicts every window of the last 7 days before each failure,
+  as live scoring would at that window's end; the model with the smallest median
+  relative error ``|predicted − failure| / time left`` wins (no prediction counts as
+  an error of 1);
+- it replaces the default only if it erred at least 20 % less on that history — with
+  the handful of faults a region sees, a smaller gain is as likely noise;
+- its interval is calibrated on the same predictions: the 10th and 90th percentile of
+  (actual time left) / (predicted time left) become its early and late factors.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from itertools import product
 from statistics import median
 from typing import Any
 
@@ -28,54 +31,50 @@ import numpy as np
 from analytics import repository as repo
 from analytics.components import INDICATORS
 from analytics.segments import ScoringConfig, firmware_segments
+from analytics.ttf import Degradation
 from core.db import Conn
 
 MIN_FAULTS = 3
-POWERS = (0.2, 0.25, 0.33, 0.5, 0.75, 1.0)
-MIN_GAIN = 0.8  # another power must cut the default's error by 20 % (few faults: noisy)
+MIN_GAIN = 0.8  # a fitted model must cut the default's error by 20 % (few faults: noisy)
 LAST_DAYS = 7
+POWERS = (0.25, 0.33, 0.4, 0.5, 0.6, 0.75, 1.0)
+SATURATIONS: tuple[float | None, ...] = (None, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
+WINDOWS = (5, 7, 10)
+LEVEL_FACTORS = (0.9, 1.0, 1.1, 1.2, 1.35, 1.5)
+
+History = list[tuple[datetime, float, datetime]]  # (window middle, health, window end)
 
 
 @dataclass(frozen=True)
 class FittedLevel:
     kind: str
-    level: float
+    model: Degradation
     n_faults: int
-    low: float
+    low: float  # 25th–75th percentile of the health at failure
     high: float
-    default: float
-    power: float = 0.5
-    power_error: float | None = None  # median relative TTF error with that power
+    default: Degradation
+    error: float | None = None  # median relative TTF error of `model` on the history
+    default_error: float | None = None
+
+    @property
+    def level(self) -> float:
+        return self.model.level
 
 
 def health_at_failure(
     fault: dict[str, Any], rows: list[dict[str, Any]], cfg: ScoringConfig = ScoringConfig()
 ) -> float | None:
     """The fault's indicator on the last window ending at or before its failure."""
-    ind = next((i for i in INDICATORS if i.kind == fault["kind"] and not i.sudden), None)
-    if ind is None or not fault.get("failure"):
-        return None
-    usable = [r for r in rows if r["n_cooking"] >= cfg.min_cooking]
-    for segment in firmware_segments(usable):
-        base = [r[ind.feature] for r in segment[: cfg.baseline_windows] if r[ind.feature]]
-        if len(segment) <= cfg.baseline_windows or not base:
-            continue
-        med = float(np.median(base))
-        before = [
-            r
-            for r in segment[cfg.baseline_windows :]
-            if r["window_start"] + _span(r) <= fault["failure"] and r[ind.feature] is not None
-        ]
-        if before and segment[0]["window_start"] <= fault["failure"]:
-            return ind.direction * (float(before[-1][ind.feature]) / med - 1)
-    return None
+    hist = health_history(fault, rows, cfg)
+    return hist[-1][1] if hist else None
 
 
 def health_history(
     fault: dict[str, Any], rows: list[dict[str, Any]], cfg: ScoringConfig = ScoringConfig()
-) -> list[tuple[Any, float]]:
-    """(window middle, health) of the fault's indicator on the firmware segment where it
-    failed, windows ending before the failure."""
+) -> History:
+    """(window middle, health, window end) of the fault's indicator on the firmware
+    segment where it failed, windows ending before the failure, against the baseline of
+    that segment's first windows."""
     ind = next((i for i in INDICATORS if i.kind == fault["kind"] and not i.sudden), None)
     if ind is None or not fault.get("failure"):
         return []
@@ -88,53 +87,101 @@ def health_history(
             continue
         med = float(np.median(base))
         return [
-            (r["window_start"] + _span(r) / 2, ind.direction * (float(r[ind.feature]) / med - 1))
+            (
+                r["window_start"] + _span(r) / 2,
+                ind.direction * (float(r[ind.feature]) / med - 1),
+                r["window_start"] + _span(r),
+            )
             for r in segment
             if r["window_start"] + _span(r) <= fault["failure"] and r[ind.feature] is not None
         ]
     return []
 
 
-def best_power(
-    histories: list[tuple[dict[str, Any], list[tuple[Any, float]]]],
-    level: float,
-    cfg: ScoringConfig = ScoringConfig(),
-    powers: tuple[float, ...] = POWERS,
-) -> tuple[float, float | None]:
-    """The power whose predictions in the last days before failure erred least (median)."""
-    from datetime import timedelta
+@dataclass(frozen=True)
+class _Point:
+    """One prediction a model is judged on: the history up to a window, made at its end."""
 
-    from analytics import ttf
+    days: np.ndarray  # window middles, days after the first
+    health: np.ndarray
+    now: float  # the window's end, days after the first middle
+    left: float  # days from the window's end to the failure
 
-    results: dict[float, float] = {}
-    for power in powers:
-        errors = []
-        for fault, hist in histories:
-            for k in range(len(hist)):
-                t = hist[k][0]
-                left = (fault["failure"] - t).total_seconds()
-                if not 0 < left <= LAST_DAYS * 86400:
-                    continue
-                window = hist[max(0, k - cfg.trend_windows + 1) : k + 1]
-                est = ttf.estimate(
-                    [w[0] for w in window], [w[1] for w in window], failure_level=level, power=power
+
+def prediction_points(histories: list[tuple[dict[str, Any], History]]) -> list[_Point]:
+    """Every window ending in the last LAST_DAYS days before its fault's failure."""
+    out = []
+    for fault, hist in histories:
+        for k, (_, _, end) in enumerate(hist):
+            left = (fault["failure"] - end) / timedelta(days=1)
+            if not 0 < left <= LAST_DAYS:
+                continue
+            w = hist[max(0, k - max(WINDOWS) + 1) : k + 1]
+            t0 = w[0][0]
+            out.append(
+                _Point(
+                    np.array([(t - t0) / timedelta(days=1) for t, _, _ in w]),
+                    np.array([h for _, h, _ in w]),
+                    (end - t0) / timedelta(days=1),
+                    left,
                 )
-                if est.predicted is not None:
-                    errors.append(abs((est.predicted - fault["failure"]) / timedelta(seconds=left)))
-        if errors:
-            results[power] = float(median(errors))
-    if not results:
-        return cfg.ttf_power, None
-    power = min(results, key=lambda p: results[p])
-    default = results.get(cfg.ttf_power)
-    if default is not None and results[power] > MIN_GAIN * default:
-        return cfg.ttf_power, default
-    return power, results[power]
+            )
+    return out
 
 
-def _span(row: dict[str, Any]) -> Any:
-    from datetime import timedelta
+def predicted_left(model: Degradation, points: list[_Point], levels: list[float]) -> np.ndarray:
+    """Days left predicted at each point (rows) for each failure level (columns); NaN where
+    the trend does not rise. The same arithmetic as ``ttf.estimate``."""
+    out = np.full((len(points), len(levels)), np.nan)
+    targets = model.transform(np.array(levels, dtype=float))
+    for n, p in enumerate(points):
+        x, y = p.days[-model.windows :], model.transform(p.health[-model.windows :])
+        if len(x) < 4:
+            continue
+        i, j = np.triu_indices(len(x), k=1)
+        ok = x[j] > x[i]
+        slope = float(np.median((y[j] - y[i])[ok] / (x[j] - x[i])[ok]))
+        if slope <= 0:
+            continue
+        intercept = float(np.median(y - slope * x))
+        crossing = (targets - intercept) / slope
+        out[n] = np.where(crossing > p.now + 120, np.nan, np.maximum(crossing, p.now) - p.now)
+    return out
 
+
+def errors(left_pred: np.ndarray, points: list[_Point]) -> np.ndarray:
+    """Median relative error per column (a missing prediction counts as 1)."""
+    left = np.array([p.left for p in points])[:, None]
+    err = np.abs(left_pred - left) / left
+    return np.asarray(np.median(np.where(np.isnan(err), 1.0, err), axis=0))
+
+
+def best_model(points: list[_Point], level_candidates: list[float]) -> tuple[Degradation, float]:
+    """The grid's model with the smallest median relative error on ``points``."""
+    best: tuple[float, Degradation] | None = None
+    for sat, power, windows in product(SATURATIONS, POWERS, WINDOWS):
+        model = Degradation(1.0, power, sat, windows)
+        errs = errors(predicted_left(model, points, level_candidates), points)
+        k = int(np.argmin(errs))
+        if best is None or errs[k] < best[0]:
+            best = (float(errs[k]), replace(model, level=level_candidates[k]))
+    assert best is not None
+    return best[1], best[0]
+
+
+def calibrated(model: Degradation, points: list[_Point]) -> Degradation:
+    """The model with its early/late factors: 10th/90th percentile of actual over
+    predicted time left on ``points`` (unchanged if it predicted fewer than 5)."""
+    pred = predicted_left(model, points, [model.level])[:, 0]
+    ok = ~np.isnan(pred) & (pred > 0)
+    if ok.sum() < 5:
+        return model
+    ratio = np.array([p.left for p in points])[ok] / pred[ok]
+    early, late = np.percentile(ratio, [10, 90])
+    return replace(model, early=round(float(early), 3), late=round(float(late), 3))
+
+
+def _span(row: dict[str, Any]) -> timedelta:
     return timedelta(hours=row.get("window_hours") or 24)
 
 
@@ -143,63 +190,57 @@ def fit(
     features: list[dict[str, Any]],
     cfg: ScoringConfig = ScoringConfig(),
 ) -> list[FittedLevel]:
-    """Median health at failure per kind (kinds with at least MIN_FAULTS failures)."""
+    """A degradation model per kind with at least MIN_FAULTS failures (module doc)."""
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in features:
         by_robot[r["robot_id"]].append(r)
-    values: dict[str, list[float]] = defaultdict(list)
+    histories: dict[str, list[tuple[dict[str, Any], History]]] = defaultdict(list)
     for fault in truth:
         rows = sorted(by_robot.get(fault["robot_id"], []), key=lambda r: r["window_start"])
-        h = health_at_failure(fault, rows, cfg)
-        if h is not None and h > 0:
-            values[fault["kind"]].append(h)
-    defaults = {i.kind: i.failure_level for i in INDICATORS}
+        if not rows or rows[-1]["window_start"] + 2 * _span(rows[-1]) < fault["failure"]:
+            continue  # failed after the history ends (or never reported)
+        hist = health_history(fault, rows, cfg)
+        if hist and hist[-1][1] > 0:
+            histories[fault["kind"]].append((fault, hist))
     out = []
-    for kind, hs in sorted(values.items()):
-        if len(hs) >= MIN_FAULTS:
-            lo, hi = np.percentile(hs, [25, 75])
-            level = median(hs)
-            histories = [
-                (f, health_history(f, sorted(by_robot[f["robot_id"]], key=_start), cfg))
-                for f in truth
-                if f["kind"] == kind and f.get("failure")
-            ]
-            power, error = best_power(histories, level, cfg)
-            # The physics' level stays unless the fitted one predicted the history better.
-            _, default_error = best_power(histories, defaults[kind], cfg, powers=(cfg.ttf_power,))
-            if default_error is not None and (error is None or error > MIN_GAIN * default_error):
-                level, power, error = defaults[kind], cfg.ttf_power, default_error
-            out.append(
-                FittedLevel(
-                    kind, level, len(hs), float(lo), float(hi), defaults[kind], power, error
-                )
+    for kind, hists in sorted(histories.items()):
+        if len(hists) < MIN_FAULTS:
+            continue
+        at_failure = [h[-1][1] for _, h in hists]
+        default = cfg.degradation_model(kind)
+        points = prediction_points(hists)
+        candidates = [median(at_failure) * f for f in LEVEL_FACTORS]
+        model, error = best_model(points, candidates)
+        default_error = float(errors(predicted_left(default, points, [default.level]), points)[0])
+        if error > MIN_GAIN * default_error:
+            model, error = default, default_error
+        else:
+            model = calibrated(model, points)
+        lo, hi = np.percentile(at_failure, [25, 75])
+        out.append(
+            FittedLevel(
+                kind, model, len(hists), float(lo), float(hi), default, error, default_error
             )
+        )
     return out
 
 
-def _start(row: dict[str, Any]) -> Any:
-    return row["window_start"]
-
-
-def store(conn: Conn, levels: list[FittedLevel], *, fitted_from: str, now: datetime) -> None:
-    """Store fitted levels (fitted at ``now``), replacing earlier fits of the same kind."""
-    for lv in levels:
+def store(conn: Conn, fitted: list[FittedLevel], *, fitted_from: str, now: datetime) -> None:
+    """Store fitted models (fitted at ``now``), replacing earlier fits of the same kind."""
+    for f in fitted:
         repo.store_failure_level(
             conn,
-            kind=lv.kind,
-            level=lv.level,
-            n_faults=lv.n_faults,
-            low=lv.low,
-            high=lv.high,
-            power=lv.power,
+            kind=f.kind,
+            model=f.model,
+            n_faults=f.n_faults,
+            low=f.low,
+            high=f.high,
+            error=f.error,
             fitted_from=fitted_from,
             now=now,
         )
 
 
-def load(
-    conn: Conn,
-) -> tuple[tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]:
-    """Fitted (levels, trend powers) for ScoringConfig (empty: use the defaults)."""
-    rows = repo.failure_levels(conn)
-    return tuple((k, float(v)) for k, v, _ in rows), tuple((k, float(p)) for k, _, p in rows)
+def load(conn: Conn) -> tuple[tuple[str, Degradation], ...]:
+    """Fitted models for ``ScoringConfig.degradation`` (empty: the defaults)."""
+    return tuple(repo.failure_levels(conn))

@@ -94,7 +94,7 @@ def timeline(
         fault["robot_id"],
         fault["kind"],
         indicator.feature,
-        dict(cfg.failure_levels).get(indicator.kind, indicator.failure_level),
+        cfg.degradation_model(indicator.kind).level,
         times,
         health,
         fault["onset"],

@@ -15,6 +15,7 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from analytics.ttf import Degradation
 from core.db import Conn
 
 FEATURES = (
@@ -188,33 +189,51 @@ def store_failure_level(
     conn: Conn,
     *,
     kind: str,
-    level: float,
+    model: Degradation,
     n_faults: int,
     low: float,
     high: float,
-    power: float,
+    error: float | None,
     fitted_from: str,
     now: datetime,
 ) -> None:
     conn.execute(
         """INSERT INTO failure_levels (kind, level, n_faults, spread_low, spread_high,
-               trend_power, fitted_from, fitted_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+               trend_power, saturation, trend_windows, early_ratio, late_ratio, fit_error,
+               fitted_from, fitted_at)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            ON CONFLICT (kind) DO UPDATE SET level = EXCLUDED.level,
                n_faults = EXCLUDED.n_faults, spread_low = EXCLUDED.spread_low,
                spread_high = EXCLUDED.spread_high, trend_power = EXCLUDED.trend_power,
+               saturation = EXCLUDED.saturation, trend_windows = EXCLUDED.trend_windows,
+               early_ratio = EXCLUDED.early_ratio, late_ratio = EXCLUDED.late_ratio,
+               fit_error = EXCLUDED.fit_error,
                fitted_from = EXCLUDED.fitted_from, fitted_at = EXCLUDED.fitted_at""",
-        (kind, level, n_faults, low, high, power, fitted_from, now),
+        (
+            kind,
+            model.level,
+            n_faults,
+            low,
+            high,
+            model.power,
+            model.saturation,
+            model.windows,
+            model.early,
+            model.late,
+            error,
+            fitted_from,
+            now,
+        ),
     )
 
 
-def failure_levels(conn: Conn) -> list[tuple[str, float, float]]:
-    """(kind, level, trend power) of every fitted failure level."""
-    return [
-        (str(k), float(v), float(p))
-        for k, v, p in conn.execute(
-            "SELECT kind, level, trend_power FROM failure_levels ORDER BY kind"
-        )
-    ]
+def failure_levels(conn: Conn) -> list[tuple[str, Degradation]]:
+    """(kind, degradation model) of every fitted kind."""
+    rows = conn.execute(
+        """SELECT kind, level, trend_power, saturation, trend_windows, early_ratio, late_ratio
+           FROM failure_levels ORDER BY kind"""
+    ).fetchall()
+    return [(str(r[0]), Degradation(*r[1:])) for r in rows]
 
 
 def anomaly_counts(conn: Conn) -> list[tuple[str, str, int, int]]:

@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from analytics.components import INDICATORS
 from analytics.detectors import RobustBaseline, nanmedian_columns, robust_center_scale
 from analytics.repository import FEATURES
+from analytics.ttf import Degradation
 
 Priors = dict[tuple[str, str | None], np.ndarray]  # (model, firmware) -> relative scales
 # (model, old firmware, new firmware) -> per feature, the fleet's new/old level ratio
@@ -37,13 +39,11 @@ class ScoringConfig:
     persist: int = 2
     cusum_k: float = 1.5
     cusum_h: float = 10.0
-    trend_windows: int = 10
-    ttf_power: float = 0.5  # the trend is fitted to health ** ttf_power (0.5: square root)
     version: str = "baseline-cusum/1"
     forest_persist: int = 2  # forest windows over threshold in a row before an anomaly
-    # (fault kind, failure level) fitted from labelled history; others use the defaults
-    failure_levels: tuple[tuple[str, float], ...] = ()
-    trend_powers: tuple[tuple[str, float], ...] = ()  # (fault kind, power), fitted likewise
+    # (fault kind, degradation model) fitted from labelled history (aic models
+    # fit-levels); other kinds use the defaults in analytics/components.py
+    degradation: tuple[tuple[str, Degradation], ...] = ()
     # Cross-version bridge: a robot's new firmware is judged against its old baseline,
     # corrected by the fleet's shift between the two versions (the median over robots of
     # the new version's first windows over the old one's last), instead of learning a new
@@ -57,6 +57,13 @@ class ScoringConfig:
     # near copies of each other. 0 turns the check off.
     fleet_min_rel_spread: float = 0.03
     fleet_version: str = "fleet-z/1"
+
+    def degradation_model(self, kind: str) -> Degradation:
+        """The kind's fitted degradation model, or its default."""
+        fitted = dict(self.degradation).get(kind)
+        if fitted is not None:
+            return fitted
+        return next(i.model for i in INDICATORS if i.kind == kind)
 
 
 def feature_matrix(rows: list[dict[str, Any]]) -> np.ndarray:

@@ -137,13 +137,12 @@ def _score_robots(
     """Score ``robots``' windows (their whole history feeds baselines and CUSUMs); store
     the anomalies of windows ending after ``since``. Without ``norms`` the fleet norms
     come from these robots."""
-    if not cfg.failure_levels:
+    if not cfg.degradation:
         from dataclasses import replace
 
         from analytics.levels import load
 
-        fitted_levels, powers = load(conn)
-        cfg = replace(cfg, failure_levels=fitted_levels, trend_powers=powers)
+        cfg = replace(cfg, degradation=load(conn))
     t0 = time.perf_counter()
     rows = load_features(conn, end=end, robots=robots)
     t1 = time.perf_counter()

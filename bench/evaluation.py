@@ -94,9 +94,11 @@ def held_out_levels(
         "levels": {
             f.kind: {
                 "level": round(f.level, 3),
-                "default": f.default,
+                "default": f.default.level,
                 "faults": f.n_faults,
-                "power": f.power,
+                "power": f.model.power,
+                "saturation": f.model.saturation,
+                "windows": f.model.windows,
             }
             for f in fitted
         },

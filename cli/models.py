@@ -266,8 +266,10 @@ def fit_levels(
     run_id: str = typer.Option(..., help="labelled history: a simulator run's ground truth"),
     dry_run: bool = typer.Option(False, help="show the fitted levels without storing them"),
 ) -> None:
-    """Fit each fault kind's failure level (health at functional failure) from labelled
-    history; time-to-failure uses them from the next scoring on."""
+    """Fit each fault kind's degradation model (failure level, saturation, power, trend
+    windows, calibrated interval) from labelled history; time-to-failure uses them from
+    the next scoring on (a kind keeps its default unless the fit predicted that history
+    at least 20 % better)."""
     from analytics.service import fit_failure_levels
 
     with runtime() as rt, rt.pool.connection() as conn:
@@ -277,15 +279,23 @@ def fit_levels(
             )
         except ValueError as exc:
             raise fail(str(exc)) from exc
-    table = Table(title="failure levels" + (" (not stored)" if dry_run else ""))
-    for col in ("kind", "default", "fitted", "25–75 %", "faults"):
+    table = Table(title="degradation models" + (" (not stored)" if dry_run else ""))
+    for col in ("kind", "faults", "level", "25–75 %", "power", "saturation", "windows"):
+        table.add_column(col)
+    for col in ("interval ×", "TTF error", "default's error"):
         table.add_column(col)
     for f in fitted:
+        m = f.model
         table.add_row(
-            f.kind,
-            f"{f.default:.3g}",
-            f"{f.level:.3g}",
-            f"{f.low:.3g}–{f.high:.3g}",
+            f.kind + ("" if m != f.default else " (default kept)"),
             str(f.n_faults),
+            f"{m.level:.3g}",
+            f"{f.low:.3g}–{f.high:.3g}",
+            f"{m.power:g}",
+            "–" if m.saturation is None else f"{m.saturation:g}",
+            str(m.windows),
+            "–" if m.early is None else f"{m.early:.2f}–{m.late:.2f}",
+            "–" if f.error is None else f"{f.error:.2f}",
+            "–" if f.default_error is None else f"{f.default_error:.2f}",
         )
     console.print(table)

@@ -76,39 +76,6 @@ def test_a_drift_on_the_new_firmware_is_still_caught() -> None:
     assert alarms and min(alarms) >= DAY0 + timedelta(days=18)
 
 
-def test_failure_levels_fitted_from_labelled_history() -> None:
-    """Three cooling faults reaching +29 %, +30 %, +31 % over baseline on the last window
-    before failure → level 0.3; TTF then aims at 0.3 instead of the default 1.1, with the
-    trend power that predicted those failures best."""
-    from analytics.levels import fit, health_at_failure
-
-    features, truth = [], []
-    for n, top in enumerate((0.29, 0.3, 0.31)):
-        igbt = [8.0] * 10 + [8.0 * (1 + top * k / 10) for k in range(1, 11)]
-        rows = windows(["3.2.1"] * 20, igbt)
-        for r in rows:
-            r["robot_id"] = f"aic-t-{n}"
-        features += rows
-        failure = DAY0 + timedelta(days=20, hours=3)  # after the last window ended
-        truth.append({"robot_id": f"aic-t-{n}", "kind": "cooling_degradation", "failure": failure})
-        assert abs((health_at_failure(truth[-1], rows) or 0) - top) < 0.03
-    (level,) = fit(truth, features)
-    assert level.kind == "cooling_degradation" and level.n_faults == 3
-    assert abs(level.level - 0.3) < 0.01 and level.default == 1.1
-    # Chosen because it predicted the history at least 20 % better than the physics' level.
-    from analytics.levels import best_power, health_history
-
-    histories = [
-        (f, health_history(f, [r for r in features if r["robot_id"] == f["robot_id"]]))
-        for f in truth
-    ]
-    assert all(len(h) == 20 for _, h in histories)
-    _, default_error = best_power(histories, 1.1, powers=(0.5,))
-    assert default_error is not None and level.power_error is not None
-    assert level.power_error < 0.8 * default_error
-    assert fit(truth[:2], features) == []  # fewer than 3 failures: keep the default
-
-
 def test_the_update_window_belongs_to_neither_version() -> None:
     """Issue 21: the window in which an update lands mixes both versions. Reported with
     two versions, it is left out — no alarm from the update day; counted in the old
