@@ -44,3 +44,23 @@ INDICATORS: tuple[Indicator, ...] = (
         "fan_rpm_p50", -1, "exhaust_fan", "exhaust_fan_failure", Degradation(0.9), sudden=True
     ),
 )
+
+# Evidence that is not a time-to-failure indicator but says which component a
+# multivariate (forest) anomaly is about: a worn bearing draws more stir current under
+# load, a weak coil heats up slower, a sensor reading high reaches its setpoint sooner.
+SECONDARY: tuple[Indicator, ...] = (
+    Indicator("stir_current_p50", +1, "stir_drive", "stir_bearing_wear", BEARING),
+    Indicator("heatup_s", +1, "induction_coil", "heating_coil_degradation", COIL),
+    Indicator("heatup_s", -1, "wok_temp_sensor", "wok_sensor_drift", DRIFT),
+)
+
+
+def attribute(z: dict[str, float]) -> Indicator:
+    """The indicator (primary or secondary) pushed furthest in its bad direction by the
+    standardised deviations ``z`` (feature → z): which component an anomaly found on all
+    features together is about. Issue 21: attributing among the primary indicators only
+    blamed a stir-current anomaly on the wok sensor."""
+    return max(
+        (*INDICATORS, *SECONDARY),
+        key=lambda ind: ind.direction * (z.get(ind.feature) or 0.0),
+    )

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from analytics.alarms import COL, Segment, alarm_row, fleet_anomalies
-from analytics.components import INDICATORS, Indicator
+from analytics.components import INDICATORS, Indicator, attribute
 from analytics.detectors import (
     IsolationForestDetector,
     cusum,
@@ -229,11 +229,8 @@ def _forest_anomalies(
         streak = streak + 1 if scores[i] > model.threshold_ else 0
         if streak < seg.cfg.forest_persist or not seg.is_new(r):
             continue
-        # Attribute to the indicator pushed furthest in its bad direction.
-        best = max(
-            (ind for ind in INDICATORS if not ind.sudden),
-            key=lambda ind: ind.direction * np.nan_to_num(Z[k, COL[ind.feature]]),
-        )
+        # Attribute to the evidence pushed furthest in its bad direction.
+        best = attribute({f: float(np.nan_to_num(Z[k, COL[f]])) for f in FEATURES})
         top = sorted(FEATURES, key=lambda f: -abs(np.nan_to_num(Z[k, COL[f]])))[:3]
         out.append(
             AnomalyRow(

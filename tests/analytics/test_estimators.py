@@ -81,3 +81,29 @@ def test_detectors_in_a_pipeline_on_a_non_kitchen_signal() -> None:
     forest.fit(healthy)
     assert (forest.predict(healthy[:100]) == -1).mean() < 0.1
     assert forest.predict([[30.0, 200.0], [24.0, np.nan]]).tolist() == [-1, 1]
+
+
+def test_a_forest_anomaly_is_blamed_on_the_feature_that_drives_it() -> None:
+    """Issue 21: a forest anomaly driven by the stir current (a worn bearing draws more
+    current under load) was attributed to the primary indicator pushed furthest — here
+    the wok sensor, whose power per degree reads a little low. It belongs to the stir
+    drive."""
+    from analytics.scoring import score_robot
+    from analytics.segments import ScoringConfig
+    from tests.analytics.test_firmware_segments import windows
+
+    rows = windows(["3.2.1"] * 30, [8.0] * 30)
+    for r in rows[20:]:
+        r["stir_current_p50"] *= 1.25
+        r["power_per_degree"] *= 0.975
+    rng = np.random.default_rng(1)
+    forest = IsolationForestDetector(random_state=1).fit(rng.normal(0, 1, size=(400, 7)))
+    found, _ = score_robot(
+        rows,
+        cfg=ScoringConfig(prior_min_robots=10**6),
+        forests={("AIC-W1", "3.2.1"): ("iforest-test", forest)},
+    )
+    forest_rows = [a for a in found if a.detector == "iforest"]
+    assert forest_rows, "the forest flags a +25 % stir current"
+    assert {a.component for a in forest_rows} == {"stir_drive"}
+    assert all("stir_current_p50" in a.evidence["top_features"] for a in forest_rows)
