@@ -153,6 +153,11 @@ def evaluation_inputs(
     return {"truth": ground_truth(conn, run_id=run_id), "anomalies": anomalies, **span}
 
 
+def registered_robots(conn: Conn) -> list[str]:
+    """Every robot in the registry (telemetry of others is quarantined)."""
+    return [str(r[0]) for r in conn.execute("SELECT robot_id FROM robots ORDER BY robot_id")]
+
+
 def robots_with_windows_in(conn: Conn, *, start: datetime, end: datetime) -> list[str]:
     """Robots with a feature window reaching into [start, end)."""
     return [

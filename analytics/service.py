@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from psycopg_pool import ConnectionPool
+
 from analytics import registry
 from analytics import repository as repo
 from analytics.detectors import IsolationForestDetector
@@ -42,20 +44,45 @@ def score(
     rules: RuleSet | None = None,
     use_forests: bool = True,
     now: datetime | None = None,
+    pool: ConnectionPool | None = None,
+    workers: int = 1,
 ) -> ScoringRun:
     """Recompute features for windows in [start, end), score every robot, store new anomalies.
 
     Idempotent: a second run over the same data inserts nothing. ``now`` stamps what is
     written; by default ``end``, the instant the scoring is as of (a back-test's end).
+    With a ``pool`` and ``workers`` > 1 the features (most of a long period's time) are
+    computed by that many connections at once, each for its share of the robots.
     """
     now = now or end
-    n = compute_features(conn, start=start, end=end, now=now)
+    if pool is not None and workers > 1:
+        n = compute_features_parallel(pool, workers, start=start, end=end, now=now)
+    else:
+        n = compute_features(conn, start=start, end=end, now=now)
     # Only robots with a window reaching into [start, end) can have anything new.
     robots = repo.robots_with_windows_in(conn, start=start, end=end)
     return _score_robots(
         conn, robots, windows=n, since=start, end=end, now=now, cfg=cfg, rules=rules,
         use_forests=use_forests,
     )  # fmt: skip
+
+
+def compute_features_parallel(
+    pool: ConnectionPool, workers: int, *, start: datetime, end: datetime, now: datetime
+) -> int:
+    """``compute_features`` for [start, end) split by robot over ``workers`` connections of
+    ``pool`` at once (each share in its own transaction; the windows are the same)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with pool.connection() as c:
+        robots = repo.registered_robots(c)
+
+    def part(share: list[str]) -> int:
+        with pool.connection() as c:
+            return compute_features(c, start=start, end=end, now=now, robots=share)
+
+    with ThreadPoolExecutor(workers) as ex:
+        return sum(ex.map(part, [robots[i::workers] for i in range(workers)]))
 
 
 def score_live(
@@ -218,10 +245,13 @@ def backtest(
     cfg: ScoringConfig = ScoringConfig(),
     use_forests: bool = True,
     healthy_fleet: bool = False,
+    pool: ConnectionPool | None = None,
+    workers: int = 1,
 ) -> Report:
     """Score the whole period as if live, then evaluate against the run's ground truth
-    (``healthy_fleet``: a run without any fault, where only false alarms are measured)."""
-    score(conn, start=start, end=end, cfg=cfg, use_forests=use_forests)
+    (``healthy_fleet``: a run without any fault, where only false alarms are measured;
+    ``pool``/``workers``: features computed in parallel, as in ``score``)."""
+    score(conn, start=start, end=end, cfg=cfg, use_forests=use_forests, pool=pool, workers=workers)
     truth = ground_truth(conn, run_id=run_id)
     if not truth and not healthy_fleet:
         raise ValueError(f"no ground truth for run {run_id!r} (fault_ground_truth)")

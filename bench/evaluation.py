@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from analytics import levels, registry
 from analytics.evaluation import combine, evaluate
@@ -172,12 +173,15 @@ def _scored(
     *,
     forests: bool,
     suffix: str,
+    pool: ConnectionPool | None = None,
+    workers: int = 1,
 ) -> dict[str, object]:
     """Score the run as live scoring would (with or without the forests) and evaluate."""
     t0 = time.monotonic()
     report = backtest(
-        conn, run_id="eval", start=start, end=end, use_forests=forests, healthy_fleet=healthy_fleet
-    )
+        conn, run_id="eval", start=start, end=end, use_forests=forests,
+        healthy_fleet=healthy_fleet, pool=pool, workers=workers,
+    )  # fmt: skip
     return {
         f"score{suffix}_s": round(time.monotonic() - t0, 1),
         "with_forests" if forests else "baseline": report.as_dict(),
@@ -228,7 +232,10 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, object]:
             conn.commit()
             updates = [u.at for u in scenario.updates(start)]
             scored = (conn, simulation.faults, updates, start, end, not args.faults)
-            out.update(_scored(*scored, forests=False, suffix=""))
+            with ConnectionPool(db, min_size=1, max_size=args.workers, open=True) as pool:
+                out.update(
+                    _scored(*scored, forests=False, suffix="", pool=pool, workers=args.workers)
+                )
             conn.commit()
             if args.faults and not args.quick:
                 out["failure_levels"] = held_out_levels(conn, simulation.faults, start, end)

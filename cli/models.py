@@ -37,6 +37,9 @@ def score(
         help="what the scheduler runs every 5 minutes: only the hours that received readings"
         " since the last live run, then the robots whose windows changed (--days/--end unused)",
     ),
+    workers: int = typer.Option(
+        1, min=1, max=4, help="database connections computing the feature windows at once"
+    ),
 ) -> None:
     """Score recent windows of every robot and store new anomalies (idempotent)."""
     from analytics.rules import load_rules
@@ -53,7 +56,10 @@ def score(
         if live:
             res = score_live(conn, now=now, rules=ruleset)
         else:
-            res = run(conn, start=stop - timedelta(days=days), end=stop, now=now, rules=ruleset)
+            res = run(
+                conn, start=stop - timedelta(days=days), end=stop, now=now, rules=ruleset,
+                pool=rt.pool, workers=workers,
+            )  # fmt: skip
     console.print(
         f"{res.feature_rows} feature windows; {res.anomalies_found} anomalies, "
         f"{res.anomalies_inserted} new; {len(res.robots_without_baseline)} robots "
@@ -172,6 +178,9 @@ def backtest(
     end: datetime = typer.Option(..., "--to"),
     out: Path | None = typer.Option(None, help="write the report (Markdown + JSON) here"),
     forests: bool = typer.Option(True, help="also use the active IsolationForests"),
+    workers: int = typer.Option(
+        1, min=1, max=4, help="database connections computing the feature windows at once"
+    ),
 ) -> None:
     """Score a past period as if live and evaluate it against the simulator's ground truth."""
     from analytics.evaluation import to_markdown
@@ -181,7 +190,10 @@ def backtest(
     assert s is not None and e is not None
     with runtime() as rt, rt.pool.connection() as conn:
         try:
-            report = run(conn, run_id=run_id, start=s, end=e, use_forests=forests)
+            report = run(
+                conn, run_id=run_id, start=s, end=e, use_forests=forests, pool=rt.pool,
+                workers=workers,
+            )  # fmt: skip
         except ValueError as exc:
             raise fail(str(exc)) from exc
     md = to_markdown(report, title=f"Backtest of {run_id} ({s:%Y-%m-%d} → {e:%Y-%m-%d})")

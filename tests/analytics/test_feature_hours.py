@@ -143,6 +143,31 @@ def test_windows_from_hourly_parts_equal_the_raw_day(raw_db: str) -> None:
     assert any(g["err_codes"] for g in got.values())  # the fan failure's codes
 
 
+def test_features_computed_in_parallel_are_the_same_windows(raw_db: str) -> None:
+    """Issue 19 (the engineers' loop): a period's features computed by two connections at
+    once, each for half of the robots, are the windows one connection computes."""
+    from psycopg_pool import ConnectionPool
+
+    from analytics.service import compute_features_parallel
+
+    with psycopg.connect(raw_db) as conn:
+        compute_features(conn, start=START, end=END, now=END)
+        conn.commit()
+        serial = _windows(conn)
+        conn.execute("DELETE FROM robot_features")
+        conn.execute("DELETE FROM feature_hours")
+        conn.commit()
+    with ConnectionPool(raw_db, min_size=2, max_size=2, open=True) as pool:
+        n = compute_features_parallel(pool, 2, start=START, end=END, now=END)
+    with psycopg.connect(raw_db) as conn:
+        parallel = _windows(conn)
+    assert n == len(serial) == len(parallel) == len(ROBOTS) * DAYS
+    for key, row in serial.items():
+        assert {f: parallel[key][f] for f in row if f != "computed_at"} == {
+            f: v for f, v in row.items() if f != "computed_at"
+        }, key
+
+
 def test_live_refresh_reads_only_new_hours_and_gives_the_same_windows(
     raw_db: str, pg_admin_url: str
 ) -> None:
