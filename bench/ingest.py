@@ -305,19 +305,13 @@ def copy_ceiling(db: str, robots: list[str], n: int) -> dict[str, float]:
         readings.extend(
             parse_message(f"aic/v1/{robot}/telemetry", body, now=datetime.now(UTC)).readings
         )
-    cols = ", ".join(repo.TELEMETRY_COLUMNS)
     received = datetime.now(UTC)
     rows = [repo._row(r, received) for r in readings]
     with psycopg.connect(db, autocommit=True) as conn:
         repo.ensure_days(conn, days=[readings[0].ts.date()])
         t = time.perf_counter()
-        with (
-            conn.transaction(),
-            conn.cursor() as cur,
-            cur.copy(f"COPY telemetry ({cols}) FROM STDIN") as cp,
-        ):
-            for row in rows:
-                cp.write_row(row)
+        with conn.transaction(), conn.cursor() as cur:
+            repo.copy_readings(cur, "telemetry", rows)  # the COPY ingest does, nothing else
         raw = n / (time.perf_counter() - t)
         conn.execute("TRUNCATE telemetry")
         repo.prepare_session(conn)
