@@ -325,7 +325,13 @@ def _store(simulation: Any, database_url: str) -> tuple[int, int]:
     for i, m in enumerate(simulation.messages()):
         inbox.put(
             Inbound(
-                m.topic, m.payload, i, 1, 0, parse_message(m.topic, m.payload, now=now), time.time()
+                m.topic,
+                m.payload,
+                i,
+                1,
+                0,
+                parse_message(m.topic, m.payload, now=now, decoded=m.body),
+                time.time(),
             )
         )
     writer.stop()

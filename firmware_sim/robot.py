@@ -173,6 +173,7 @@ class SimRobot:
             f"aic/v1/{self.spec.robot_id}/telemetry",
             payload,
             malformed=malformed,
+            body=None if malformed else body,
         )
 
     def _corrupt(self, payload: bytes) -> bytes:

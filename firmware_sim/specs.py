@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from firmware_sim.kitchen import Kitchen
@@ -51,6 +51,9 @@ class SimMessage:
     retain: bool = False
     kind: str = "telemetry"
     malformed: bool = False
+    # What ``payload`` encodes, for in-process consumers (the backfill into the database
+    # skips decoding it again); None when malformed or not kept.
+    body: object = field(default=None, compare=False, repr=False)
 
     def __lt__(self, other: SimMessage) -> bool:  # for heapq.merge ties
         return (self.at, self.robot_id) < (other.at, other.robot_id)

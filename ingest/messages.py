@@ -308,8 +308,10 @@ def _rejected(reason: str, detail: str, payload: bytes) -> Rejection:
     )
 
 
-def parse_message(topic: str, payload: bytes, *, now: datetime) -> Parsed:
-    """Turn one MQTT message into readings/event/status plus rejections; never raises."""
+def parse_message(topic: str, payload: bytes, *, now: datetime, decoded: object = None) -> Parsed:
+    """Turn one MQTT message into readings/event/status plus rejections; never raises.
+    ``decoded``: what ``payload`` encodes, when an in-process producer already has it (the
+    simulator's backfill); validated all the same, only the JSON decoding is skipped."""
     match = TOPIC.match(topic)
     if not match:
         return Parsed(
@@ -329,7 +331,7 @@ def parse_message(topic: str, payload: bytes, *, now: datetime) -> Parsed:
         )
         return result
     try:
-        obj = _loads(payload)
+        obj = _loads(payload) if decoded is None else decoded
         if kind == "status":
             result.status = parse_status(obj, robot_id, now=now)
         elif kind == "event":
