@@ -236,6 +236,12 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, object]:
                 out.update(
                     _scored(*scored, forests=False, suffix="", pool=pool, workers=args.workers)
                 )
+            # The engineers' loop (issue 19): simulate + store + score, target <= 180 s for
+            # 200 robots x 90 days.
+            out["engineers_loop_s"] = round(
+                float(out["simulate_store_s"]) + float(out["score_s"]),
+                1,  # type: ignore[arg-type]
+            )
             conn.commit()
             if args.faults and not args.quick:
                 out["failure_levels"] = held_out_levels(conn, simulation.faults, start, end)

@@ -24,8 +24,18 @@ FULL = {
     "scheduler": ["-m", "bench.scheduler", "--robots", "10000"],
     "analytics": ["-m", "bench.analytics", "--robots", "2000", "--days", "90"],
     "api": ["-m", "bench.api", "--robots", "2000", "--requests", "300"],
-    # The engineers' loop at a size that fits this run; 200 robots x 90 days: performance.md.
-    "evaluation": ["-m", "bench.evaluation", "--robots", "60", "--days", "30", "--quick"],
+    # The engineers' loop of issue 19 (simulate + store + score, target <= 3 minutes).
+    "evaluation": [
+        "-m",
+        "bench.evaluation",
+        "--robots",
+        "200",
+        "--days",
+        "90",
+        "--seeds",
+        "1",
+        "--quick",
+    ],
 }
 QUICK = {
     "ingest": ["-m", "bench.ingest", "--readings", "20000", "--singles", "5000", "--seconds", "2"],
@@ -55,6 +65,8 @@ def flatten(prefix: str, obj: object) -> list[tuple[str, object]]:
         for k, v in obj.items():
             out += flatten(f"{prefix}.{k}" if prefix else str(k), v)
         return out
+    if isinstance(obj, list) and obj and all(isinstance(v, dict) for v in obj):
+        return [kv for i, v in enumerate(obj) for kv in flatten(f"{prefix}[{i}]", v)]
     return [(prefix, obj)]
 
 
