@@ -258,3 +258,35 @@ def test_aic_models_score_live(raw_db: str, pg_admin_url: str, tmp_path: Path) -
         assert again.exit_code == 0 and "0 feature windows" in again.output, again.output
     finally:
         drop_database(pg_admin_url, url)
+
+
+def test_aic_models_score_a_period_with_two_workers(
+    raw_db: str, pg_admin_url: str, tmp_path: Path
+) -> None:
+    """`aic models score --days N --workers 2` (issue 19): the period's windows computed
+    by two connections equal one connection's; `--workers 0` is refused with a message."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    url = clone_database(pg_admin_url, raw_db, "aic_workers_cli")
+    try:
+        env = {"AIC_DATABASE_URL": url, "AIC_STATE_DIR": str(tmp_path),
+               "AIC_NOW": END.isoformat()}  # fmt: skip
+        args = ["models", "score", "--days", str(DAYS), "--end", END.isoformat()]
+        two = CliRunner().invoke(app, [*args, "--workers", "2"], env=env)
+        assert two.exit_code == 0, two.output
+        assert f"{len(ROBOTS) * DAYS} feature windows" in two.output
+        with psycopg.connect(url) as conn:
+            parallel = _windows(conn)
+        one = CliRunner().invoke(app, args, env=env)
+        assert one.exit_code == 0 and f"{len(ROBOTS) * DAYS} feature windows" in one.output
+        with psycopg.connect(url) as conn:
+            serial = _windows(conn)
+        assert {k: {f: r[f] for f in FEATURES} for k, r in parallel.items()} == {
+            k: {f: r[f] for f in FEATURES} for k, r in serial.items()
+        }
+        bad = CliRunner().invoke(app, [*args, "--workers", "0"], env=env)
+        assert bad.exit_code == 2 and "workers" in bad.output.lower()
+    finally:
+        drop_database(pg_admin_url, url)
