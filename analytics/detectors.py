@@ -159,10 +159,10 @@ class CusumDrift(_AllowNaN, BaseEstimator):  # type: ignore[misc]
     >>> CusumDrift(k=0.5, h=4.0).fit(z).predict(z).tolist()
     [1, 1, 1, 1, -1, -1]
 
-    Defaults are live scoring's (k = 1.5, h = 10: ``ScoringConfig``).
+    Defaults are live scoring's (k = 1.75, h = 10: ``ScoringConfig``).
     """
 
-    def __init__(self, k: float = 1.5, h: float = 10.0) -> None:
+    def __init__(self, k: float = 1.75, h: float = 10.0) -> None:
         self.k = k
         self.h = h
 
