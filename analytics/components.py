@@ -26,8 +26,8 @@ class Indicator:
 # uses (docs/fault-models.md, "Degradation models"):
 #   python -m bench.evaluation --robots 200 --days 90 --seeds 8 --faults 0.9 --quick --keep
 #   AIC_DATABASE_URL=<the kept database> aic models fit-levels --run-id eval --dry-run
-# (182 faults, 19–31 failures per kind; refitted on that run now, each kind keeps these). A fleet's own history replaces them per kind
-# (aic models fit-levels). The exhaust fan fails suddenly: its level only marks the plot.
+# (182 faults, 19–31 failures per kind; refitted on that run now, each kind keeps
+# these). A fleet's own history replaces them per kind (aic models fit-levels). The exhaust fan fails suddenly: its level only marks the plot.
 COOLING = Degradation(1.14, power=0.25, saturation=3.0, windows=7, early=0.817, late=1.29)
 BEARING = Degradation(4.57, power=0.25, saturation=None, windows=5, early=0.804, late=1.352)
 CLOG = Degradation(3.5, power=0.25, saturation=1.5, windows=5, early=0.886, late=1.67)

@@ -31,7 +31,7 @@ import numpy as np
 from analytics import repository as repo
 from analytics.components import INDICATORS
 from analytics.segments import ScoringConfig, firmware_segments
-from analytics.ttf import Degradation
+from analytics.ttf import HORIZON_DAYS, MIN_POINTS, Degradation, theil_sen
 from core.db import Conn
 
 MIN_FAULTS = 3
@@ -131,21 +131,19 @@ def prediction_points(histories: list[tuple[dict[str, Any], History]]) -> list[_
 
 def predicted_left(model: Degradation, points: list[_Point], levels: list[float]) -> np.ndarray:
     """Days left predicted at each point (rows) for each failure level (columns); NaN where
-    the trend does not rise. The same arithmetic as ``ttf.estimate``."""
+    the trend does not rise. ``ttf.estimate``'s line and horizon, for many levels at once."""
     out = np.full((len(points), len(levels)), np.nan)
     targets = model.transform(np.array(levels, dtype=float))
     for n, p in enumerate(points):
         x, y = p.days[-model.windows :], model.transform(p.health[-model.windows :])
-        if len(x) < 4:
+        line = theil_sen(x, y) if len(x) >= MIN_POINTS else None
+        if line is None or line[0] <= 0:
             continue
-        i, j = np.triu_indices(len(x), k=1)
-        ok = x[j] > x[i]
-        slope = float(np.median((y[j] - y[i])[ok] / (x[j] - x[i])[ok]))
-        if slope <= 0:
-            continue
-        intercept = float(np.median(y - slope * x))
+        slope, intercept, _ = line
         crossing = (targets - intercept) / slope
-        out[n] = np.where(crossing > p.now + 120, np.nan, np.maximum(crossing, p.now) - p.now)
+        out[n] = np.where(
+            crossing > p.now + HORIZON_DAYS, np.nan, np.maximum(crossing, p.now) - p.now
+        )
     return out
 
 

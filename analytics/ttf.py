@@ -59,6 +59,20 @@ class TimeToFailure:
 
 
 NOT_DEGRADING = TimeToFailure(None, None, None, 0.0)
+HORIZON_DAYS = 120.0  # a crossing further ahead than this is "not degrading"
+MIN_POINTS = 4
+
+
+def theil_sen(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray] | None:
+    """(slope, intercept, pairwise slopes) of the Theil–Sen line through (x, y); None with
+    no two distinct x. Shared by ``estimate`` and the fit in ``analytics/levels.py``."""
+    i, j = np.triu_indices(len(x), k=1)
+    ok = x[j] > x[i]
+    slopes = (y[j] - y[i])[ok] / (x[j] - x[i])[ok]
+    if slopes.size == 0:
+        return None
+    slope = float(np.median(slopes))
+    return slope, float(np.median(y - slope * x)), slopes
 
 
 def estimate(
@@ -67,8 +81,8 @@ def estimate(
     model: Degradation,
     *,
     now: datetime | None = None,
-    min_points: int = 4,
-    horizon_days: float = 120.0,
+    min_points: int = MIN_POINTS,
+    horizon_days: float = HORIZON_DAYS,
 ) -> TimeToFailure:
     """Predict when ``health`` reaches the model's failure level (or "not degrading":
     a falling or flat trend, or a crossing more than ``horizon_days`` after ``now``).
@@ -94,14 +108,10 @@ def estimate(
     t0 = pts[0][0]
     x = np.array([(t - t0).total_seconds() / 86400 for t, _ in pts])
     y = model.transform(np.array([h for _, h in pts], dtype=float))
-    i, j = np.triu_indices(len(x), k=1)
-    dx = x[j] - x[i]
-    ok = dx > 0
-    slopes = (y[j] - y[i])[ok] / dx[ok]
-    if slopes.size == 0:
+    line = theil_sen(x, y)
+    if line is None:
         return NOT_DEGRADING
-    slope = float(np.median(slopes))
-    intercept = float(np.median(y - slope * x))
+    slope, intercept, slopes = line
     target = float(model.transform(np.array([model.level]))[0])
     at = ((now or pts[-1][0]) - t0).total_seconds() / 86400
 
