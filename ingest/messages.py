@@ -1,8 +1,11 @@
-"""Wire types of the telemetry contract and their parser (``docs/telemetry.md``).
+"""The telemetry parser (``docs/telemetry.md``).
 
 ``parse_message`` turns the bytes of one MQTT message into readings, an event,
 a status, and rejections; it never raises on bad input. Registry checks
 (robot known, not before install date) happen later, in ``ingest.validate``.
+Telemetry goes first through the fast path (``ingest.wire``: decoded and validated in
+one pass); what it does not accept in full is parsed here, by the reference parser,
+which gives every rejection its reason.
 """
 
 from __future__ import annotations
@@ -10,101 +13,43 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-MAX_PAYLOAD_BYTES = 64 * 1024
-MAX_BATCH = 500
-MAX_FUTURE = timedelta(minutes=5)
-ROBOT_ID = re.compile(r"^[a-z0-9-]{3,64}$")
-TOPIC = re.compile(r"^aic/v1/([^/]+)/(telemetry|event|status)$")
-STATES = frozenset({"idle", "preheat", "cooking", "cleaning", "fault", "maintenance"})
-EVENT_TYPES = frozenset(
-    {"fault", "fault_cleared", "firmware_updated", "boot", "door_open", "cleaning_done"}
+from ingest.contract import (
+    COUNTERS,
+    ERROR_CODE,
+    EVENT_TYPES,
+    MAX_BATCH,
+    MAX_PAYLOAD_BYTES,
+    MEASUREMENT_NAME,
+    MEASUREMENT_NAMES,
+    MEASUREMENTS,
+    ROBOT_ID,
+    STATES,
+    TOPIC,
+    ContractError,
+    Event,
+    Parsed,
+    Reading,
+    Rejection,
+    Status,
+    parse_ts,
 )
-ERROR_CODE = re.compile(r"^[A-Z][0-9A-Z]{1,15}$")
+from ingest.wire import decode_readings
 
-# Known measurements: name -> (unit, plausible min, plausible max).
-MEASUREMENTS: dict[str, tuple[str, float, float]] = {
-    "wok_temp_c": ("°C", -20.0, 450.0),
-    "heater_power_w": ("W", 0.0, 15000.0),
-    "igbt_temp_c": ("°C", -20.0, 175.0),
-    "stir_current_a": ("A", 0.0, 40.0),
-    "stir_rpm": ("rpm", 0.0, 400.0),
-    "stir_vib_mm_s": ("mm/s", 0.0, 100.0),
-    "pump_pressure_kpa": ("kPa", 0.0, 1000.0),
-    "dose_flow_ml_s": ("ml/s", 0.0, 200.0),
-    "exhaust_fan_rpm": ("rpm", 0.0, 10000.0),
-    "cabinet_temp_c": ("°C", -30.0, 120.0),
-}
-MEASUREMENT_NAMES = tuple(MEASUREMENTS)
-COUNTERS = ("cycles_total", "heater_hours", "run_hours")
-MEASUREMENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-
-
-class ContractError(ValueError):
-    """The message (or one reading of a batch) breaks the contract."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    robot_id: str
-    seq: int
-    ts: datetime
-    model: str | None
-    fw: str | None
-    state: str
-    recipe: str | None
-    m: dict[str, float]
-    extra: dict[str, float]
-    counters: dict[str, float]
-    err: list[str]
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    robot_id: str
-    seq: int
-    ts: datetime
-    type: str
-    code: str | None
-    detail: str | None
-    fw: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    robot_id: str
-    online: bool
-    ts: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    reason: str
-    detail: str
-    payload: bytes
-
-
-@dataclass(slots=True)
-class Parsed:
-    """Everything one MQTT message turned into."""
-
-    kind: str  # telemetry | event | status | invalid
-    robot_id: str | None
-    readings: list[Reading] = field(default_factory=list)
-    event: Event | None = None
-    status: Status | None = None
-    rejections: list[Rejection] = field(default_factory=list)
+__all__ = [  # the contract's names, re-exported for the modules that import them from here
+    "COUNTERS",
+    "MAX_PAYLOAD_BYTES",
+    "MEASUREMENT_NAMES",
+    "Event",
+    "Parsed",
+    "Reading",
+    "Status",
+    "parse_message",
+]
 
 
 def _reject_constant(name: str) -> float:
@@ -131,26 +76,6 @@ def _loads(payload: bytes) -> Any:
         ) from None
     except RecursionError:
         raise ContractError("bad_json", "nested too deeply") from None
-
-
-def parse_ts(value: object, *, now: datetime) -> datetime:
-    """Parse an RFC 3339 timestamp with a zone; refuse one more than 5 minutes ahead of ``now``."""
-    if not isinstance(value, str) or len(value) > 40:
-        raise ContractError("bad_field", "ts must be an RFC 3339 string")
-    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
-    try:
-        ts = datetime.fromisoformat(text)
-    except ValueError:
-        raise ContractError("bad_field", f"ts {value!r} is not RFC 3339") from None
-    if ts.tzinfo is None:
-        raise ContractError("bad_field", f"ts {value!r} has no time zone")
-    if ts.year < 2000:
-        raise ContractError("out_of_range", f"ts {value!r} is before 2000")
-    if ts - now > MAX_FUTURE:
-        raise ContractError(
-            "ts_future", f"ts {value!r} is more than 5 minutes ahead of server time"
-        )
-    return ts.astimezone(UTC)
 
 
 def _int(obj: dict[str, Any], key: str, *, minimum: int = 0) -> int:
@@ -330,6 +255,11 @@ def parse_message(topic: str, payload: bytes, *, now: datetime, decoded: object 
             _rejected("too_large", f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}", payload)
         )
         return result
+    if kind == "telemetry" and decoded is None:
+        fast = decode_readings(payload, robot_id, now=now)
+        if fast is not None:
+            result.readings = fast
+            return result
     try:
         obj = _loads(payload) if decoded is None else decoded
         if kind == "status":

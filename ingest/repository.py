@@ -6,8 +6,8 @@ Repositories never commit: the writer owns the transaction.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -360,6 +360,13 @@ class RobotInfo:
     install_date: date
     model: str
     max_seq: int | None = None  # the highest seq stored when the directory was loaded
+    # The earliest time a reading may carry: install dates are local calendar days, so the
+    # whole day in any zone is allowed (computed once, not per reading).
+    earliest_ts: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        start = datetime.combine(self.install_date, datetime.min.time(), UTC)
+        object.__setattr__(self, "earliest_ts", start - timedelta(days=1))
 
 
 def load_directory(conn: Conn) -> dict[str, RobotInfo]:

@@ -235,9 +235,10 @@ class Subscriber:
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         payload = msg.payload if isinstance(msg.payload, bytes) else bytes(msg.payload)
-        parsed = parse_message(msg.topic, payload, now=self.clock.now())
+        topic = msg.topic  # a property that decodes the topic's bytes on every access
+        parsed = parse_message(topic, payload, now=self.clock.now())
         item = Inbound(
-            topic=msg.topic,
+            topic=topic,
             # An oversized message is a quarantine row of its first 64 KiB (in ``parsed``):
             # holding the rest while it waits would let a few big messages fill memory.
             payload=payload[:MAX_PAYLOAD_BYTES],
