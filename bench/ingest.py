@@ -22,7 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.services import (
     REPO,
+    CpuMeter,
     bench_broker,
     bench_database,
     proc_cpu_seconds,
@@ -121,10 +122,15 @@ def _c_publishers(
     return procs
 
 
-def load(url: str, robots: list[str], total: int, per_msg: int, rate: float, seq0: int) -> float:
+def load(
+    url: str, robots: list[str], total: int, per_msg: int, rate: float, seq0: int,
+    on_start: Callable[[], object] = lambda: None,
+) -> tuple[datetime, float]:  # fmt: skip
     """Publish with C clients, one per robot: as fast as they go (rate 0: each reads its
     messages from a file written beforehand, timestamped when built), or paced at ``rate``
-    readings/s (each message timestamped as it is handed over). Seconds until all exit."""
+    readings/s (each message timestamped as it is handed over). Returns when publishing
+    began (after the files were written: building them is not ingest's time) and the
+    seconds until all publishers exit; ``on_start`` is called as publishing begins."""
     if not rate:
         lines: dict[str, list[bytes]] = {r: [] for r in robots}
         for robot, line in _messages(robots, total, per_msg, seq0):
@@ -133,13 +139,15 @@ def load(url: str, robots: list[str], total: int, per_msg: int, rate: float, seq
         inputs = {r: tmp / f"{r}.jsonl" for r in robots}
         for r, path in inputs.items():
             path.write_bytes(b"".join(lines[r]))
-        started = time.monotonic()
+        on_start()
+        began, started = datetime.now(UTC), time.monotonic()
         pubs = _c_publishers(url, robots, inputs)
     else:
         pubs = _c_publishers(url, robots)
         by_robot = dict(zip(robots, pubs, strict=True))
         time.sleep(3.0)  # let every publisher connect first: messages are stamped when sent
-        started = time.monotonic()
+        on_start()
+        began, started = datetime.now(UTC), time.monotonic()
         sent = 0
         for robot, line in _messages(robots, total, per_msg, seq0):
             stdin = by_robot[robot].stdin
@@ -155,7 +163,7 @@ def load(url: str, robots: list[str], total: int, per_msg: int, rate: float, seq
             proc.stdin.close()
     for proc in pubs:
         proc.wait(timeout=600)
-    return time.monotonic() - started
+    return began, time.monotonic() - started
 
 
 def _count_messages(url: str, n: int, ready: Any, out: Any) -> None:
@@ -194,7 +202,7 @@ def bare_subscriber(url: str, robots: list[str], n: int, seq0: int) -> dict[str,
     proc = ctx.Process(target=_count_messages, args=(url, n, ready, out))
     proc.start()
     ready.wait(30)
-    pub_s = load(url, robots, n, 1, 0.0, seq0)
+    _, pub_s = load(url, robots, n, 1, 0.0, seq0)
     got, seconds = out.get(timeout=600)
     proc.join()
     return {
@@ -331,10 +339,11 @@ def run(
     reset(db)
     log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-ingest-{name}.log"
     ingest = Ingest(db, broker, log, workers=workers, client_id=f"bench-ingest-{name}")
-    t0 = datetime.now(UTC)
-    pub_s = load(broker, robots, total, per_msg, rate, seq0)
+    meter = CpuMeter()
+    t0, pub_s = load(broker, robots, total, per_msg, rate, seq0, on_start=meter.start)
     wait_rows(db, total)
-    elapsed = span(db, t0)
+    machine = meter.stop()
+    elapsed = span(db, t0)  # from the first publish to the last commit
     cpu, rss = ingest.stop()
     out = {
         "readings": total,
@@ -349,6 +358,9 @@ def run(
         "ingest_cpu_pct": round(100 * cpu / elapsed),
         "ingest_peak_rss_mb": round(rss),
         **latency(db),
+        # What limits on this machine: cores busy in all while the run lasted, and by whom
+        # (the C publishers are the exited children).
+        "cpu": machine | {"ingest_cores": round(cpu / machine["seconds"], 2)},
     }
     print(name, json.dumps(out), file=sys.stderr, flush=True)
     return out

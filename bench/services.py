@@ -74,6 +74,63 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def _group_cpu_ticks() -> dict[str, int]:
+    """CPU ticks of every live process, summed by program name (Linux /proc)."""
+    out: dict[str, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # exited while we looked
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        out[name] = out.get(name, 0) + int(fields[11]) + int(fields[12])
+    return out
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot, all cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values[:8]) - idle, sum(values[:8])
+
+
+class CpuMeter:
+    """Where a machine's CPU went between ``start()`` and ``stop()``: cores busy in all, and
+    cores used by PostgreSQL, Mosquitto and the bench's child processes that have exited
+    (the C publishers). Processes that exit between the two readings are not counted by
+    name, only in the machine's total and, if they are our children, in ``children``."""
+
+    def start(self) -> CpuMeter:
+        self._t = time.monotonic()
+        self._machine = _machine_ticks()
+        self._groups = _group_cpu_ticks()
+        self._children = os.times().children_user + os.times().children_system
+        return self
+
+    def stop(self) -> dict[str, float]:
+        seconds = time.monotonic() - self._t
+        busy, total = _machine_ticks()
+        groups = _group_cpu_ticks()
+        kids = os.times().children_user + os.times().children_system - self._children
+        ticks = os.sysconf("SC_CLK_TCK")
+
+        def cores(name: str) -> float:
+            used = groups.get(name, 0) - self._groups.get(name, 0)
+            return round(max(used, 0) / ticks / seconds, 2)
+
+        return {
+            "seconds": round(seconds, 2),
+            "machine_cores": os.cpu_count() or 0,
+            "machine_busy_cores": round(
+                (busy - self._machine[0]) / (total - self._machine[1]) * (os.cpu_count() or 1), 2
+            ),
+            "postgres_cores": cores("postgres"),
+            "mosquitto_cores": cores("mosquitto"),
+            "exited_children_cores": round(kids / seconds, 2),
+        }
+
+
 def proc_peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
