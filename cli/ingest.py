@@ -28,6 +28,12 @@ def ingest(
     batch: int = typer.Option(2000, min=1, help="messages per database batch (at most)"),
     flush_ms: int = typer.Option(100, min=1, help="flush a partial batch after this long"),
     queue_size: int = typer.Option(20000, min=10, help="bounded queue between MQTT and writer"),
+    queue_readings: int = typer.Option(
+        20000,
+        min=100,
+        help="parsed readings held in memory before the MQTT thread waits for the writer"
+        " (batch messages: ~1.2 KB each)",
+    ),
     protocol: str = typer.Option("5", help="MQTT protocol: 5 (falls back to 3.1.1) or 3.1.1"),
     insecure_broker: bool = typer.Option(
         False,
@@ -58,6 +64,7 @@ def ingest(
             endpoint=endpoint,
             shared_group=shared,
             queue_size=queue_size,
+            queue_readings=queue_readings,
             protocol=protocol,
             writer=WriterConfig(batch_messages=batch, flush_interval_s=flush_ms / 1000),
             clock=rt.clock,
@@ -79,7 +86,10 @@ def ingest(
                     "AIC_DATABASE_URL": rt.services.database_url,
                     "AIC_MQTT_URL": rt.services.mqtt_url,
                 },
-                args=_worker_args(batch, flush_ms, queue_size, protocol, config.insecure_broker_ok),
+                args=[
+                    *_worker_args(batch, flush_ms, queue_size, protocol, config.insecure_broker_ok),
+                    *("--queue-readings", str(queue_readings)),
+                ],
                 metrics_port=metrics_port,
             )
         _serve(config, children, metrics_port)

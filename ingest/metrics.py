@@ -47,6 +47,11 @@ class IngestMetrics:
         self.queue_bytes = Gauge(
             "aic_ingest_queue_bytes", "payload bytes held for messages not yet stored", registry=r
         )
+        self.held_readings = Gauge(
+            "aic_ingest_held_readings",
+            "parsed readings in memory: queued, and in the batch being written",
+            registry=r,
+        )
         self.oldest_unacked = Gauge(
             "aic_ingest_oldest_unacked_seconds",
             "age of the oldest message received and not yet stored and acknowledged",
@@ -67,11 +72,14 @@ class IngestMetrics:
         depth: Callable[[], float],
         size: Callable[[], float],
         oldest_age: Callable[[], float],
+        readings: Callable[[], float] | None = None,
     ) -> None:
         """Let the gauges read the live queue and writer when scraped."""
         self.queue_depth.set_function(depth)
         self.queue_bytes.set_function(size)
         self.oldest_unacked.set_function(oldest_age)
+        if readings is not None:
+            self.held_readings.set_function(readings)
 
     def value(self, name: str, labels: dict[str, str] | None = None) -> float:
         """Current value of a sample (``..._total`` for counters); 0 when absent."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import socket
 import threading
 import time
@@ -15,9 +14,10 @@ import psycopg
 from core.clock import Clock, SystemClock
 from core.db import Conn
 from core.settings import MqttEndpoint
+from ingest.inbox import DEFAULT_READINGS, Inbox
 from ingest.metrics import IngestMetrics
 from ingest.subscriber import Subscriber, anonymous_allowed
-from ingest.writer import Inbound, Writer, WriterConfig
+from ingest.writer import Writer, WriterConfig
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ class IngestConfig:
     client_id: str = field(default_factory=lambda: f"aic-ingest-{socket.gethostname()}")
     shared_group: str | None = None
     queue_size: int = 20000
+    queue_readings: int = DEFAULT_READINGS
     protocol: str = "5"
     writer: WriterConfig = field(default_factory=WriterConfig)
     clock: Clock = field(default_factory=SystemClock)
@@ -45,9 +46,10 @@ class IngestService:
     def __init__(self, config: IngestConfig, *, metrics: IngestMetrics | None = None) -> None:
         self.config = config
         self.metrics = metrics or IngestMetrics()
-        # Unbounded as a container; bounded in practice by the broker's flow control
-        # (receive maximum = queue_size) and in bytes by the 64 KiB cap per held message.
-        self.inbox: queue.Queue[Inbound] = queue.Queue()
+        # Bounded in messages by the broker's flow control (receive maximum = queue_size,
+        # at most 2,000), in bytes by the 64 KiB cap per held message, and in parsed
+        # readings by the queue itself (the network thread waits for room, briefly).
+        self.inbox = Inbox(config.queue_readings)
         self._stop_watch = threading.Event()
         self.subscriber = Subscriber(
             config.endpoint,
@@ -69,7 +71,10 @@ class IngestService:
             clock=config.clock,
         )
         self.metrics.watch(
-            depth=self.inbox.qsize, size=self.queued_bytes, oldest_age=self.oldest_unacked_s
+            depth=self.inbox.qsize,
+            size=self.queued_bytes,
+            oldest_age=self.oldest_unacked_s,
+            readings=self.held_readings,
         )
 
     def _connect(self) -> Conn:
@@ -86,6 +91,10 @@ class IngestService:
         """Payload bytes of the messages waiting in the queue (each at most 64 KiB)."""
         with self.inbox.mutex:
             return sum(len(m.payload) for m in self.inbox.queue)
+
+    def held_readings(self) -> int:
+        """Parsed readings in memory: queued, and in the writer's batch in hand."""
+        return self.inbox.readings + self.writer.pending_readings
 
     def oldest_unacked_s(self) -> float:
         """Age of the oldest message received and not yet stored and acknowledged."""

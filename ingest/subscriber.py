@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import queue
 import ssl
 import threading
 import time
@@ -17,6 +16,7 @@ from paho.mqtt.properties import Properties
 
 from core.clock import Clock, SystemClock
 from core.settings import MqttEndpoint
+from ingest.inbox import Inbox
 from ingest.messages import MAX_PAYLOAD_BYTES, parse_message
 from ingest.metrics import IngestMetrics
 from ingest.writer import Inbound
@@ -74,7 +74,7 @@ class Subscriber:
         endpoint: MqttEndpoint,
         *,
         client_id: str,
-        inbox: queue.Queue[Inbound],
+        inbox: Inbox,
         metrics: IngestMetrics,
         shared_group: str | None = None,
         session_expiry_s: int = 7 * 24 * 3600,
@@ -83,6 +83,7 @@ class Subscriber:
         clock: Clock | None = None,
         queue_limit: int = 20000,
         keepalive_s: int = 30,
+        room_wait_s: float = 1.0,
     ) -> None:
         self.endpoint = endpoint
         self.clock = clock or SystemClock()
@@ -98,6 +99,9 @@ class Subscriber:
         self.queue_limit = queue_limit
         self.receive_maximum = min(receive_maximum, queue_limit)
         self.keepalive_s = keepalive_s
+        # How long the network thread waits for the writer to make room for a message's
+        # readings (Inbox): short against the keepalive, so pings go on during a stall.
+        self.room_wait_s = room_wait_s
         self.disconnects = 0
         self.sessions_lost = 0
         self._full_warned = -1e9
@@ -248,20 +252,22 @@ class Subscriber:
             parsed=parsed,
             received=time.time(),
         )
-        self.inbox.put_nowait(item)  # unbounded: never blocks, never drops
-        if self.inbox.qsize() > self.queue_limit:
-            # The broker sent more unacknowledged messages than our receive maximum (MQTT
-            # 3.1.1 has none; Mosquitto 2.0 lets a few more through while acks flow).
-            # Each held message is at most 64 KiB, so memory stays bounded by the broker's
-            # own in-flight limit; say it once in a while, not per message.
+        roomy = self.inbox.put_when_room(item, timeout_s=self.room_wait_s)
+        if not roomy or self.inbox.qsize() > self.queue_limit:
+            # The writer is stalled or far behind: the queue holds more readings than its
+            # limit, or the broker sent more unacknowledged messages than our receive
+            # maximum (MQTT 3.1.1 has none; Mosquitto 2.0 lets a few more through while
+            # acks flow). Nothing is dropped, and memory stays bounded by the broker's own
+            # in-flight limit; say it once in a while, not per message.
             self.metrics.queue_full.inc()
             now = time.monotonic()
             if now - self._full_warned >= 30.0:
                 self._full_warned = now
                 logger.warning(
-                    "ingest queue past its limit (%d > %d messages): the writer is behind and "
-                    "the broker sends beyond the receive maximum of %d",
+                    "ingest queue past its limit (%d messages, %d readings; limits %d and %d):"
+                    " the writer is behind; is the database slow?",
                     self.inbox.qsize(),
+                    self.inbox.readings,
                     self.queue_limit,
-                    self.receive_maximum,
+                    self.inbox.readings_limit,
                 )

@@ -47,6 +47,9 @@ SEQ_JUMP_MAX = 1_000_000_000  # 31 years of one message a second
 @dataclass(frozen=True, slots=True)
 class WriterConfig:
     batch_messages: int = 2000
+    # A batch also ends at this many readings: 2,000 batch messages would be 200,000+
+    # readings in memory and in one transaction.
+    batch_readings: int = 10_000
     flush_interval_s: float = 0.1
     directory_refresh_s: float = 60.0
     retry_initial_s: float = 0.2
@@ -83,6 +86,7 @@ class Writer(threading.Thread):
         # Arrival time (time.time()) of the oldest message taken from the queue and not yet
         # acknowledged: the batch in hand, while it is written or retried.
         self.pending_since: float | None = None
+        self.pending_readings = 0  # readings of that batch
         self.error: Exception | None = None
         self.healthy = threading.Event()
 
@@ -109,28 +113,34 @@ class Writer(threading.Thread):
         logger.info("writer stopped after %d batches", self.committed_batches)
 
     def _collect(self) -> list[Inbound]:
-        """Take up to batch_messages, waiting at most flush_interval for the first ones."""
+        """Take up to batch_messages (or batch_readings), waiting at most flush_interval for
+        the first ones."""
         batch: list[Inbound] = []
+        readings = 0
         deadline = time.monotonic() + self.config.flush_interval_s
-        while len(batch) < self.config.batch_messages:
+        while len(batch) < self.config.batch_messages and readings < self.config.batch_readings:
             timeout = deadline - time.monotonic()
             try:
                 if timeout <= 0:
-                    batch.append(self._inbox.get_nowait())
+                    item = self._inbox.get_nowait()
                 else:
-                    batch.append(self._inbox.get(timeout=timeout))
+                    item = self._inbox.get(timeout=timeout)
             except queue.Empty:
                 break
+            batch.append(item)
+            readings += len(item.parsed.readings)
         return batch
 
     def _write_with_retry(self, batch: list[Inbound]) -> None:
         delay = self.config.retry_initial_s
         self.pending_since = min(m.received for m in batch)
+        self.pending_readings = sum(len(m.parsed.readings) for m in batch)
         while True:
             try:
                 self._write(batch)
                 self.healthy.set()
                 self.pending_since = None
+                self.pending_readings = 0
                 return
             except psycopg.Error as exc:
                 self.healthy.clear()

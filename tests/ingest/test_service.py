@@ -300,6 +300,41 @@ def test_a_database_stall_shows_in_metrics_and_logs_and_memory_stays_bounded(
     pub.close()
 
 
+def test_batch_messages_during_a_stall_hold_bounded_readings(
+    fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
+) -> None:
+    """Issue 19: at full speed two workers reached 409 MB, because a batch of 100 readings
+    parses into ~120 KB of objects and up to 2,000 such messages (the receive maximum) were
+    held parsed. Now the queue counts readings and a writer's batch ends at
+    ``batch_readings``: during a table lock, 60 messages of 100 readings leave at most the
+    queue's limit (plus a message per second of waiting) and one batch in memory, nothing
+    is dropped, and all 6,000 are stored once afterwards."""
+    service = start_ingest(
+        fresh_db,
+        project_broker.url,
+        queue_readings=1000,
+        writer=WriterConfig(batch_messages=500, batch_readings=500, flush_interval_s=0.05),
+    )
+    pub = Publisher(project_broker.url)
+    with psycopg.connect(fresh_db) as locker:
+        locker.execute("LOCK TABLE telemetry IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        pub.telemetry(readings(6000), batch=100)
+        wait_until(lambda: service.held_readings() >= 1000, what="a full queue")
+        time.sleep(2)
+        held = service.held_readings()
+        waited = time.monotonic() - started
+        assert service.writer.pending_readings <= 500
+        assert held <= 1000 + 500 + 100 * (int(waited) + 2), held
+        assert service.metrics.value("aic_ingest_held_readings") == held
+        assert service.subscriber.disconnects == 0
+        locker.rollback()
+    wait_until(lambda: rows(fresh_db) == 6000, timeout_s=60)
+    assert distinct_keys(fresh_db) == 6000
+    assert service.held_readings() == 0
+    pub.close()
+
+
 @pytest.mark.chaos
 def test_broker_restart_loses_nothing(
     fresh_db: str, project_broker: ProjectBroker, start_ingest: Start
