@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -115,6 +116,12 @@ def _serve(config: Any, children: list[subprocess.Popen[bytes]], metrics_port: i
         service.start()
     except ConnectionError as exc:
         raise fail(str(exc)) from exc
+    # What is loaded now lives as long as the process: keep it out of the collector's scans,
+    # and collect the young generation less often (ingest allocates a row tuple and an
+    # error list per reading; none of them forms a cycle). Measured: 9.1 -> 7.2 µs of CPU
+    # per reading in batch messages, most of it this (docs/performance.md).
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
     console.print(f"ingest running ({config.client_id}); Ctrl-C to stop")
     while not stop.wait(0.5):
         if not service.writer.is_alive():

@@ -5,7 +5,9 @@ Repositories never commit: the writer owns the transaction.
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -89,6 +91,19 @@ def ensure_days(conn: Conn, *, days: list[date]) -> None:
         conn.execute("SELECT aic_ensure_partitions(%s, %s)", (min(days), max(days)))
 
 
+_ALL_MEASUREMENTS = operator.itemgetter(*MEASUREMENT_NAMES)
+
+
+def _measurements(m: dict[str, float]) -> Sequence[float | None]:
+    """The measurement columns, in order (None where absent)."""
+    if len(m) >= len(MEASUREMENT_NAMES):
+        try:  # all of them, as a reading usually has: one C call
+            return _ALL_MEASUREMENTS(m)  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+    return [m.get(name) for name in MEASUREMENT_NAMES]
+
+
 def _row(r: Reading, received_at: datetime) -> tuple[object, ...]:
     m = r.m
     c = r.counters
@@ -101,7 +116,7 @@ def _row(r: Reading, received_at: datetime) -> tuple[object, ...]:
         r.fw,
         r.state,
         r.recipe,
-        *[m.get(name) for name in MEASUREMENT_NAMES],
+        *_measurements(m),
         int(cycles) if cycles is not None else None,
         c.get("heater_hours"),
         c.get("run_hours"),

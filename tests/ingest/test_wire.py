@@ -108,3 +108,16 @@ def test_what_the_fast_path_leaves_to_the_reference() -> None:
     payload = json.dumps(_ok()).encode()[:-1] + b', "state": "idle"}'
     assert _same_or_refused(payload)
     assert parse_message(TOPIC, payload, now=NOW).readings[0].state == "idle"
+
+
+def test_measurement_columns_full_partial_and_odd() -> None:
+    """The writer's column order (one C call when a reading has every measurement) is the
+    same as reading them one by one, for full, partial and hand-built odd readings."""
+    from ingest.contract import MEASUREMENT_NAMES
+    from ingest.repository import _measurements
+
+    full = {name: float(i) for i, name in enumerate(reversed(MEASUREMENT_NAMES))}
+    partial = {"stir_rpm": 60.0, "wok_temp_c": 180.0}
+    odd = {**dict(list(full.items())[1:]), "not_a_column": 1.0}  # as many keys, one unknown
+    for m in (full, partial, odd, {}):
+        assert list(_measurements(m)) == [m.get(name) for name in MEASUREMENT_NAMES]
