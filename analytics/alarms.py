@@ -123,7 +123,7 @@ def fleet_anomalies(
     since: datetime | None,
 ) -> list[AnomalyRow]:
     """Windows of one firmware version far from the fleet's centre in a fault's direction
-    (``norm``: rows [centre, relative spread]), on ``persist`` windows in a row — from the
+    (``norm``: rows [centre, relative spread]), on ``fleet_persist`` windows in a row — from the
     robot's first window, before it has a baseline of its own."""
     X = feature_matrix(segment)
     center, rel = norm[0], norm[1]
@@ -141,7 +141,7 @@ def fleet_anomalies(
         z = ind.direction * Z[:, c]
         over = np.nan_to_num(z) > cfg.z_threshold
         run = idx - np.maximum.accumulate(np.where(over, -1, idx))
-        for k in np.flatnonzero((run >= cfg.persist) & new):
+        for k in np.flatnonzero((run >= cfg.fleet_persist) & new):
             out.append(
                 alarm_row(seg, ind, int(k), segment[k], z=float(z[k]), stat=None,
                            detector=("fleet-z", cfg.fleet_version, "fleet_centre"))

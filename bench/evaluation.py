@@ -281,15 +281,10 @@ def markdown(outputs: dict[str, dict[str, Any]]) -> str:
         base = combine([r["baseline"] for r in runs])
         forests = combine([r["with_forests"] for r in runs])
         gradual = {k: v for k, v in forests["kinds"].items() if k != "exhaust_fan_failure"}
-        failed = sum(r["with_forests"]["kinds"][k]["faults"] for r in runs for k in gradual)
-        warned = sum(
-            round(
-                (r["with_forests"]["kinds"][k]["warned_72h"] or 0)
-                * r["with_forests"]["kinds"][k]["faults"]
-            )
-            for r in runs
-            for k in gradual
-        )
+        # (a kind no fault of a seed's fleet had is missing from that seed's report)
+        per_run = [r["with_forests"]["kinds"].get(k) for r in runs for k in gradual]
+        failed = sum(v["faults"] for v in per_run if v)
+        warned = sum(round((v["warned_72h"] or 0) * v["faults"]) for v in per_run if v)
         lines.append(
             f"| {name} | {_ci(base['false_alarms_per_100_robot_days'])}"
             f" ({_ci(forests['false_alarms_per_100_robot_days'])})"
