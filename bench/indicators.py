@@ -15,6 +15,12 @@ to the robot's baseline on the firmware version it failed on) is read on every w
     python -m bench.evaluation --robots 200 --days 90 --seeds 8 --faults 0.9 --quick --keep
     python -m bench.indicators --database <the kept database>
 
+And, with ``--recipe-mix`` (no database: a simulation of healthy robots), how much of the
+wok indicator's day-to-day noise is the day's recipe mix: each robot's daily median power
+per degree, against the same with every reading divided by its recipe's median.
+
+    python -m bench.indicators --recipe-mix --robots 8 --days 30
+
 Figures in docs/fault-models.md ("Why the misses", wok sensor).
 """
 
@@ -74,13 +80,69 @@ def kind_figures(
     }
 
 
+def recipe_mix(robots: int, days: int, seed: int) -> dict[str, Any]:
+    """Day-to-day relative sd of power per degree per robot: as the feature takes it (all
+    cooking readings of the day) and with each reading divided by its recipe's median."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from core.fleet import load_fleet_file
+    from firmware_sim.engine import build_simulation
+    from firmware_sim.scenario import Scenario
+
+    fleet = load_fleet_file(Path(__file__).resolve().parents[1] / "examples" / "fleet.yaml")
+    ids = [r.id for _, r in fleet.robots()][:robots]
+    scenario = Scenario(
+        end=datetime(2026, 10, 1, tzinfo=UTC), days=days, seed=seed, sample_s=120, batch=1,
+        robots=ids, faults=[],
+    )  # fmt: skip
+    values: dict[str, dict[tuple[str, str], list[float]]] = defaultdict(lambda: defaultdict(list))
+    for msg in build_simulation(fleet, scenario).messages():
+        if msg.kind != "telemetry":
+            continue
+        body = json.loads(msg.payload)
+        for r in body.get("batch", [body]):
+            m = r.get("m", {})
+            wok, cab, watts = m.get("wok_temp_c"), m.get("cabinet_temp_c"), m.get("heater_power_w")
+            if r.get("state") == "cooking" and None not in (wok, cab, watts) and wok > cab + 50:
+                values[r["robot_id"]][(r["ts"][:10], r.get("recipe") or "")].append(
+                    watts / (wok - cab)
+                )
+    out = {}
+    for robot, cells in sorted(values.items()):
+        dates = sorted({d for d, _ in cells})
+        recipes = sorted({r for _, r in cells})
+        ref = {rc: np.median([v for (_, r), vs in cells.items() if r == rc for v in vs])
+               for rc in recipes}  # fmt: skip
+        raw = [np.median([v for (d, _), vs in cells.items() if d == day for v in vs])
+               for day in dates]  # fmt: skip
+        normed = [np.median([v / ref[r] for (d, r), vs in cells.items() if d == day for v in vs])
+                  for day in dates]  # fmt: skip
+        out[robot] = {
+            "days": len(dates),
+            "daily_rel_sd": round(float(np.std(raw, ddof=1) / np.mean(raw)), 4),
+            "recipe_normalised_rel_sd": round(float(np.std(normed, ddof=1) / np.mean(normed)), 4),
+            "recipe_over_median": {rc: round(float(ref[rc] / np.median(raw)), 3) for rc in recipes},
+        }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--database", required=True, help="a database kept by bench.evaluation")
+    ap.add_argument("--database", help="a database kept by bench.evaluation")
     ap.add_argument("--run-id", default="eval")
+    ap.add_argument("--recipe-mix", action="store_true", help="simulate healthy robots instead")
+    ap.add_argument("--robots", type=int, default=8)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=5)
     args = ap.parse_args()
+    if args.recipe_mix:
+        print(json.dumps(recipe_mix(args.robots, args.days, args.seed), indent=1))
+        return
+    if not args.database:
+        ap.error("--database is required (or --recipe-mix)")
     with psycopg.connect(args.database) as conn:
         truth = ground_truth(conn, run_id=args.run_id)
         features = load_features(conn, robots=sorted({f["robot_id"] for f in truth}))
