@@ -48,6 +48,8 @@ agg AS (
         array_agg(heater_power_w / (wok_temp_c - cabinet_temp_c))
             FILTER (WHERE state = 'cooking' AND wok_temp_c > cabinet_temp_c + 50)
             AS power_per_degree,
+        array_agg(coalesce(recipe, ''))
+            FILTER (WHERE state = 'cooking' AND wok_temp_c > cabinet_temp_c + 50) AS ppd_recipe,
         array_agg(exhaust_fan_rpm) FILTER (WHERE heater_power_w > 0) AS fan_rpm
     FROM w GROUP BY robot_id, hr
 ),
@@ -67,10 +69,11 @@ changes AS (
 )
 INSERT INTO feature_hours AS f (robot_id, hour, model, fw, fw_ts, fws, n_readings, n_cooking,
     err_count, err_codes, igbt_rise_per_kw, stir_vib, stir_current, pressure_per_flow,
-    power_per_degree, fan_rpm, mark_ts, mark_state, computed_at)
+    power_per_degree, ppd_recipe, fan_rpm, mark_ts, mark_state, computed_at)
 SELECT a.robot_id, a.hr, a.model, a.fw, a.fw_ts, a.fws, a.n_readings, a.n_cooking, a.err_count,
        coalesce(c.err_codes, '{{}}'), a.igbt_rise_per_kw, a.stir_vib, a.stir_current,
-       a.pressure_per_flow, a.power_per_degree, a.fan_rpm, m.mark_ts, m.mark_state, %(now)s
+       a.pressure_per_flow, a.power_per_degree, a.ppd_recipe, a.fan_rpm, m.mark_ts,
+       m.mark_state, %(now)s
 FROM agg a LEFT JOIN codes c USING (robot_id, hr) LEFT JOIN changes m USING (robot_id, hr)
 ON CONFLICT (robot_id, hour) DO UPDATE SET
     model = EXCLUDED.model, fw = EXCLUDED.fw, fw_ts = EXCLUDED.fw_ts, fws = EXCLUDED.fws,
@@ -78,8 +81,8 @@ ON CONFLICT (robot_id, hour) DO UPDATE SET
     err_count = EXCLUDED.err_count, err_codes = EXCLUDED.err_codes,
     igbt_rise_per_kw = EXCLUDED.igbt_rise_per_kw, stir_vib = EXCLUDED.stir_vib,
     stir_current = EXCLUDED.stir_current, pressure_per_flow = EXCLUDED.pressure_per_flow,
-    power_per_degree = EXCLUDED.power_per_degree, fan_rpm = EXCLUDED.fan_rpm,
-    mark_ts = EXCLUDED.mark_ts, mark_state = EXCLUDED.mark_state,
+    power_per_degree = EXCLUDED.power_per_degree, ppd_recipe = EXCLUDED.ppd_recipe,
+    fan_rpm = EXCLUDED.fan_rpm, mark_ts = EXCLUDED.mark_ts, mark_state = EXCLUDED.mark_state,
     computed_at = EXCLUDED.computed_at
 RETURNING f.robot_id, f.hour
 """
@@ -98,10 +101,10 @@ WITH d AS (
 INSERT INTO robot_features (robot_id, window_start, window_hours, model, fw, fw_versions,
     n_readings, n_cooking,
     igbt_rise_per_kw, stir_vib_p90, stir_current_p50, pressure_per_flow, power_per_degree,
-    heatup_s, fan_rpm_p50, err_count, err_codes, computed_at)
+    heatup_s, fan_rpm_p50, ppd_by_recipe, err_count, err_codes, computed_at)
 SELECT d.robot_id, d.win, %(hours)s, a.model, a.fw, greatest(v.fw_versions, 1), a.n_readings,
        a.n_cooking, q.igbt_rise_per_kw, q.stir_vib_p90, q.stir_current_p50, q.pressure_per_flow,
-       q.power_per_degree, heat.heatup_s, q.fan_rpm_p50, a.err_count,
+       q.power_per_degree, heat.heatup_s, q.fan_rpm_p50, pr.ppd_by_recipe, a.err_count,
        coalesce(c.err_codes, '{}'), %(now)s
 FROM d
 CROSS JOIN LATERAL (
@@ -131,6 +134,16 @@ CROSS JOIN LATERAL (
                 h.power_per_degree, h.fan_rpm) AS u(igbt, vib, cur, ppf, ppd, fan)
 ) q
 CROSS JOIN LATERAL (
+    SELECT jsonb_object_agg(x.recipe, x.ppd) AS ppd_by_recipe
+    FROM (
+        SELECT u.recipe, percentile_cont(0.5) WITHIN GROUP (ORDER BY u.ppd) AS ppd
+        FROM (SELECT h.power_per_degree, h.ppd_recipe HOURS_OF_WINDOW) h,
+             unnest(h.power_per_degree, h.ppd_recipe) AS u(ppd, recipe)
+        WHERE u.ppd IS NOT NULL AND u.recipe IS NOT NULL
+        GROUP BY u.recipe
+    ) x
+) pr
+CROSS JOIN LATERAL (
     -- heat-up: from each preheat start to the next change of state, when that is cooking
     SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM s.next_ts - s.ts))
            AS heatup_s
@@ -153,6 +166,7 @@ ON CONFLICT (robot_id, window_start, window_hours) DO UPDATE SET
     stir_vib_p90 = EXCLUDED.stir_vib_p90, stir_current_p50 = EXCLUDED.stir_current_p50,
     pressure_per_flow = EXCLUDED.pressure_per_flow, power_per_degree = EXCLUDED.power_per_degree,
     heatup_s = EXCLUDED.heatup_s, fan_rpm_p50 = EXCLUDED.fan_rpm_p50,
+    ppd_by_recipe = EXCLUDED.ppd_by_recipe,
     err_count = EXCLUDED.err_count, err_codes = EXCLUDED.err_codes, computed_at = EXCLUDED.computed_at
 RETURNING robot_id, window_start
 """.replace("HOURS_OF_WINDOW", _WINDOW_HOURS)

@@ -79,7 +79,7 @@ def health_history(
     if ind is None or not fault.get("failure"):
         return []
     usable = [r for r in rows if r["n_cooking"] >= cfg.min_cooking]
-    for segment in reversed(firmware_segments(usable)):
+    for segment in reversed(firmware_segments(usable, baseline=cfg.baseline_windows)):
         base = [r[ind.feature] for r in segment[: cfg.baseline_windows] if r[ind.feature]]
         if len(segment) <= cfg.baseline_windows or not base:
             continue

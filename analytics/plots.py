@@ -78,7 +78,7 @@ def timeline(
         return None
     times: list[datetime] = []
     health: list[float] = []
-    for segment in firmware_segments(usable):
+    for segment in firmware_segments(usable, baseline=cfg.baseline_windows):
         base_rows = segment[: cfg.baseline_windows]
         values = sorted(float(r[indicator.feature]) for r in base_rows if r[indicator.feature])
         if len(segment) <= cfg.baseline_windows or not values:

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import pairwise
+from statistics import median
 from typing import Any
 
 import numpy as np
@@ -82,10 +83,48 @@ def feature_matrix(rows: list[dict[str, Any]]) -> np.ndarray:
 
 def usable_segments(rows: list[dict[str, Any]], cfg: ScoringConfig) -> list[list[dict[str, Any]]]:
     """The robot's usable windows (enough cooking), split by firmware version."""
-    return firmware_segments([r for r in rows if r["n_cooking"] >= cfg.min_cooking])
+    usable = [r for r in rows if r["n_cooking"] >= cfg.min_cooking]
+    return firmware_segments(usable, baseline=cfg.baseline_windows)
 
 
-def firmware_segments(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def condition_on_recipe(segment: list[dict[str, Any]], baseline: int) -> list[dict[str, Any]]:
+    """The segment's windows with power per degree judged recipe by recipe: a window's value
+    is the baseline's power per degree times the median, over the recipes it cooked, of
+    its recipe's median over that recipe's baseline median (the first ``baseline``
+    windows). Dishes differ by −7 … +6 % in power per degree, so the plain daily median
+    moved with the day's recipe mix — most of the wok-sensor indicator's noise
+    (docs/fault-models.md). Windows without per-recipe values (computed before migration
+    0022), or whose recipes the baseline never saw, keep their plain value.
+
+    >>> seg = [{"power_per_degree": 10.0, "ppd_by_recipe": {"a": 9.0, "b": 11.0}},
+    ...        {"power_per_degree": 10.8, "ppd_by_recipe": {"b": 11.0}}]
+    >>> [r["power_per_degree"] for r in condition_on_recipe(seg, 1)]
+    [10.0, 10.0]
+    """
+    base_rows = [r for r in segment[:baseline] if r.get("ppd_by_recipe")]
+    plain = [r["power_per_degree"] for r in base_rows if r.get("power_per_degree") is not None]
+    if not base_rows or not plain:
+        return segment
+    recipes: dict[str, list[float]] = {}
+    for r in base_rows:
+        for recipe, value in r["ppd_by_recipe"].items():
+            recipes.setdefault(recipe, []).append(value)
+    reference = {recipe: float(np.median(v)) for recipe, v in recipes.items()}
+    level = float(np.median(plain))
+    out = []
+    for r in segment:
+        ratios = [
+            v / reference[recipe]
+            for recipe, v in (r.get("ppd_by_recipe") or {}).items()
+            if reference.get(recipe)
+        ]
+        out.append({**r, "power_per_degree": level * median(ratios)} if ratios else r)
+    return out
+
+
+def firmware_segments(
+    rows: list[dict[str, Any]], *, baseline: int | None = None
+) -> list[list[dict[str, Any]]]:
     """Split a robot's windows where its firmware changes (a window without a version
     stays with the one before): each version is judged against its own baseline. A window
     in which an update landed (two versions reported) belongs to neither: it mixes both.
@@ -108,7 +147,9 @@ def firmware_segments(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         if fw is not None:
             current = fw
         segments[-1].append(r)
-    return [seg for seg in segments if seg]
+    if baseline is None:
+        return [seg for seg in segments if seg]
+    return [condition_on_recipe(seg, baseline) for seg in segments if seg]
 
 
 Baseline = tuple[tuple[str, "str | None"], np.ndarray, np.ndarray]
@@ -210,7 +251,7 @@ def healthy_z(rows: list[dict[str, Any]], cfg: ScoringConfig = ScoringConfig()) 
             by_robot[r["robot_id"]].append(r)
     chunks = []
     for robot_rows in by_robot.values():
-        for segment in firmware_segments(robot_rows):
+        for segment in firmware_segments(robot_rows, baseline=cfg.baseline_windows):
             if len(segment) <= cfg.baseline_windows:
                 continue
             X = feature_matrix(segment)

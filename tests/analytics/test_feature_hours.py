@@ -76,6 +76,9 @@ def _expected(conn: psycopg.Connection[Any]) -> dict[tuple[str, datetime], dict[
     out: dict[tuple[str, datetime], dict[str, Any]] = {}
     last_state: dict[tuple[str, datetime], str] = {}
     starts: dict[tuple[str, datetime], list[tuple[datetime, str]]] = defaultdict(list)
+    by_recipe: dict[tuple[str, datetime], dict[str, list[float]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for r in raw:
         key = (r["robot_id"], r["ts"].replace(hour=0, minute=0, second=0, microsecond=0))
         w = out.setdefault(key, {"n_readings": 0, "n_cooking": 0, "err_count": 0,
@@ -102,6 +105,7 @@ def _expected(conn: psycopg.Connection[Any]) -> dict[tuple[str, datetime], dict[
             v["power_per_degree"].append(
                 r["heater_power_w"] / (r["wok_temp_c"] - r["cabinet_temp_c"])
             )
+            by_recipe[key][r["recipe"] or ""].append(v["power_per_degree"][-1])
         if r["heater_power_w"] > 0:
             v["fan_rpm_p50"].append(r["exhaust_fan_rpm"])
         if r["state"] != last_state.get(key):  # a window's heat-ups are its own
@@ -117,6 +121,7 @@ def _expected(conn: psycopg.Connection[Any]) -> dict[tuple[str, datetime], dict[
             q = 90 if f == "stir_vib_p90" else 50
             got = values[key].get(f) if f != "heatup_s" else heat.get(key)
             w[f] = float(np.percentile(got, q)) if got else None
+        w["ppd_by_recipe"] = {rc: float(np.median(vs)) for rc, vs in by_recipe[key].items()}
     return out
 
 
@@ -132,6 +137,10 @@ def test_windows_from_hourly_parts_equal_the_raw_day(raw_db: str) -> None:
             e["n_readings"], e["n_cooking"], e["err_count"]), key  # fmt: skip
         assert set(g["err_codes"]) == e["codes"] and g["fw"] == e["fw"], key
         assert g["fw_versions"] == max(1, len(e["fws"])), key
+        got_recipes = g["ppd_by_recipe"] or {}
+        assert set(got_recipes) == set(e["ppd_by_recipe"]), key
+        for rc, value in e["ppd_by_recipe"].items():
+            assert got_recipes[rc] == pytest.approx(value, rel=1e-12), (key, rc)
         for f in FEATURES:
             if e[f] is None:
                 assert g[f] is None, (key, f)
@@ -141,6 +150,7 @@ def test_windows_from_hourly_parts_equal_the_raw_day(raw_db: str) -> None:
     assert checked > 0.9 * len(expected) * len(FEATURES)
     assert any(g["fw_versions"] == 2 for g in got.values())  # the update's window
     assert any(g["err_codes"] for g in got.values())  # the fan failure's codes
+    assert all(len(g["ppd_by_recipe"] or {}) >= 3 for g in got.values() if g["n_cooking"] > 50)
 
 
 def test_features_computed_in_parallel_are_the_same_windows(raw_db: str) -> None:
