@@ -30,7 +30,7 @@ import numpy as np
 
 from analytics import repository as repo
 from analytics.components import INDICATORS
-from analytics.segments import ScoringConfig, firmware_segments
+from analytics.segments import ScoringConfig, usable_segments
 from analytics.ttf import HORIZON_DAYS, MIN_POINTS, Degradation, theil_sen
 from core.db import Conn
 
@@ -78,8 +78,7 @@ def health_history(
     ind = next((i for i in INDICATORS if i.kind == fault["kind"] and not i.sudden), None)
     if ind is None or not fault.get("failure"):
         return []
-    usable = [r for r in rows if r["n_cooking"] >= cfg.min_cooking]
-    for segment in reversed(firmware_segments(usable, baseline=cfg.baseline_windows)):
+    for segment in reversed(usable_segments(rows, cfg)):
         base = [r[ind.feature] for r in segment[: cfg.baseline_windows] if r[ind.feature]]
         if len(segment) <= cfg.baseline_windows or not base:
             continue

@@ -17,7 +17,7 @@ from typing import Any
 
 from analytics.components import INDICATORS
 from analytics.evaluation import Report
-from analytics.segments import ScoringConfig, firmware_segments
+from analytics.segments import ScoringConfig, usable_segments
 
 
 def _pyplot() -> Any:
@@ -78,7 +78,7 @@ def timeline(
         return None
     times: list[datetime] = []
     health: list[float] = []
-    for segment in firmware_segments(usable, baseline=cfg.baseline_windows):
+    for segment in usable_segments(features, cfg):
         base_rows = segment[: cfg.baseline_windows]
         values = sorted(float(r[indicator.feature]) for r in base_rows if r[indicator.feature])
         if len(segment) <= cfg.baseline_windows or not values:

@@ -84,7 +84,7 @@ def feature_matrix(rows: list[dict[str, Any]]) -> np.ndarray:
 def usable_segments(rows: list[dict[str, Any]], cfg: ScoringConfig) -> list[list[dict[str, Any]]]:
     """The robot's usable windows (enough cooking), split by firmware version."""
     usable = [r for r in rows if r["n_cooking"] >= cfg.min_cooking]
-    return firmware_segments(usable, baseline=cfg.baseline_windows)
+    return [condition_on_recipe(s, cfg.baseline_windows) for s in firmware_segments(usable)]
 
 
 def condition_on_recipe(segment: list[dict[str, Any]], baseline: int) -> list[dict[str, Any]]:
@@ -122,9 +122,7 @@ def condition_on_recipe(segment: list[dict[str, Any]], baseline: int) -> list[di
     return out
 
 
-def firmware_segments(
-    rows: list[dict[str, Any]], *, baseline: int | None = None
-) -> list[list[dict[str, Any]]]:
+def firmware_segments(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Split a robot's windows where its firmware changes (a window without a version
     stays with the one before): each version is judged against its own baseline. A window
     in which an update landed (two versions reported) belongs to neither: it mixes both.
@@ -147,9 +145,7 @@ def firmware_segments(
         if fw is not None:
             current = fw
         segments[-1].append(r)
-    if baseline is None:
-        return [seg for seg in segments if seg]
-    return [condition_on_recipe(seg, baseline) for seg in segments if seg]
+    return [seg for seg in segments if seg]
 
 
 Baseline = tuple[tuple[str, "str | None"], np.ndarray, np.ndarray]
@@ -247,11 +243,10 @@ def healthy_z(rows: list[dict[str, Any]], cfg: ScoringConfig = ScoringConfig()) 
     forests."""
     by_robot: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
-        if r["n_cooking"] >= cfg.min_cooking:
-            by_robot[r["robot_id"]].append(r)
+        by_robot[r["robot_id"]].append(r)
     chunks = []
     for robot_rows in by_robot.values():
-        for segment in firmware_segments(robot_rows, baseline=cfg.baseline_windows):
+        for segment in usable_segments(robot_rows, cfg):
             if len(segment) <= cfg.baseline_windows:
                 continue
             X = feature_matrix(segment)

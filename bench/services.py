@@ -67,11 +67,15 @@ def bench_broker() -> Iterator[str]:
         broker.stop()
 
 
+def _stat_ticks(stat: str) -> int:
+    """User + system CPU ticks from a /proc/PID/stat line."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def proc_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+    return _stat_ticks(Path(f"/proc/{pid}/stat").read_text()) / os.sysconf("SC_CLK_TCK")
 
 
 def _group_cpu_ticks() -> dict[str, int]:
@@ -83,8 +87,7 @@ def _group_cpu_ticks() -> dict[str, int]:
         except OSError:  # exited while we looked
             continue
         name = text[text.index("(") + 1 : text.rindex(")")]
-        fields = text.rsplit(")", 1)[1].split()
-        out[name] = out.get(name, 0) + int(fields[11]) + int(fields[12])
+        out[name] = out.get(name, 0) + _stat_ticks(text)
     return out
 
 

@@ -18,11 +18,6 @@ from ingest.writer import Inbound
 DEFAULT_READINGS = 20_000  # ~25 MB of parsed readings; measured in docs/performance.md
 
 
-def weight(item: Inbound) -> int:
-    """Readings a message holds in memory (at least 1: an event, a status, a rejection)."""
-    return len(item.parsed.readings) or 1
-
-
 class Inbox(queue.Queue[Inbound]):
     """A FIFO of messages that knows how many readings it holds (``readings``)."""
 
@@ -36,18 +31,18 @@ class Inbox(queue.Queue[Inbound]):
     # queue.Queue's hooks, called with its mutex held
     def _put(self, item: Inbound) -> None:
         self.queue.append(item)
-        self.readings += weight(item)
+        self.readings += item.weight
 
     def _get(self) -> Inbound:
         item: Inbound = self.queue.popleft()
-        self.readings -= weight(item)
+        self.readings -= item.weight
         return item
 
     def put_when_room(self, item: Inbound, *, timeout_s: float) -> bool:
         """Queue ``item`` once the queue has room for its readings, waiting at most
         ``timeout_s`` (a message alone always fits). Returns False if the wait ran out and
         the item was queued past the limit (the writer is stalled or far behind)."""
-        n = weight(item)
+        n = item.weight
         roomy = True
         with self.not_full:
             deadline = time.monotonic() + timeout_s

@@ -40,6 +40,11 @@ class Inbound:
     parsed: Parsed
     received: float  # time.time() on arrival
 
+    @property
+    def weight(self) -> int:
+        """Readings it holds in memory (at least 1: an event, a status, a rejection)."""
+        return len(self.parsed.readings) or 1
+
 
 SEQ_JUMP_MAX = 1_000_000_000  # 31 years of one message a second
 
@@ -97,9 +102,9 @@ class Writer(threading.Thread):
     def run(self) -> None:
         try:
             while True:
-                batch = self._collect()
+                batch, readings = self._collect()
                 if batch:
-                    self._write_with_retry(batch)
+                    self._write_with_retry(batch, readings)
                 elif self._stopping.is_set():
                     break
         except Exception as exc:
@@ -112,9 +117,9 @@ class Writer(threading.Thread):
                 self._conn.close()
         logger.info("writer stopped after %d batches", self.committed_batches)
 
-    def _collect(self) -> list[Inbound]:
+    def _collect(self) -> tuple[list[Inbound], int]:
         """Take up to batch_messages (or batch_readings), waiting at most flush_interval for
-        the first ones."""
+        the first ones; the batch and the readings it holds."""
         batch: list[Inbound] = []
         readings = 0
         deadline = time.monotonic() + self.config.flush_interval_s
@@ -128,13 +133,13 @@ class Writer(threading.Thread):
             except queue.Empty:
                 break
             batch.append(item)
-            readings += len(item.parsed.readings)
-        return batch
+            readings += item.weight
+        return batch, readings
 
-    def _write_with_retry(self, batch: list[Inbound]) -> None:
+    def _write_with_retry(self, batch: list[Inbound], readings: int) -> None:
         delay = self.config.retry_initial_s
         self.pending_since = min(m.received for m in batch)
-        self.pending_readings = sum(len(m.parsed.readings) for m in batch)
+        self.pending_readings = readings
         while True:
             try:
                 self._write(batch)
