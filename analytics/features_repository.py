@@ -41,6 +41,10 @@ agg AS (
         count(*) FILTER (WHERE cardinality(err) > 0) AS err_count,
         array_agg((igbt_temp_c - cabinet_temp_c) / (heater_power_w / 1000))
             FILTER (WHERE state = 'cooking' AND heater_power_w > 2000) AS igbt_rise_per_kw,
+        array_agg(heater_power_w / 1000)
+            FILTER (WHERE state = 'cooking' AND heater_power_w > 2000) AS igbt_kw,
+        array_agg(igbt_temp_c - cabinet_temp_c)
+            FILTER (WHERE state = 'idle' AND heater_power_w = 0) AS igbt_idle,
         array_agg(stir_vib_mm_s) FILTER (WHERE state = 'cooking') AS stir_vib,
         array_agg(stir_current_a) FILTER (WHERE state = 'cooking') AS stir_current,
         array_agg(pump_pressure_kpa / dose_flow_ml_s)
@@ -68,10 +72,11 @@ changes AS (
     FROM marks WHERE state IS DISTINCT FROM prev GROUP BY robot_id, hr
 )
 INSERT INTO feature_hours AS f (robot_id, hour, model, fw, fw_ts, fws, n_readings, n_cooking,
-    err_count, err_codes, igbt_rise_per_kw, stir_vib, stir_current, pressure_per_flow,
-    power_per_degree, ppd_recipe, fan_rpm, mark_ts, mark_state, computed_at)
+    err_count, err_codes, igbt_rise_per_kw, igbt_kw, igbt_idle, stir_vib, stir_current,
+    pressure_per_flow, power_per_degree, ppd_recipe, fan_rpm, mark_ts, mark_state, computed_at)
 SELECT a.robot_id, a.hr, a.model, a.fw, a.fw_ts, a.fws, a.n_readings, a.n_cooking, a.err_count,
-       coalesce(c.err_codes, '{{}}'), a.igbt_rise_per_kw, a.stir_vib, a.stir_current,
+       coalesce(c.err_codes, '{{}}'), a.igbt_rise_per_kw, a.igbt_kw, a.igbt_idle, a.stir_vib,
+       a.stir_current,
        a.pressure_per_flow, a.power_per_degree, a.ppd_recipe, a.fan_rpm, m.mark_ts,
        m.mark_state, %(now)s
 FROM agg a LEFT JOIN codes c USING (robot_id, hr) LEFT JOIN changes m USING (robot_id, hr)
@@ -79,7 +84,8 @@ ON CONFLICT (robot_id, hour) DO UPDATE SET
     model = EXCLUDED.model, fw = EXCLUDED.fw, fw_ts = EXCLUDED.fw_ts, fws = EXCLUDED.fws,
     n_readings = EXCLUDED.n_readings, n_cooking = EXCLUDED.n_cooking,
     err_count = EXCLUDED.err_count, err_codes = EXCLUDED.err_codes,
-    igbt_rise_per_kw = EXCLUDED.igbt_rise_per_kw, stir_vib = EXCLUDED.stir_vib,
+    igbt_rise_per_kw = EXCLUDED.igbt_rise_per_kw, igbt_kw = EXCLUDED.igbt_kw,
+    igbt_idle = EXCLUDED.igbt_idle, stir_vib = EXCLUDED.stir_vib,
     stir_current = EXCLUDED.stir_current, pressure_per_flow = EXCLUDED.pressure_per_flow,
     power_per_degree = EXCLUDED.power_per_degree, ppd_recipe = EXCLUDED.ppd_recipe,
     fan_rpm = EXCLUDED.fan_rpm, mark_ts = EXCLUDED.mark_ts, mark_state = EXCLUDED.mark_state,
@@ -101,10 +107,12 @@ WITH d AS (
 INSERT INTO robot_features (robot_id, window_start, window_hours, model, fw, fw_versions,
     n_readings, n_cooking,
     igbt_rise_per_kw, stir_vib_p90, stir_current_p50, pressure_per_flow, power_per_degree,
-    heatup_s, fan_rpm_p50, ppd_by_recipe, err_count, err_codes, computed_at)
+    heatup_s, fan_rpm_p50, ppd_by_recipe, igbt_idle_rise, igbt_kw, err_count, err_codes,
+    computed_at)
 SELECT d.robot_id, d.win, %(hours)s, a.model, a.fw, greatest(v.fw_versions, 1), a.n_readings,
        a.n_cooking, q.igbt_rise_per_kw, q.stir_vib_p90, q.stir_current_p50, q.pressure_per_flow,
-       q.power_per_degree, heat.heatup_s, q.fan_rpm_p50, pr.ppd_by_recipe, a.err_count,
+       q.power_per_degree, heat.heatup_s, q.fan_rpm_p50, pr.ppd_by_recipe, z.igbt_idle_rise,
+       q.igbt_kw, a.err_count,
        coalesce(c.err_codes, '{}'), %(now)s
 FROM d
 CROSS JOIN LATERAL (
@@ -122,16 +130,22 @@ CROSS JOIN LATERAL (
     FROM (SELECT unnest(h.err_codes) AS x HOURS_OF_WINDOW) e
 ) c
 CROSS JOIN LATERAL (
+    -- the IGBT's zero: its rise over the cabinet with the heater off (a firmware offset)
+    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY u.x) AS igbt_idle_rise
+    FROM (SELECT h.igbt_idle HOURS_OF_WINDOW) h, unnest(h.igbt_idle) AS u(x)
+) z
+CROSS JOIN LATERAL (
     SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY u.igbt) AS igbt_rise_per_kw,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY u.kw) AS igbt_kw,
            percentile_cont(0.9) WITHIN GROUP (ORDER BY u.vib) AS stir_vib_p90,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY u.cur) AS stir_current_p50,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY u.ppf) AS pressure_per_flow,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY u.ppd) AS power_per_degree,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY u.fan) AS fan_rpm_p50
-    FROM (SELECT h.igbt_rise_per_kw, h.stir_vib, h.stir_current, h.pressure_per_flow,
-                 h.power_per_degree, h.fan_rpm HOURS_OF_WINDOW) h,
-         unnest(h.igbt_rise_per_kw, h.stir_vib, h.stir_current, h.pressure_per_flow,
-                h.power_per_degree, h.fan_rpm) AS u(igbt, vib, cur, ppf, ppd, fan)
+    FROM (SELECT h.igbt_rise_per_kw, h.igbt_kw, h.stir_vib, h.stir_current,
+                 h.pressure_per_flow, h.power_per_degree, h.fan_rpm HOURS_OF_WINDOW) h,
+         unnest(h.igbt_rise_per_kw, h.igbt_kw, h.stir_vib, h.stir_current, h.pressure_per_flow,
+                h.power_per_degree, h.fan_rpm) AS u(igbt, kw, vib, cur, ppf, ppd, fan)
 ) q
 CROSS JOIN LATERAL (
     SELECT jsonb_object_agg(x.recipe, x.ppd) AS ppd_by_recipe
@@ -166,8 +180,8 @@ ON CONFLICT (robot_id, window_start, window_hours) DO UPDATE SET
     stir_vib_p90 = EXCLUDED.stir_vib_p90, stir_current_p50 = EXCLUDED.stir_current_p50,
     pressure_per_flow = EXCLUDED.pressure_per_flow, power_per_degree = EXCLUDED.power_per_degree,
     heatup_s = EXCLUDED.heatup_s, fan_rpm_p50 = EXCLUDED.fan_rpm_p50,
-    ppd_by_recipe = EXCLUDED.ppd_by_recipe,
-    err_count = EXCLUDED.err_count, err_codes = EXCLUDED.err_codes, computed_at = EXCLUDED.computed_at
+    ppd_by_recipe = EXCLUDED.ppd_by_recipe, igbt_idle_rise = EXCLUDED.igbt_idle_rise,
+    igbt_kw = EXCLUDED.igbt_kw, err_count = EXCLUDED.err_count, err_codes = EXCLUDED.err_codes, computed_at = EXCLUDED.computed_at
 RETURNING robot_id, window_start
 """.replace("HOURS_OF_WINDOW", _WINDOW_HOURS)
 

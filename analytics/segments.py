@@ -84,7 +84,38 @@ def feature_matrix(rows: list[dict[str, Any]]) -> np.ndarray:
 def usable_segments(rows: list[dict[str, Any]], cfg: ScoringConfig) -> list[list[dict[str, Any]]]:
     """The robot's usable windows (enough cooking), split by firmware version."""
     usable = [r for r in rows if r["n_cooking"] >= cfg.min_cooking]
-    return [condition_on_recipe(s, cfg.baseline_windows) for s in firmware_segments(usable)]
+    b = cfg.baseline_windows
+    return [condition_on_recipe(zero_igbt(s, b), b) for s in firmware_segments(usable)]
+
+
+def zero_igbt(segment: list[dict[str, Any]], baseline: int) -> list[dict[str, Any]]:
+    """The segment's windows with the cooling indicator taken over the firmware version's
+    IGBT zero: a window's rise per kW minus the zero over its median kW. The zero — IGBT −
+    cabinet with the heater off, where the IGBT dissipates nothing — belongs to the version
+    (a fan-curve or calibration offset moves it; a cooling fault does not), so it is the
+    median of the version's first ``baseline`` windows' zeros, or of those seen so far:
+    one day's zero is a median of a few hundred idle readings, ±0.05 °C. Before this, an
+    update running the IGBT 6 °C hotter moved the plain rise per kW by 15–30 %, and the
+    bridge's ratio under-read a cooling fault degrading across it (docs/fault-models.md).
+    Windows from before migration 0023 (no kW) keep their plain value; a window of a
+    version with no zero yet has none.
+
+    >>> seg = [{"igbt_rise_per_kw": 11.0, "igbt_kw": 2.0, "igbt_idle_rise": 6.0},
+    ...        {"igbt_rise_per_kw": 11.2, "igbt_kw": 2.0, "igbt_idle_rise": None}]
+    >>> [r["igbt_rise_per_kw"] for r in zero_igbt(seg, 7)]
+    [8.0, 8.2]
+    """
+    zeros: list[float] = []
+    out = []
+    for r in segment:
+        if r.get("igbt_idle_rise") is not None and len(zeros) < baseline:
+            zeros.append(r["igbt_idle_rise"])
+        value, kw = r.get("igbt_rise_per_kw"), r.get("igbt_kw")
+        if value is None or not kw:
+            out.append(r)
+        else:
+            out.append({**r, "igbt_rise_per_kw": value - median(zeros) / kw if zeros else None})
+    return out
 
 
 def condition_on_recipe(segment: list[dict[str, Any]], baseline: int) -> list[dict[str, Any]]:

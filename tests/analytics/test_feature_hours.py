@@ -93,9 +93,10 @@ def _expected(conn: psycopg.Connection[Any]) -> dict[tuple[str, datetime], dict[
         cooking = r["state"] == "cooking"
         w["n_cooking"] += cooking
         if cooking and r["heater_power_w"] > 2000:
-            v["igbt_rise_per_kw"].append(
-                (r["igbt_temp_c"] - r["cabinet_temp_c"]) / (r["heater_power_w"] / 1000)
-            )
+            v["igbt_rise"].append(r["igbt_temp_c"] - r["cabinet_temp_c"])
+            v["igbt_kw"].append(r["heater_power_w"] / 1000)
+        if r["state"] == "idle" and r["heater_power_w"] == 0:
+            v["igbt_idle"].append(r["igbt_temp_c"] - r["cabinet_temp_c"])
         if cooking:
             v["stir_vib_p90"].append(r["stir_vib_mm_s"])
             v["stir_current_p50"].append(r["stir_current_a"])
@@ -117,6 +118,10 @@ def _expected(conn: psycopg.Connection[Any]) -> dict[tuple[str, datetime], dict[
             if state == "preheat" and nstate == "cooking":
                 heat[key].append((nts - ts).total_seconds())
     for key, w in out.items():
+        v = values[key]
+        w["igbt_idle_rise"] = float(np.median(v["igbt_idle"])) if v["igbt_idle"] else None
+        w["igbt_kw"] = float(np.median(v["igbt_kw"])) if v["igbt_kw"] else None
+        v["igbt_rise_per_kw"] = [r / kw for r, kw in zip(v["igbt_rise"], v["igbt_kw"], strict=True)]
         for f in FEATURES:
             q = 90 if f == "stir_vib_p90" else 50
             got = values[key].get(f) if f != "heatup_s" else heat.get(key)
@@ -137,6 +142,8 @@ def test_windows_from_hourly_parts_equal_the_raw_day(raw_db: str) -> None:
             e["n_readings"], e["n_cooking"], e["err_count"]), key  # fmt: skip
         assert set(g["err_codes"]) == e["codes"] and g["fw"] == e["fw"], key
         assert g["fw_versions"] == max(1, len(e["fws"])), key
+        for f in ("igbt_idle_rise", "igbt_kw"):
+            assert g[f] == (None if e[f] is None else pytest.approx(e[f], rel=1e-12)), (key, f)
         got_recipes = g["ppd_by_recipe"] or {}
         assert set(got_recipes) == set(e["ppd_by_recipe"]), key
         for rc, value in e["ppd_by_recipe"].items():
@@ -300,3 +307,36 @@ def test_aic_models_score_a_period_with_two_workers(
         assert bad.exit_code == 2 and "workers" in bad.output.lower()
     finally:
         drop_database(pg_admin_url, url)
+
+
+def test_an_igbt_offset_update_does_not_move_the_cooling_indicator(
+    pg_admin_url: str, fleet_template_url: str, fleet: Fleet
+) -> None:
+    """Issue 21 (cooling across firmware updates): an update that runs the IGBT 6 °C
+    hotter at every power moved (IGBT − cabinet) / kW by 6 / kW (+15 % on this robot, +30 %
+    on a 2 kW one), and the bridge's ratio then under-read a cooling fault degrading across
+    it. The heater-off readings measure the offset: scoring takes the rise over them."""
+    from analytics.segments import ScoringConfig, usable_segments
+    from cli.sim import run_to_db
+
+    url = clone_database(pg_admin_url, fleet_template_url, "aic_igbt_zero")
+    try:
+        end = datetime(2026, 10, 8, tzinfo=UTC)
+        scenario = Scenario(
+            end=end, days=6, seed=3, sample_s=120, batch=10, robots=[ROBOTS[0]],
+            firmware_updates=[{"day": 3, "version": "9.9.9", "igbt_offset_c": 6.0}],
+        )  # fmt: skip
+        run_to_db(build_simulation(fleet, scenario), url)
+        with psycopg.connect(url) as conn:
+            compute_features(conn, start=end - timedelta(days=6), end=end, now=end)
+            rows = sorted(_windows(conn).values(), key=lambda r: r["window_start"])
+    finally:
+        drop_database(pg_admin_url, url)
+    before, after = usable_segments(rows, ScoringConfig())
+    assert len(before) >= 2 and len(after) >= 2 and after[0]["fw"] == "9.9.9"
+    assert all(abs(r["igbt_idle_rise"]) < 0.5 for r in before)
+    assert all(abs(r["igbt_idle_rise"] - 6.0) < 0.5 for r in after)
+    stored = {r["window_start"]: r["igbt_rise_per_kw"] for r in rows}  # the plain rise per kW
+    level = np.median([r["igbt_rise_per_kw"] for r in before])
+    assert all(stored[r["window_start"]] > 1.1 * level for r in after)
+    assert all(r["igbt_rise_per_kw"] == pytest.approx(level, rel=0.03) for r in after)
