@@ -44,7 +44,9 @@ class ScoringConfig:
     # training seeds 7, 8, 9, 10, 11: alarmed healthy days halved, 1 warning ≥ 72 h of 274 lost).
     cusum_k: float = 1.75
     cusum_h: float = 10.0
-    version: str = "baseline-cusum/2"
+    # /3: the cooling indicator over the firmware version's idle zero (issue 21); stored
+    # fleet norms carry the version, so norms of an older indicator are not reused.
+    version: str = "baseline-cusum/3"
     forest_persist: int = 2  # forest windows over threshold in a row before an anomaly
     # (fault kind, degradation model) fitted from labelled history (aic models
     # fit-levels); other kinds use the defaults in analytics/components.py

@@ -123,7 +123,11 @@ def live_fleet_norms(
     older (once a day: baselines and update shifts come from a version's first windows)."""
     import numpy as np
 
-    config = f"{cfg.baseline_windows}/{cfg.min_cooking}/{cfg.prior_min_robots}/{cfg.bridge_windows}"
+    config = "/".join(
+        str(x)
+        for x in (cfg.baseline_windows, cfg.min_cooking, cfg.prior_min_robots,
+                  cfg.bridge_windows, cfg.version)
+    )  # fmt: skip
     stored = repo.stored_norms(conn, config=config, since=now - max_age, now=now)
     if stored is not None:
         of = {k: {key[1:]: np.array(v, dtype=float) for key, v in stored.items() if key[0] == k}

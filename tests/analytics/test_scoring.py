@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import psycopg
 import pytest
 
 from analytics import registry
+from analytics.segments import ScoringConfig
 from analytics.service import backtest, score, train_forest
 from core.errors import NotFoundError
 from core.fleet import Fleet
@@ -322,6 +324,18 @@ def test_live_scoring_finds_what_the_period_scoring_finds(pg_admin_url: str, sco
             assert late.feature_rows == 1 and late.anomalies_inserted == 0
             stamps = conn.execute("SELECT DISTINCT computed_at FROM fleet_norms").fetchall()
             assert stamps == [(received + timedelta(minutes=1),)]  # reused, not from 1 robot
+            # Norms of another scoring version (e.g. before the cooling indicator took the
+            # idle zero) are not reused: they were computed on other feature values.
+            again_at = late_at + timedelta(minutes=5)
+            conn.execute(
+                """INSERT INTO telemetry (ts, robot_id, seq, state, received_at, model)
+                   VALUES (%s, %s, 999998, 'idle', %s, 'AIC-W1')""",
+                (END - timedelta(days=2, hours=19), robot, again_at),
+            )
+            other = replace(ScoringConfig(), version="baseline-cusum/next")
+            score_live(conn, now=again_at + timedelta(minutes=1), use_forests=False, cfg=other)
+            stamps = conn.execute("SELECT DISTINCT computed_at FROM fleet_norms").fetchall()
+            assert (again_at + timedelta(minutes=1),) in stamps
     finally:
         drop_database(pg_admin_url, url)
 
