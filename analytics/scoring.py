@@ -229,8 +229,12 @@ def _forest_anomalies(
         streak = streak + 1 if scores[i] > model.threshold_ else 0
         if streak < seg.cfg.forest_persist or not seg.is_new(r):
             continue
-        # Attribute to the evidence pushed furthest in its bad direction.
-        best = attribute({f: float(np.nan_to_num(Z[k, COL[f]])) for f in FEATURES})
+        # Attribute to the evidence pushed furthest in its bad direction; none pushed far
+        # enough, no warning (an unusual but not a worse window).
+        z = {f: float(np.nan_to_num(Z[k, COL[f]])) for f in FEATURES}
+        best = attribute(z)
+        if best.direction * z[best.feature] < seg.cfg.forest_min_bad_z:
+            continue
         top = sorted(FEATURES, key=lambda f: -abs(np.nan_to_num(Z[k, COL[f]])))[:3]
         out.append(
             AnomalyRow(

@@ -107,3 +107,33 @@ def test_a_forest_anomaly_is_blamed_on_the_feature_that_drives_it() -> None:
     assert forest_rows, "the forest flags a +25 % stir current"
     assert {a.component for a in forest_rows} == {"stir_drive"}
     assert all("stir_current_p50" in a.evidence["top_features"] for a in forest_rows)
+
+
+def test_a_forest_anomaly_with_nothing_worse_is_not_a_warning() -> None:
+    """Issue 21: the forest flags any unusual window. On a firmware update's day a healthy
+    robot read unusually *well* — cooling and vibration both 3–4 scales low — and the
+    forest's alarm, blamed on the component pushed furthest in its bad direction (barely
+    at all), counted as a false alarm from an update day. A forest anomaly is a warning
+    only when its indicator moved ``forest_min_bad_z`` scales the bad way."""
+    from dataclasses import replace
+
+    from analytics.scoring import score_robot
+    from analytics.segments import ScoringConfig
+    from tests.analytics.test_firmware_segments import HEALTHY, windows
+
+    rows = windows(["3.2.1"] * 30, [8.0] * 30)
+    for r in rows[20:]:  # reading better on every one-way indicator, the rest as usual
+        r.update(HEALTHY)
+        for f in ("igbt_rise_per_kw", "stir_vib_p90", "stir_current_p50", "pressure_per_flow"):
+            r[f] *= 0.85
+        r["fan_rpm_p50"] *= 1.15
+    rng = np.random.default_rng(1)
+    forest = IsolationForestDetector(random_state=1).fit(rng.normal(0, 1, size=(400, 7)))
+    cfg = ScoringConfig(prior_min_robots=10**6)
+
+    def forest_alarms(c: ScoringConfig) -> int:
+        found, _ = score_robot(rows, cfg=c, forests={("AIC-W1", "3.2.1"): ("t", forest)})
+        return sum(a.detector == "iforest" for a in found)
+
+    assert forest_alarms(replace(cfg, forest_min_bad_z=float("-inf"))) > 0  # the forest sees it
+    assert forest_alarms(cfg) == 0
