@@ -181,7 +181,8 @@ ON CONFLICT (robot_id, window_start, window_hours) DO UPDATE SET
     pressure_per_flow = EXCLUDED.pressure_per_flow, power_per_degree = EXCLUDED.power_per_degree,
     heatup_s = EXCLUDED.heatup_s, fan_rpm_p50 = EXCLUDED.fan_rpm_p50,
     ppd_by_recipe = EXCLUDED.ppd_by_recipe, igbt_idle_rise = EXCLUDED.igbt_idle_rise,
-    igbt_kw = EXCLUDED.igbt_kw, err_count = EXCLUDED.err_count, err_codes = EXCLUDED.err_codes, computed_at = EXCLUDED.computed_at
+    igbt_kw = EXCLUDED.igbt_kw, err_count = EXCLUDED.err_count, err_codes = EXCLUDED.err_codes,
+    computed_at = EXCLUDED.computed_at
 RETURNING robot_id, window_start
 """.replace("HOURS_OF_WINDOW", _WINDOW_HOURS)
 

@@ -91,7 +91,9 @@ def feature_matrix(rows: list[dict[str, Any]]) -> np.ndarray:
 
 
 def usable_segments(rows: list[dict[str, Any]], cfg: ScoringConfig) -> list[list[dict[str, Any]]]:
-    """The robot's usable windows (enough cooking), split by firmware version."""
+    """The robot's usable windows (enough cooking), split by firmware version; in each
+    version the cooling indicator is taken over the version's idle zero and power per
+    degree is judged recipe by recipe."""
     usable = [r for r in rows if r["n_cooking"] >= cfg.min_cooking]
     b = cfg.baseline_windows
     return [condition_on_recipe(zero_igbt(s, b), b) for s in firmware_segments(usable)]
