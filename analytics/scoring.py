@@ -235,7 +235,7 @@ def _forest_anomalies(
         best = attribute(z)
         if best.direction * z[best.feature] < seg.cfg.forest_min_bad_z:
             continue
-        top = sorted(FEATURES, key=lambda f: -abs(np.nan_to_num(Z[k, COL[f]])))[:3]
+        top = sorted(FEATURES, key=lambda f: -abs(z[f]))[:3]
         out.append(
             AnomalyRow(
                 r["robot_id"],

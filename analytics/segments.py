@@ -92,15 +92,27 @@ def feature_matrix(rows: list[dict[str, Any]]) -> np.ndarray:
 
 def usable_segments(rows: list[dict[str, Any]], cfg: ScoringConfig) -> list[list[dict[str, Any]]]:
     """The robot's usable windows (enough cooking), split by firmware version; in each
-    version the cooling indicator is taken over the version's idle zero and power per
-    degree is judged recipe by recipe."""
+    version the cooling indicator is taken over the version's idle zero (``zero_igbt``)
+    and power per degree is judged recipe by recipe (``condition_on_recipe``). A window
+    whose values change is copied once, with both."""
     usable = [r for r in rows if r["n_cooking"] >= cfg.min_cooking]
-    b = cfg.baseline_windows
-    return [condition_on_recipe(zero_igbt(s, b), b) for s in firmware_segments(usable)]
+    out = []
+    for segment in firmware_segments(usable):
+        igbt = zero_igbt(segment, cfg.baseline_windows)
+        ppd = condition_on_recipe(segment, cfg.baseline_windows)
+        out.append(
+            [
+                r
+                if a == r.get("igbt_rise_per_kw") and b == r.get("power_per_degree")
+                else {**r, "igbt_rise_per_kw": a, "power_per_degree": b}
+                for r, a, b in zip(segment, igbt, ppd, strict=True)
+            ]
+        )
+    return out
 
 
-def zero_igbt(segment: list[dict[str, Any]], baseline: int) -> list[dict[str, Any]]:
-    """The segment's windows with the cooling indicator taken over the firmware version's
+def zero_igbt(segment: list[dict[str, Any]], baseline: int) -> list[float | None]:
+    """The segment's cooling indicator, window by window, taken over the firmware version's
     IGBT zero: a window's rise per kW minus the zero over its median kW. The zero — IGBT −
     cabinet with the heater off, where the IGBT dissipates nothing — belongs to the version
     (a fan-curve or calibration offset moves it; a cooling fault does not), so it is the
@@ -113,40 +125,43 @@ def zero_igbt(segment: list[dict[str, Any]], baseline: int) -> list[dict[str, An
 
     >>> seg = [{"igbt_rise_per_kw": 11.0, "igbt_kw": 2.0, "igbt_idle_rise": 6.0},
     ...        {"igbt_rise_per_kw": 11.2, "igbt_kw": 2.0, "igbt_idle_rise": None}]
-    >>> [r["igbt_rise_per_kw"] for r in zero_igbt(seg, 7)]
+    >>> zero_igbt(seg, 7)
     [8.0, 8.2]
     """
     zeros: list[float] = []
-    out = []
+    zero: float | None = None
+    out: list[float | None] = []
     for r in segment:
         if r.get("igbt_idle_rise") is not None and len(zeros) < baseline:
             zeros.append(r["igbt_idle_rise"])
+            zero = median(zeros)
         value, kw = r.get("igbt_rise_per_kw"), r.get("igbt_kw")
         if value is None or not kw:
-            out.append(r)
+            out.append(value)
         else:
-            out.append({**r, "igbt_rise_per_kw": value - median(zeros) / kw if zeros else None})
+            out.append(None if zero is None else value - zero / kw)
     return out
 
 
-def condition_on_recipe(segment: list[dict[str, Any]], baseline: int) -> list[dict[str, Any]]:
-    """The segment's windows with power per degree judged recipe by recipe: a window's value
-    is the baseline's power per degree times the median, over the recipes it cooked, of
-    its recipe's median over that recipe's baseline median (the first ``baseline``
-    windows). Dishes differ by −7 … +6 % in power per degree, so the plain daily median
-    moved with the day's recipe mix — most of the wok-sensor indicator's noise
-    (docs/fault-models.md). Windows without per-recipe values (computed before migration
-    0022), or whose recipes the baseline never saw, keep their plain value.
+def condition_on_recipe(segment: list[dict[str, Any]], baseline: int) -> list[float | None]:
+    """The segment's power per degree, window by window, judged recipe by recipe: a
+    window's value is the baseline's power per degree times the median, over the recipes
+    it cooked, of its recipe's median over that recipe's baseline median (the first
+    ``baseline`` windows). Dishes differ by −7 … +6 % in power per degree, so the plain
+    daily median moved with the day's recipe mix — most of the wok-sensor indicator's
+    noise (docs/fault-models.md). Windows without per-recipe values (computed before
+    migration 0022), or whose recipes the baseline never saw, keep their plain value.
 
     >>> seg = [{"power_per_degree": 10.0, "ppd_by_recipe": {"a": 9.0, "b": 11.0}},
     ...        {"power_per_degree": 10.8, "ppd_by_recipe": {"b": 11.0}}]
-    >>> [r["power_per_degree"] for r in condition_on_recipe(seg, 1)]
+    >>> condition_on_recipe(seg, 1)
     [10.0, 10.0]
     """
+    plain_values = [r.get("power_per_degree") for r in segment]
     base_rows = [r for r in segment[:baseline] if r.get("ppd_by_recipe")]
     plain = [r["power_per_degree"] for r in base_rows if r.get("power_per_degree") is not None]
     if not base_rows or not plain:
-        return segment
+        return plain_values
     recipes: dict[str, list[float]] = {}
     for r in base_rows:
         for recipe, value in r["ppd_by_recipe"].items():
@@ -154,13 +169,13 @@ def condition_on_recipe(segment: list[dict[str, Any]], baseline: int) -> list[di
     reference = {recipe: float(np.median(v)) for recipe, v in recipes.items()}
     level = float(np.median(plain))
     out = []
-    for r in segment:
+    for r, value in zip(segment, plain_values, strict=True):
         ratios = [
             v / reference[recipe]
             for recipe, v in (r.get("ppd_by_recipe") or {}).items()
             if reference.get(recipe)
         ]
-        out.append({**r, "power_per_degree": level * median(ratios)} if ratios else r)
+        out.append(level * median(ratios) if ratios else value)
     return out
 
 
